@@ -1,0 +1,152 @@
+"""Real checkpoints in and out: Hugging Face folders and google-research/bert TF checkpoints.
+
+>>> import keras_bert_zoo as kbz  # doctest: +SKIP
+>>> encoder = kbz.BertEncoder.from_checkpoint("path/to/hf_or_google_folder")  # doctest: +SKIP
+>>> kbz.save_hf(encoder, "out/hf", vocabulary="path/to/vocab.txt")  # doctest: +SKIP
+"""
+
+import logging
+import shutil
+from pathlib import Path
+
+from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
+from keras_bert_zoo.checkpoints.config import encoder_config_json, read_config
+from keras_bert_zoo.checkpoints.google_names import to_google
+from keras_bert_zoo.checkpoints.weight_map import CheckpointMismatchError, assign, extract, normalize_hf_names
+
+logger = logging.getLogger("keras_bert_zoo")
+VOCAB = "vocab.txt"
+
+
+def read_checkpoint(path):
+    """(BertEncoder kwargs, {`bert.`-prefixed HF name: array}, name renderer) for a checkpoint folder."""
+    path = Path(path)
+    if hf_folder.is_hf_folder(path):
+        config = read_config(path / "config.json")
+        state = normalize_hf_names(hf_folder.read_weights(path))
+        encoder_roots = ("embeddings.", "encoder.", "pooler.")
+        state = {f"bert.{k}" if k.startswith(encoder_roots) else k: v for k, v in state.items()}
+        display = str
+    elif google_checkpoint.is_google_folder(path):
+        config = read_config(path / google_checkpoint.CONFIG)
+        state = google_checkpoint.read_weights(path)
+        display = lambda name: to_google(name)[0]  # noqa: E731
+    else:
+        raise FileNotFoundError(
+            f"{path} is not a checkpoint folder: expected config.json + model.safetensors (or "
+            "pytorch_model.bin) for Hugging Face, or bert_config.json + bert_model.ckpt.index/.data-* "
+            "for a google-research/bert checkpoint."
+        )
+    _check_vocabulary(path, config["vocabulary_size"])
+    return config, state, display
+
+
+def _check_vocabulary(path, vocabulary_size):
+    vocab = Path(path) / VOCAB
+    if vocab.is_file():
+        lines = vocab.read_text(encoding="utf-8").splitlines()
+        if len(lines) != vocabulary_size:
+            raise ValueError(
+                f"{vocab} has {len(lines)} tokens but the config says vocab_size={vocabulary_size}; "
+                "the vocabulary does not belong to these weights."
+            )
+
+
+def load_encoder(path, **overrides):
+    """A BertEncoder with the weights of an HF folder or Google checkpoint (heads are left out)."""
+    from keras_bert_zoo.encoder import BertEncoder
+
+    config, state, display = read_checkpoint(path)
+    encoder = BertEncoder(**{**config, **overrides})
+    heads = sorted(name for name in state if not name.startswith("bert."))
+    if heads:
+        logger.info("Loading only the encoder of %s; not loaded: %s", path, ", ".join(heads))
+    encoder_state = {name[len("bert."):]: v for name, v in state.items() if name.startswith("bert.")}
+    assign(encoder, encoder_state, str(path), lambda name: display(f"bert.{name}"))
+    return encoder
+
+
+def load_pretrainer(path, **overrides):
+    """A BertPretrainer (encoder + MLM and NSP heads) from a checkpoint that has the heads."""
+    from keras_bert_zoo.encoder import BertEncoder
+    from keras_bert_zoo.models import BertPretrainer
+
+    config, state, display = read_checkpoint(path)
+    if not any(name.startswith("cls.") for name in state):
+        raise CheckpointMismatchError(
+            f"{path} has no pretraining heads (cls/predictions, cls/seq_relationship): it holds only "
+            "an encoder. Load it with kbz.BertEncoder.from_checkpoint and wrap it in "
+            "kbz.BertPretrainer(encoder) to start the heads from random weights."
+        )
+    pretrainer = BertPretrainer(BertEncoder(**{**config, **overrides}))
+    assign(pretrainer, state, str(path), display)
+    return pretrainer
+
+
+def _parts(model):
+    """(encoder, architecture name) of a BertEncoder or BertPretrainer."""
+    from keras_bert_zoo.encoder import BertEncoder
+    from keras_bert_zoo.models import BertPretrainer
+
+    if isinstance(model, BertPretrainer):
+        return model.encoder, "BertForPreTraining"
+    if isinstance(model, BertEncoder):
+        return model, "BertModel"
+    raise TypeError(
+        f"Checkpoints hold a BertEncoder or a BertPretrainer, not a {type(model).__name__}; "
+        "save its .encoder, or save the whole task model with model.save('model.keras')."
+    )
+
+
+def _write_vocabulary(out_dir, vocabulary, vocabulary_size):
+    if vocabulary is None:
+        logger.warning("No vocabulary given: %s has no vocab.txt.", out_dir)
+        return
+    tokens = (
+        Path(vocabulary).read_text(encoding="utf-8").splitlines()
+        if isinstance(vocabulary, (str, Path))
+        else list(vocabulary)
+    )
+    if len(tokens) != vocabulary_size:
+        raise ValueError(
+            f"The vocabulary has {len(tokens)} tokens but the model's embedding has {vocabulary_size} rows."
+        )
+    if isinstance(vocabulary, (str, Path)):
+        if Path(vocabulary).resolve() != (Path(out_dir) / VOCAB).resolve():
+            shutil.copyfile(vocabulary, Path(out_dir) / VOCAB)
+    else:
+        (Path(out_dir) / VOCAB).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+
+
+def save_hf(model, out_dir, vocabulary=None):
+    """Writes a folder `transformers.BertModel` (encoder) or `BertForPreTraining` (pretrainer) loads.
+
+    `vocabulary` (a vocab.txt path or a token list) is written as vocab.txt beside the weights.
+    """
+    encoder, architecture = _parts(model)
+    hf_folder.write_folder(out_dir, extract(model), encoder_config_json(encoder, architecture))
+    _write_vocabulary(out_dir, vocabulary, encoder.vocabulary_size)
+    return Path(out_dir)
+
+
+def save_google_checkpoint(model, out_dir, vocabulary=None):
+    """Writes bert_config.json + bert_model.ckpt.* (+ vocab.txt) as google-research/bert does."""
+    encoder, architecture = _parts(model)
+    state = extract(model)
+    if architecture == "BertModel":
+        state = {f"bert.{name}": value for name, value in state.items()}
+    config = encoder_config_json(encoder, architecture)
+    del config["architectures"], config["model_type"]  # HF-only keys
+    google_checkpoint.write_checkpoint(out_dir, state, config)
+    _write_vocabulary(out_dir, vocabulary, encoder.vocabulary_size)
+    return Path(out_dir)
+
+
+__all__ = [
+    "CheckpointMismatchError",
+    "load_encoder",
+    "load_pretrainer",
+    "read_checkpoint",
+    "save_google_checkpoint",
+    "save_hf",
+]

@@ -1,0 +1,37 @@
+"""BertMultipleChoice: one score per candidate (SWAG, COPA, RACE)."""
+
+import keras
+
+from keras_bert_zoo.encoder import bert_initializer
+from keras_bert_zoo.layers import FoldChoices, UnfoldChoices
+from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertMultipleChoice(BertTask):
+    """Scores each (context, choice) pair on its pooled output; returns logits [batch, num_choices].
+
+    Inputs are the encoder's inputs with a choices axis: [batch, num_choices, seq].
+
+    Example:
+    >>> import numpy as np, keras_bert_zoo as kbz
+    >>> model = kbz.BertMultipleChoice(kbz.BertEncoder(100, 2, 2, 32, 64), num_choices=4)
+    >>> ids = np.ones((2, 4, 8), "int32")
+    >>> tuple(model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": ids}).shape)
+    (2, 4)
+    """
+
+    config_keys = ("num_choices", "dropout")
+
+    def __init__(self, encoder, num_choices, dropout=0.1, **kwargs):
+        inputs = encoder_inputs(shape=(num_choices, None))
+        fold = FoldChoices(name="fold_choices")
+        x = encoder({key: fold(value) for key, value in inputs.items()})["pooled_output"]
+        x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
+        scores = keras.layers.Dense(
+            1, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="choice_score"
+        )(x)
+        logits = UnfoldChoices(num_choices, name="unfold_choices")(float32_logits(scores))
+        super().__init__(encoder, inputs, logits, **kwargs)
+        self.num_choices = num_choices
+        self.dropout = dropout

@@ -1,0 +1,59 @@
+"""BertPretrainer: masked-LM and next-sentence-prediction heads, as in BERT's pretraining."""
+
+import keras
+from keras_hub.layers import MaskedLMHead
+
+from keras_bert_zoo.encoder import bert_initializer
+from keras_bert_zoo.layers import get_activation
+from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertPretrainer(BertTask):
+    """BERT with its pretraining heads.
+
+    Inputs: the encoder's inputs plus `mask_positions` [batch, P] (int). Outputs:
+    `mlm_logits` [batch, P, vocab] from a dense + activation + LayerNorm transform and a decoder tied
+    to the word embeddings (plus an output bias), and `nsp_logits` [batch, 2] from the pooled output.
+
+    Example:
+    >>> import numpy as np, keras_bert_zoo as kbz
+    >>> encoder = kbz.BertEncoder(100, 2, 2, 32, 64)
+    >>> pretrainer = kbz.BertPretrainer(encoder)
+    >>> out = pretrainer({"token_ids": np.ones((2, 8), "int32"), "segment_ids": np.zeros((2, 8), "int32"),
+    ...                   "padding_mask": np.ones((2, 8), "int32"), "mask_positions": np.ones((2, 3), "int32")})
+    >>> tuple(out["mlm_logits"].shape), tuple(out["nsp_logits"].shape)
+    ((2, 3, 100), (2, 2))
+    """
+
+    def __init__(self, encoder, **kwargs):
+        inputs = {
+            **encoder_inputs(),
+            "mask_positions": keras.Input(shape=(None,), dtype="int32", name="mask_positions"),
+        }
+        self.mlm_head = MaskedLMHead(
+            token_embedding=encoder.token_embedding,
+            intermediate_activation=get_activation(encoder.activation),
+            layer_norm_epsilon=encoder.layer_norm_epsilon,
+            kernel_initializer=bert_initializer(),
+            dtype=encoder.dtype_policy,
+            name="mlm_head",
+        )
+        self.nsp_dense = keras.layers.Dense(
+            2, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="nsp_dense"
+        )
+        encoded = encoder({key: inputs[key] for key in ("token_ids", "segment_ids", "padding_mask")})
+        outputs = {
+            "mlm_logits": float32_logits(
+                self.mlm_head(encoded["sequence_output"], mask_positions=inputs["mask_positions"])
+            ),
+            "nsp_logits": float32_logits(self.nsp_dense(encoded["pooled_output"])),
+        }
+        super().__init__(encoder, inputs, outputs, **kwargs)
+
+    @classmethod
+    def from_checkpoint(cls, path):
+        """Loads encoder and pretraining heads from an HF folder or a Google checkpoint folder."""
+        from keras_bert_zoo.checkpoints import load_pretrainer
+
+        return load_pretrainer(path)

@@ -1,0 +1,48 @@
+"""BertTask: the shared base of every model that puts a head on a BertEncoder."""
+
+import keras
+
+from keras_bert_zoo.encoder import BertEncoder
+
+
+def encoder_inputs(shape=(None,)):
+    """Fresh `keras.Input`s named like the encoder's inputs (int32, `shape` after the batch axis)."""
+    return {
+        name: keras.Input(shape=shape, dtype="int32", name=name)
+        for name in ("token_ids", "segment_ids", "padding_mask")
+    }
+
+
+class BertTask(keras.Model):
+    """A functional model over `self.encoder`; subclasses list their own constructor args.
+
+    Serialization nests the encoder's config, so `from_config` rebuilds the whole model and
+    `.keras` files reload with their weights.
+    """
+
+    config_keys = ()
+
+    def __init__(self, encoder, inputs, outputs, **kwargs):
+        if not isinstance(encoder, BertEncoder):
+            raise TypeError(f"encoder must be a kbz.BertEncoder, got {type(encoder).__name__}.")
+        self.encoder = encoder
+        super().__init__(inputs=inputs, outputs=outputs, dtype=encoder.dtype_policy, **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            **{key: getattr(self, key) for key in self.config_keys},
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
+
+
+def float32_logits(x):
+    """Logits in float32 whatever the compute dtype, so losses stay stable under mixed precision."""
+    return keras.ops.cast(x, "float32")

@@ -1,0 +1,32 @@
+"""BertTokenClassifier: one label per wordpiece (NER, POS tagging)."""
+
+import keras
+
+from keras_bert_zoo.encoder import bert_initializer
+from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertTokenClassifier(BertTask):
+    """Dropout and a dense layer on `sequence_output`; returns logits [batch, seq, num_classes].
+
+    Example:
+    >>> import numpy as np, keras_bert_zoo as kbz
+    >>> model = kbz.BertTokenClassifier(kbz.BertEncoder(100, 2, 2, 32, 64), num_classes=9)
+    >>> ids = np.ones((2, 8), "int32")
+    >>> tuple(model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": ids}).shape)
+    (2, 8, 9)
+    """
+
+    config_keys = ("num_classes", "dropout")
+
+    def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
+        inputs = encoder_inputs()
+        x = encoder(inputs)["sequence_output"]
+        x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
+        logits = keras.layers.Dense(
+            num_classes, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="logits"
+        )(x)
+        super().__init__(encoder, inputs, float32_logits(logits), **kwargs)
+        self.num_classes = num_classes
+        self.dropout = dropout
