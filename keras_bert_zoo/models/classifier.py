@@ -23,7 +23,7 @@ class BertClassifier(BertTask):
     config_keys = ("num_classes", "dropout")
 
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
-        inputs = encoder_inputs()
+        inputs = encoder_inputs(encoder)
         x = encoder(inputs)["pooled_output"]
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
         logits = keras.layers.Dense(

@@ -24,7 +24,7 @@ class BertMultipleChoice(BertTask):
     config_keys = ("num_choices", "dropout")
 
     def __init__(self, encoder, num_choices, dropout=0.1, **kwargs):
-        inputs = encoder_inputs(shape=(num_choices, None))
+        inputs = encoder_inputs(encoder, shape=(num_choices, None))
         fold = FoldChoices(name="fold_choices")
         x = encoder({key: fold(value) for key, value in inputs.items()})["pooled_output"]
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)

@@ -28,7 +28,7 @@ class BertPretrainer(BertTask):
 
     def __init__(self, encoder, **kwargs):
         inputs = {
-            **encoder_inputs(),
+            **encoder_inputs(encoder),
             "mask_positions": keras.Input(shape=(None,), dtype="int32", name="mask_positions"),
         }
         self.mlm_head = MaskedLMHead(

@@ -25,7 +25,7 @@ class BertSpanQA(BertTask):
     """
 
     def __init__(self, encoder, **kwargs):
-        inputs = encoder_inputs()
+        inputs = encoder_inputs(encoder)
         x = encoder(inputs)["sequence_output"]
         logits = keras.layers.Dense(
             2, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="span_logits"

@@ -5,8 +5,10 @@ import keras
 from keras_bert_zoo.encoder import BertEncoder
 
 
-def encoder_inputs(shape=(None,)):
-    """Fresh `keras.Input`s named like the encoder's inputs (int32, `shape` after the batch axis)."""
+def encoder_inputs(encoder, shape=(None,)):
+    """Fresh `keras.Input`s named like `encoder`'s inputs (int32, `shape` after the batch axis)."""
+    if not isinstance(encoder, BertEncoder):
+        raise TypeError(f"encoder must be a kbz.BertEncoder, got {type(encoder).__name__}.")
     return {
         name: keras.Input(shape=shape, dtype="int32", name=name)
         for name in ("token_ids", "segment_ids", "padding_mask")
@@ -23,8 +25,6 @@ class BertTask(keras.Model):
     config_keys = ()
 
     def __init__(self, encoder, inputs, outputs, **kwargs):
-        if not isinstance(encoder, BertEncoder):
-            raise TypeError(f"encoder must be a kbz.BertEncoder, got {type(encoder).__name__}.")
         self.encoder = encoder
         super().__init__(inputs=inputs, outputs=outputs, dtype=encoder.dtype_policy, **kwargs)
 

@@ -21,7 +21,7 @@ class BertTokenClassifier(BertTask):
     config_keys = ("num_classes", "dropout")
 
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
-        inputs = encoder_inputs()
+        inputs = encoder_inputs(encoder)
         x = encoder(inputs)["sequence_output"]
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
         logits = keras.layers.Dense(

@@ -1,0 +1,138 @@
+"""Task heads: shapes, what each head computes, and .keras round trips with identical outputs."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import TINY, make_inputs
+
+import keras_bert_zoo as kbz
+
+
+def build(name, encoder):
+    return {
+        "pretrainer": lambda: kbz.BertPretrainer(encoder),
+        "classifier": lambda: kbz.BertClassifier(encoder, num_classes=3),
+        "regressor": lambda: kbz.BertClassifier(encoder, num_classes=1),
+        "token_classifier": lambda: kbz.BertTokenClassifier(encoder, num_classes=5),
+        "span_qa": lambda: kbz.BertSpanQA(encoder),
+        "multiple_choice": lambda: kbz.BertMultipleChoice(encoder, num_choices=4),
+    }[name]()
+
+
+def inputs_for(name, batch=3, seq=9):
+    inputs = make_inputs(batch, seq)
+    if name == "pretrainer":
+        inputs["mask_positions"] = np.tile(np.array([[1, 2]], "int32"), (batch, 1))
+    if name == "multiple_choice":
+        inputs = {k: np.stack([np.roll(v, i, axis=0) for i in range(4)], axis=1) for k, v in inputs.items()}
+    return inputs
+
+
+EXPECTED_SHAPES = {
+    "pretrainer": {"mlm_logits": (3, 2, 97), "nsp_logits": (3, 2)},
+    "classifier": (3, 3),
+    "regressor": (3, 1),
+    "token_classifier": (3, 9, 5),
+    "span_qa": {"start_logits": (3, 9), "end_logits": (3, 9)},
+    "multiple_choice": (3, 4),
+}
+
+
+def shapes(outputs):
+    if isinstance(outputs, dict):
+        return {k: tuple(v.shape) for k, v in outputs.items()}
+    return tuple(outputs.shape)
+
+
+@pytest.mark.parametrize("name", EXPECTED_SHAPES)
+def test_output_shapes(name, tiny_encoder):
+    assert shapes(build(name, tiny_encoder)(inputs_for(name))) == EXPECTED_SHAPES[name]
+
+
+@pytest.mark.parametrize("name", EXPECTED_SHAPES)
+def test_keras_file_round_trip_gives_identical_outputs(name, tiny_encoder, tmp_path):
+    model = build(name, tiny_encoder)
+    inputs = inputs_for(name)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == model.get_config()
+    keras.tree.map_structure(np.testing.assert_array_equal, loaded(inputs), model(inputs))
+
+
+@pytest.mark.parametrize("name", EXPECTED_SHAPES)
+def test_config_round_trip(name, tiny_encoder):
+    model = build(name, tiny_encoder)
+    rebuilt = type(model).from_config(model.get_config())
+    assert rebuilt.get_config() == model.get_config()
+    assert len(rebuilt.weights) == len(model.weights)
+
+
+def test_mlm_decoder_is_tied_to_word_embeddings(tiny_encoder):
+    pretrainer = kbz.BertPretrainer(tiny_encoder)
+    inputs = inputs_for("pretrainer")
+    before = pretrainer(inputs)["mlm_logits"]
+    embeddings = tiny_encoder.token_embedding.embeddings
+    embeddings.assign(embeddings.numpy() * 2.0)
+    after = pretrainer(inputs)["mlm_logits"]
+    assert not np.allclose(before, after)
+    # One variable serves both: the pretrainer adds no [hidden, vocab] decoder matrix of its own.
+    assert not any(tuple(w.shape) == (16, 97) for w in pretrainer.weights)
+
+
+def test_mlm_logits_follow_bert_formula(tiny_encoder):
+    pretrainer = kbz.BertPretrainer(tiny_encoder)
+    inputs = inputs_for("pretrainer")
+    sequence = np.asarray(tiny_encoder({k: inputs[k] for k in make_inputs()})["sequence_output"])
+    gathered = np.take_along_axis(sequence, inputs["mask_positions"][:, :, None], axis=1)
+    head = pretrainer.mlm_head
+    dense, norm = head._intermediate_dense, head._intermediate_layer_norm
+    h = keras.ops.convert_to_numpy(keras.activations.gelu(gathered @ dense.kernel.numpy() + dense.bias.numpy()))
+    h = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + 1e-12)
+    h = h * norm.gamma.numpy() + norm.beta.numpy()
+    expected = h @ tiny_encoder.token_embedding.embeddings.numpy().T + head._bias.numpy()
+    np.testing.assert_allclose(pretrainer(inputs)["mlm_logits"], expected, atol=1e-4)
+
+
+def test_span_qa_masks_padding_positions(tiny_encoder):
+    inputs = make_inputs()
+    out = kbz.BertSpanQA(tiny_encoder)(inputs)
+    for logits in out.values():
+        logits = np.asarray(logits)
+        assert np.all(logits[inputs["padding_mask"] == 0] <= -1e8)
+        assert np.all(np.abs(logits[inputs["padding_mask"] == 1]) < 1e3)
+
+
+def test_multiple_choice_scores_each_choice_independently(tiny_encoder):
+    model = kbz.BertMultipleChoice(tiny_encoder, num_choices=4)
+    inputs = inputs_for("multiple_choice")
+    logits = np.asarray(model(inputs))
+    dense = model.get_layer("choice_score")
+    for choice in range(4):
+        pooled = tiny_encoder({k: v[:, choice] for k, v in inputs.items()})["pooled_output"]
+        expected = np.asarray(pooled) @ dense.kernel.numpy() + dense.bias.numpy()
+        np.testing.assert_allclose(logits[:, choice], expected[:, 0], atol=1e-5)
+
+
+def test_classifier_trains_with_fit(tiny_encoder):
+    model = kbz.BertClassifier(tiny_encoder, num_classes=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    inputs = make_inputs(batch=8, seq=6)
+    labels = (inputs["token_ids"][:, 0] % 2).astype("int32")
+    history = model.fit(inputs, labels, epochs=15, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_heads_return_float32_logits_under_mixed_precision(policy):
+    encoder = kbz.BertEncoder(**TINY, dtype=policy)
+    for name in ["pretrainer", "classifier", "span_qa"]:
+        outputs = build(name, encoder)(inputs_for(name))
+        for value in keras.tree.flatten(outputs):
+            assert value.dtype == "float32"
+
+
+def test_heads_need_a_bert_encoder():
+    with pytest.raises(TypeError, match="must be a kbz.BertEncoder"):
+        kbz.BertClassifier(keras.layers.Dense(3), num_classes=2)
