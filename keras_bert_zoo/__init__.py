@@ -4,7 +4,7 @@
 >>> encoder = kbz.BertEncoder.from_preset("bert_tiny_uncased")
 """
 
-from keras_bert_zoo import presets
+from keras_bert_zoo import data, distribute, export, metrics, presets, training
 from keras_bert_zoo.checkpoints import save_google_checkpoint, save_hf
 from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.models import (

@@ -1,0 +1,5 @@
+"""Training pieces: BERT's optimizer and schedule, and the default callbacks."""
+
+from keras_bert_zoo.training.callbacks import default_callbacks
+from keras_bert_zoo.training.optimizer import LayerwiseAdamW, create_optimizer
+from keras_bert_zoo.training.schedule import WarmupLinearDecay
