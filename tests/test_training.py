@@ -1,0 +1,72 @@
+import keras
+import numpy as np
+import pytest
+from conftest import TINY, make_inputs
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.training import WarmupLinearDecay, create_optimizer
+from keras_bert_zoo.training.optimizer import layer_depth
+
+
+def test_schedule_warms_up_then_decays_linearly_to_zero():
+    schedule = WarmupLinearDecay(1e-3, total_steps=110, warmup_steps=10)
+    values = [float(schedule(step)) for step in (0, 5, 10, 60, 110, 200)]
+    np.testing.assert_allclose(values, [0.0, 5e-4, 1e-3, 5e-4, 0.0, 0.0], atol=1e-9)
+    assert WarmupLinearDecay.from_config(schedule.get_config()).get_config() == schedule.get_config()
+
+
+def test_schedule_rejects_warmup_longer_than_training():
+    with pytest.raises(ValueError, match="warmup_steps <= total_steps"):
+        WarmupLinearDecay(1e-3, total_steps=10, warmup_steps=20)
+
+
+def _one_step(optimizer, model):
+    """One update with zero gradients: only weight decay moves a variable."""
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    optimizer.apply([keras.ops.zeros_like(v) for v in model.trainable_variables], model.trainable_variables)
+    return {v.path: not np.array_equal(before[v.path], v.numpy()) for v in model.trainable_variables}
+
+
+def test_no_weight_decay_on_layer_norm_and_biases():
+    model = kbz.BertClassifier(kbz.BertEncoder(**TINY), num_classes=2)
+    optimizer = create_optimizer(1e-2, num_train_steps=10, warmup_steps=0, weight_decay=0.1)
+    moved = _one_step(optimizer, model)
+    for path, changed in moved.items():
+        leaf = path.split("/")[-1]
+        assert changed == (leaf not in ("gamma", "beta", "bias", "output_bias")), path
+
+
+def test_layer_depths():
+    assert layer_depth("token_embedding/embeddings", 4) == 0
+    assert layer_depth("transformer_layer_0/self_attention_layer/query/kernel", 4) == 1
+    assert layer_depth("transformer_layer_3/feedforward_output_dense/bias", 4) == 4
+    assert layer_depth("pooled_dense/kernel", 4) == 5 and layer_depth("logits/kernel", 4) == 5
+
+
+def test_layerwise_decay_scales_each_layers_step():
+    keras.utils.set_random_seed(0)
+    model = kbz.BertClassifier(kbz.BertEncoder(**TINY), num_classes=2)
+    optimizer = create_optimizer(1e-2, 10, 0, weight_decay=0.0, clipnorm=None, layerwise_lr_decay=0.5,
+                                 num_layers=TINY["num_layers"])
+    variables = model.trainable_variables
+    before = [v.numpy().copy() for v in variables]
+    lr = float(optimizer.learning_rate)  # the schedule's value for the first step
+    optimizer.apply([keras.ops.ones_like(v) for v in variables], variables)  # Adam's first step = lr * sign
+    steps = {v.path: float(np.abs(b - v.numpy()).max()) for v, b in zip(variables, before)}
+    top = TINY["num_layers"] + 1
+    for path, step in steps.items():
+        expected = lr * 0.5 ** (top - layer_depth(path, TINY["num_layers"]))
+        assert step == pytest.approx(expected, rel=1e-3), path
+
+
+def test_default_callbacks_write_backups_and_checkpoints(tmp_path):
+    model = kbz.BertClassifier(kbz.BertEncoder(**TINY), num_classes=2)
+    model.compile(optimizer=create_optimizer(1e-3, 4, 1), metrics=[kbz.metrics.Accuracy()],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    inputs = make_inputs(batch=8, seq=5)
+    labels = np.arange(8) % 2
+    history = model.fit(inputs, labels, validation_data=(inputs, labels), epochs=2, batch_size=4, verbose=0,
+                        callbacks=kbz.training.default_callbacks(tmp_path, monitor="val_accuracy", mode="max"))
+    assert (tmp_path / "last.keras").is_file() and (tmp_path / "best.keras").is_file()
+    assert any((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    assert history.history["learning_rate"][0] > 0
