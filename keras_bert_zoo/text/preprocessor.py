@@ -1,0 +1,77 @@
+"""BertPreprocessor: raw strings (or string pairs) -> the inputs of `BertEncoder`, in-graph.
+
+Example:
+>>> from keras_bert_zoo.text.preprocessor import BertPreprocessor
+>>> preprocessor = BertPreprocessor.from_preset("bert_tiny_uncased", sequence_length=8)
+>>> preprocessor(["Hello, world!"])["token_ids"].numpy().tolist()
+[[101, 7592, 1010, 2088, 999, 102, 0, 0]]
+"""
+
+import keras
+
+from keras_bert_zoo.text.packer import BertPacker, as_segments
+from keras_bert_zoo.text.tokenizer import BertTokenizer
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertPreprocessor(keras.layers.Layer):
+    """Tokenizes and packs text for BERT: dict of int32 `token_ids`, `segment_ids`, `padding_mask`.
+
+    Input: a string tensor [batch] (or a scalar for one example, giving [sequence_length]
+    outputs), or a tuple (or list of tensors) of two such for sentence pairs. A list of Python
+    strings is a batch, never a pair. Works eagerly, in `tf.data.Dataset.map`, `tf.function` and
+    SavedModels.
+
+    Args:
+        tokenizer: a `BertTokenizer`.
+        sequence_length: output length, or None to pad each batch to its longest sequence.
+        truncate: "round_robin", "longest_first" or "only_second" (see `BertPacker`).
+
+    Example:
+    >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "yes", "no"])
+    >>> out = BertPreprocessor(tokenizer, sequence_length=6)((["yes"], ["no no"]))
+    >>> out["token_ids"].numpy().tolist(), out["segment_ids"].numpy().tolist()
+    ([[2, 5, 3, 6, 6, 3]], [[0, 0, 0, 1, 1, 1]])
+    """
+
+    def __init__(self, tokenizer, sequence_length=128, truncate="round_robin", **kwargs):
+        super().__init__(**kwargs)
+        self._convert_input_args = False  # string inputs stay strings
+        self._allow_non_tensor_positional_args = True
+        self.built = True
+        self.tokenizer = tokenizer
+        self.sequence_length = sequence_length
+        self.truncate = truncate
+        self.packer = BertPacker(
+            tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, sequence_length, truncate
+        )
+
+    def call(self, inputs):
+        return self.packer(tuple(self.tokenizer(segment) for segment in as_segments(inputs)))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),
+                "sequence_length": self.sequence_length,
+                "truncate": self.truncate,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
+        return cls(**config)
+
+    @classmethod
+    def from_preset(cls, name, **kwargs):
+        """A preprocessor with the tokenizer of a `keras_bert_zoo.presets` entry."""
+        return cls(BertTokenizer.from_preset(name), **kwargs)
+
+    @classmethod
+    def from_checkpoint(cls, path, **kwargs):
+        """A preprocessor with the tokenizer of a Hugging Face or Google checkpoint folder."""
+        return cls(BertTokenizer.from_checkpoint(path), **kwargs)

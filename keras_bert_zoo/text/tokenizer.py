@@ -1,0 +1,381 @@
+"""BertTokenizer: BERT's WordPiece tokenizer as a Keras layer that runs in-graph.
+
+It runs tensorflow-text's `FastBertNormalizer` and `FastWordpieceTokenizer` (the two halves of
+`FastBertTokenizer`; TFLite kernels exist for both), with a normalizer table of our own:
+tensorflow-text's built-in one applies NFKC case folding, which differs from BERT's (and
+Hugging Face's) "strip accents, then lowercase" on thousands of characters (ß, ², ﬁ, fullwidth
+forms, math letters ...). `_normalizer_model` builds the per-character table that reproduces
+Hugging Face's `BertNormalizer`, in the flatbuffer format `FastBertNormalizer` reads.
+
+Example:
+>>> from keras_bert_zoo.text.tokenizer import BertTokenizer
+>>> tokenizer = BertTokenizer.from_preset("bert_tiny_uncased")
+>>> tokenizer(["Héllo, world!"]).to_list()
+[[7592, 1010, 2088, 999]]
+>>> tokenizer.detokenize([[7592, 1010, 2088, 999]]).numpy().tolist()
+[b'hello , world !']
+"""
+
+import functools
+import itertools
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import flatbuffers
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_text as text
+
+from keras_bert_zoo import presets
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# Hugging Face's WordPiece turns a word of more than this many characters into one [UNK].
+MAX_CHARS_PER_WORD = 100
+
+
+def _load_vocabulary(vocabulary):
+    """A vocab.txt path (one token a line) or a sequence of tokens -> tuple of tokens."""
+    if isinstance(vocabulary, (str, Path)):
+        lines = Path(vocabulary).read_text(encoding="utf-8").split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        vocabulary = [line.rstrip("\r") for line in lines]
+    return tuple(vocabulary)
+
+
+def is_uncased_vocabulary(vocabulary):
+    """True if no token other than the `[XXX]` specials changes when lowercased."""
+    special = re.compile(r"^\[[^\]]+\]$")
+    return not any(t != t.lower() and not special.match(t) for t in _load_vocabulary(vocabulary))
+
+
+def checkpoint_vocabulary(path):
+    """Returns `(vocab.txt path, lowercase)` for a Hugging Face or Google BERT checkpoint folder.
+
+    Casing comes from `do_lower_case` in `tokenizer_config.json` where present, otherwise it is
+    inferred from the vocabulary (`is_uncased_vocabulary`). `path` may also be a file inside the
+    folder, e.g. a Google checkpoint prefix `.../bert_model.ckpt`.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        folder = folder.parent
+    vocab_file = folder / "vocab.txt"
+    if not vocab_file.is_file():
+        raise FileNotFoundError(f"No vocab.txt in checkpoint folder {folder}.")
+    config_file = folder / "tokenizer_config.json"
+    if config_file.is_file():
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        if "do_lower_case" in config:
+            return vocab_file, bool(config["do_lower_case"])
+    return vocab_file, is_uncased_vocabulary(vocab_file)
+
+
+# --- The normalizer table -------------------------------------------------------------------------
+
+
+def _bert_normalize_char(char, lowercase):
+    """Hugging Face `BertNormalizer` applied to one character (Python's Unicode 14 tables)."""
+    if char in "\t\n\r":
+        return " "
+    category = unicodedata.category(char)
+    if char == "\ufffd" or category in ("Cc", "Cf", "Co"):
+        return ""
+    if category in ("Zs", "Zl", "Zp"):
+        return " "
+    # CJK ideographs need no padding here: FastWordpieceTokenizer already splits them off.
+    if not lowercase:
+        return char
+    if unicodedata.is_normalized("NFD", char):
+        return "" if category == "Mn" else char.lower()
+    decomposed = unicodedata.normalize("NFD", char)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").lower()
+
+
+def _invalid_utf8_keys():
+    """Every byte run that ICU's U8_FWD_1 steps over as one unit but that is not valid UTF-8."""
+    trail = range(0x80, 0xC0)
+    keys = [bytes([b]) for b in range(0x80, 0x100)]  # stray trail bytes, bad or truncated leads
+    for lead in range(0xE0, 0xF0):  # 3-byte lead and a valid second byte, then no trail
+        low, high = (0xA0, 0xBF) if lead == 0xE0 else (0x80, 0x9F) if lead == 0xED else (0x80, 0xBF)
+        keys += [bytes([lead, t]) for t in range(low, high + 1)]
+    for lead in range(0xF0, 0xF5):  # 4-byte lead and a valid second byte, then one or no trail
+        low, high = (0x90, 0xBF) if lead == 0xF0 else (0x80, 0x8F) if lead == 0xF4 else (0x80, 0xBF)
+        for t1 in range(low, high + 1):
+            keys += [bytes([lead, t1])] + [bytes([lead, t1, t2]) for t2 in trail]
+    return keys
+
+
+def _darts_clone_trie(keys_to_values):
+    """A darts-clone double-array trie (the uint32 layout tensorflow-text reads) for byte keys.
+
+    Identical subtrees share one block of children (as darts-clone's DAWG does), which keeps the
+    ~137k private-use code points, all mapped to "", down to a few hundred units.
+    """
+    root, leaves = [None, {}], {}  # node: [value, {byte: child}]
+    for key in sorted(keys_to_values, key=len, reverse=True):  # longest first: leaves stay leaves
+        node = root
+        for byte in key[:-1]:
+            node = node[1].setdefault(byte, [None, {}])
+        value = keys_to_values[key]
+        if key[-1] in node[1]:
+            node[1][key[-1]][0] = value
+        else:
+            node[1][key[-1]] = leaves.setdefault(value, [value, {}])
+    blocks, block_ids, memo = [], {}, {}
+
+    def block_of(node):  # post-order: children get their block ids first
+        if id(node) not in memo:
+            children = tuple((b, block_of(child)) for b, child in sorted(node[1].items()))
+            memo[id(node)] = block_ids.setdefault((node[0], children), len(block_ids))
+            if memo[id(node)] == len(blocks):
+                blocks.append((node[0], children))
+        return memo[id(node)]
+
+    root_block = block_of(root)
+    # Each block's children sit at base ^ label (label 0: the value); bases must differ.
+    labels = [[0] * (value is not None) + [b for b, _ in children] for value, children in blocks]
+    used, bases, used_bases = bytearray(256), [0] * len(blocks), set()
+    used[0] = 1  # the root's own unit
+    first_free = 1
+    for index in range(len(blocks)):
+        position = first_free
+        while True:
+            position = used.find(0, position)  # the next free unit, for the first label
+            while position < 0 or len(used) <= position | 0xFF:  # base ^ label: same 256-run
+                position = len(used) if position < 0 else position
+                used.extend(bytes(256))
+            base = position ^ labels[index][0]
+            if base not in used_bases and all(not used[base ^ label] for label in labels[index]):
+                break
+            position += 1
+        bases[index] = base
+        used_bases.add(base)
+        for label in labels[index]:
+            used[base ^ label] = 1
+        while used[first_free]:
+            first_free += 1
+            if first_free == len(used):
+                used.extend(bytes(256))
+    units = np.zeros(len(used), dtype=np.uint32)
+    units[0] = bases[root_block] << 10
+    for (value, children), base in zip(blocks, bases):
+        if value is not None:
+            units[base] = 0x80000000 | value
+        for label, child in children:
+            has_leaf = blocks[child][0] is not None
+            units[base ^ label] = (((base ^ label) ^ bases[child]) << 10) | (has_leaf << 8) | label
+    if len(units) >= 1 << 21:
+        raise ValueError("Trie too large for darts-clone's 21-bit offsets.")
+    return units
+
+
+@functools.cache
+def _normalizer_model(lowercase):
+    """The FastBertNormalizer flatbuffer (fast_bert_normalizer_model.fbs) for Hugging Face rules."""
+    keys_to_values, pool, pool_offsets = {}, bytearray(), {}
+
+    def encode(normalized):  # bit 30: changed; bits 6-29: offset in the pool; bits 0-5: length
+        if normalized not in pool_offsets:
+            pool_offsets[normalized] = len(pool)
+            pool.extend(normalized)
+        return 0x40000000 | (pool_offsets[normalized] << 6) | len(normalized)
+
+    for codepoint in itertools.chain(range(1, 0x40000), range(0xE0000, 0x110000)):  # 4-13: empty
+        char = chr(codepoint)
+        if unicodedata.category(char) in ("Cn", "Cs"):  # unassigned ones stay, as in HF
+            continue
+        normalized = _bert_normalize_char(char, lowercase)
+        if normalized != char:
+            keys_to_values[char.encode("utf-8")] = encode(normalized.encode("utf-8"))
+    for key in _invalid_utf8_keys():  # invalid UTF-8 reads as U+FFFD, which BERT drops
+        keys_to_values.setdefault(key, encode(b""))
+    trie = _darts_clone_trie(keys_to_values)
+
+    builder = flatbuffers.Builder(4 * len(trie) + len(pool) + 64)
+    pool_vector = builder.CreateNumpyVector(np.frombuffer(bytes(pool), dtype=np.uint8))
+    trie_vector = builder.CreateNumpyVector(trie)
+    builder.StartObject(4)
+    builder.PrependBoolSlot(0, lowercase, False)
+    builder.PrependUOffsetTRelativeSlot(1, trie_vector, 0)
+    builder.PrependInt32Slot(2, encode(b""), 0)  # code point 0 is dropped too
+    builder.PrependUOffsetTRelativeSlot(3, pool_vector, 0)
+    builder.Finish(builder.EndObject())
+    return bytes(builder.Output())
+
+
+def _uint8_tensor(buffer):
+    return tf.constant(np.frombuffer(buffer, dtype=np.uint8))
+
+
+# --- The layer ------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertTokenizer(keras.layers.Layer):
+    """BERT WordPiece tokenizer: strings -> ragged int32 wordpiece ids, in-graph.
+
+    Matches Hugging Face's `BertTokenizerFast` (without the added [CLS]/[SEP]): clean-up of control
+    and format characters, CJK splitting, optional lowercasing with accent stripping, whitespace and
+    punctuation splitting, greedy WordPiece with a 100-character word limit. Special tokens written
+    in the text (e.g. "[MASK]") are tokenized as text. Works eagerly, in `tf.function`, `tf.data`
+    and exported SavedModels. Invalid UTF-8 is not an error: each bad byte run reads as U+FFFD,
+    which BERT's normalization drops (as Hugging Face does with U+FFFD); offsets still index the
+    original bytes.
+
+    Args:
+        vocabulary: path of a vocab.txt (one token a line) or a list of tokens. It must contain
+            [PAD], [UNK], [CLS], [SEP] and [MASK].
+        lowercase: lowercase and strip accents (uncased models) or not (cased models).
+
+    Example:
+    >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##able"])
+    >>> tokenizer(["Unable"]).to_list()
+    [[5, 6]]
+    """
+
+    def __init__(self, vocabulary, lowercase=True, **kwargs):
+        super().__init__(**kwargs)
+        self._convert_input_args = False  # inputs are strings, not float tensors
+        self._allow_non_tensor_positional_args = True
+        self.built = True
+        self.lowercase = bool(lowercase)
+        self._vocabulary = _load_vocabulary(vocabulary)
+        self._token_to_id = {token: i for i, token in enumerate(self._vocabulary)}
+        missing = [t for t in SPECIAL_TOKENS if t not in self._token_to_id]
+        if missing:
+            raise ValueError(f"The vocabulary lacks the special tokens {missing}.")
+        self._normalizer = text.FastBertNormalizer(
+            model_buffer=_uint8_tensor(_normalizer_model(self.lowercase))
+        )
+        # 4 bytes per character at most: FastWordpiece's byte limit never cuts a word that
+        # Hugging Face keeps; `_limit_word_length` applies the character limit afterwards.
+        wordpiece_model = text.build_fast_wordpiece_model(
+            list(self._vocabulary), 4 * MAX_CHARS_PER_WORD, "##", "[UNK]", False, True
+        )
+        self._wordpiece = text.FastWordpieceTokenizer(
+            model_buffer=_uint8_tensor(wordpiece_model), token_out_type=tf.int32
+        )
+        self._starts_word = tf.constant([not t.startswith("##") for t in self._vocabulary])
+        self._num_chars = tf.constant(
+            [len(t) - 2 if t.startswith("##") else len(t) for t in self._vocabulary], tf.int32
+        )
+
+    @property
+    def vocabulary_size(self):
+        return len(self._vocabulary)
+
+    def get_vocabulary(self):
+        return list(self._vocabulary)
+
+    def token_to_id(self, token):
+        if token not in self._token_to_id:
+            raise KeyError(f"Token {token!r} is not in the vocabulary.")
+        return self._token_to_id[token]
+
+    def id_to_token(self, token_id):
+        return self._vocabulary[token_id]
+
+    pad_id = property(lambda self: self._token_to_id["[PAD]"])
+    unk_id = property(lambda self: self._token_to_id["[UNK]"])
+    cls_id = property(lambda self: self._token_to_id["[CLS]"])
+    sep_id = property(lambda self: self._token_to_id["[SEP]"])
+    mask_id = property(lambda self: self._token_to_id["[MASK]"])
+
+    def call(self, inputs):
+        """Strings -> wordpiece ids: a scalar gives a 1-D Tensor, a batch [batch, None] ragged."""
+        inputs, scalar = _as_string_batch(inputs)
+        ids = self._wordpiece.tokenize(self._normalizer.normalize(inputs))
+        ids = self._limit_word_length(ids)[0]
+        return ids[0] if scalar else ids
+
+    def tokenize_with_offsets(self, inputs):
+        """Returns `(ids, begin, end)`, begin/end the byte span of each wordpiece in the input.
+
+        A span covers the original characters the wordpiece came from, as Hugging Face's offsets
+        do (e.g. "각" uncased gives three jamo pieces, each spanning the whole syllable).
+        """
+        inputs, scalar = _as_string_batch(inputs)
+        normalized, source = self._normalizer.normalize_with_offsets(inputs)
+        ids, starts, ends = self._wordpiece.tokenize_with_offsets(normalized)
+        rows = ragged_value_rowids(ids)
+        # `source` maps each normalized byte to a source byte; look up each piece's first and last.
+        row_start = tf.gather(source.row_splits, rows)
+        begin = tf.gather(source.flat_values, row_start + starts.flat_values)
+        last = tf.gather(source.flat_values, row_start + ends.flat_values - 1)
+        end = last + _char_length_at(inputs, rows, last)
+        outputs = self._limit_word_length(ids, tf.cast(begin, tf.int32), tf.cast(end, tf.int32))
+        return tuple(t[0] for t in outputs) if scalar else outputs
+
+    def _limit_word_length(self, ids, *offsets):
+        """Replaces each word longer than MAX_CHARS_PER_WORD characters by one [UNK].
+
+        `offsets` is empty or the flat `(begin, end)` of each piece; the [UNK] spans the word.
+        """
+        flat_ids = ids.flat_values
+        starts = tf.gather(self._starts_word, flat_ids)
+        word = tf.cumsum(tf.cast(starts, tf.int32)) - 1  # a row's first piece always starts a word
+        num_words = tf.reduce_sum(tf.cast(starts, tf.int32))
+        chars = tf.math.unsorted_segment_sum(tf.gather(self._num_chars, flat_ids), word, num_words)
+        too_long = tf.gather(chars > MAX_CHARS_PER_WORD, word)
+        values = [tf.where(too_long, self.unk_id, flat_ids)]
+        if offsets:
+            begin, end = offsets
+            word_end = tf.math.unsorted_segment_max(end, word, num_words)
+            values += [begin, tf.where(too_long, tf.gather(word_end, word), end)]
+        keep = starts | ~too_long
+        kept_before = tf.concat([[0], tf.cumsum(tf.cast(keep, ids.row_splits.dtype))], axis=0)
+        row_splits = tf.gather(kept_before, ids.row_splits)
+        kept_index = tf.reshape(tf.where(keep), [-1])  # not boolean_mask: slow eagerly
+        return tuple(
+            tf.RaggedTensor.from_row_splits(tf.gather(v, kept_index), row_splits, validate=False)
+            for v in values
+        )
+
+    def detokenize(self, ids):
+        """Wordpiece ids (dense or ragged, int) -> strings: "##" pieces joined, words spaced."""
+        return self._wordpiece.detokenize(ids)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"vocabulary": list(self._vocabulary), "lowercase": self.lowercase})
+        return config
+
+    @classmethod
+    def from_preset(cls, name, **kwargs):
+        """The tokenizer of a `keras_bert_zoo.presets` entry, e.g. "bert_base_uncased"."""
+        vocab_file = presets.vocabulary_file(name)
+        return cls(vocabulary=vocab_file, lowercase=presets.get(name).lowercase, **kwargs)
+
+    @classmethod
+    def from_checkpoint(cls, path, **kwargs):
+        """The tokenizer of a Hugging Face or Google checkpoint folder (`checkpoint_vocabulary`)."""
+        vocab_file, lowercase = checkpoint_vocabulary(path)
+        return cls(vocabulary=vocab_file, lowercase=lowercase, **kwargs)
+
+
+def _as_string_batch(inputs):
+    """Returns `(rank-1 string tensor, whether the input was a scalar)`."""
+    inputs = tf.convert_to_tensor(inputs, dtype=tf.string)
+    if inputs.shape.rank not in (0, 1):
+        raise ValueError(f"BertTokenizer takes a string or a 1-D batch, not shape {inputs.shape}.")
+    return (inputs[tf.newaxis], True) if inputs.shape.rank == 0 else (inputs, False)
+
+
+def ragged_value_rowids(ragged):
+    """`ragged.value_rowids()` of a 2-D ragged tensor in three plain ops (far cheaper eagerly)."""
+    inner_splits = ragged.row_splits[1:-1, tf.newaxis]
+    ones = tf.ones_like(inner_splits[:, 0])
+    row_starts = tf.scatter_nd(inner_splits, ones, ragged.row_splits[-1:] + 1)
+    return tf.cumsum(row_starts)[:-1]
+
+
+def _char_length_at(strings, rows, positions):
+    """UTF-8 length of the character whose lead byte is `strings[rows][positions]` (else 1)."""
+    width = tf.maximum(tf.reduce_max(tf.strings.length(strings)), 1)  # reduce_max([]) is INT_MIN
+    raw = tf.io.decode_raw(strings, tf.uint8, fixed_length=width)  # [batch, width], zero padded
+    byte = tf.gather(tf.reshape(raw, [-1]), rows * tf.cast(width, rows.dtype) + positions)
+    # Lead bytes 110xxxxx, 1110xxxx, 11110xxx start 2-, 3- and 4-byte characters.
+    return 1 + sum(tf.cast(byte >= lead, positions.dtype) for lead in (0xC0, 0xE0, 0xF0))
