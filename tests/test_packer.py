@@ -153,3 +153,14 @@ def test_config_round_trip():
     restored = keras.saving.deserialize_keras_object(config)
     assert restored.get_config() == original.get_config()
     assert lists(restored([[7, 7]]))["token_ids"] == [[2, 7, 7, 3]]
+
+
+def test_longest_padding_truncates_at_sequence_length_and_pads_to_the_batch():
+    packer = BertPacker(cls_id=101, sep_id=102, pad_id=0, sequence_length=6, padding="longest")
+    short = packer(tf.ragged.constant([[7], [7, 8]]))
+    assert short["token_ids"].numpy().tolist() == [[101, 7, 102, 0], [101, 7, 8, 102]]
+    long = packer(tf.ragged.constant([[1, 2, 3, 4, 5, 6, 7, 8], [9]]))
+    assert long["token_ids"].numpy().tolist() == [[101, 1, 2, 3, 4, 102], [101, 9, 102, 0, 0, 0]]
+    assert BertPacker.from_config(packer.get_config()).padding == "longest"
+    with pytest.raises(ValueError, match="padding must be one of"):
+        BertPacker(101, 102, 0, padding="dynamic")

@@ -26,6 +26,7 @@ class BertPreprocessor(keras.layers.Layer):
         tokenizer: a `BertTokenizer`.
         sequence_length: output length, or None to pad each batch to its longest sequence.
         truncate: "round_robin", "longest_first" or "only_second" (see `BertPacker`).
+        padding: "max_length", or "longest" to pad each batch only to its longest row.
 
     Example:
     >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "yes", "no"])
@@ -34,7 +35,7 @@ class BertPreprocessor(keras.layers.Layer):
     ([[2, 5, 3, 6, 6, 3]], [[0, 0, 0, 1, 1, 1]])
     """
 
-    def __init__(self, tokenizer, sequence_length=128, truncate="round_robin", **kwargs):
+    def __init__(self, tokenizer, sequence_length=128, truncate="round_robin", padding="max_length", **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False  # string inputs stay strings
         self._allow_non_tensor_positional_args = True
@@ -42,8 +43,9 @@ class BertPreprocessor(keras.layers.Layer):
         self.tokenizer = tokenizer
         self.sequence_length = sequence_length
         self.truncate = truncate
+        self.padding = padding
         self.packer = BertPacker(
-            tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, sequence_length, truncate
+            tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, sequence_length, truncate, padding
         )
 
     def call(self, inputs):
@@ -56,6 +58,7 @@ class BertPreprocessor(keras.layers.Layer):
                 "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),
                 "sequence_length": self.sequence_length,
                 "truncate": self.truncate,
+                "padding": self.padding,
             }
         )
         return config

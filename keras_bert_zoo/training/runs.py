@@ -41,12 +41,15 @@ def configure(args):
 
 
 def load_encoder_and_preprocessor(checkpoint, sequence_length, **encoder_kwargs):
-    """A BertEncoder and its matching BertPreprocessor from a preset name or a checkpoint folder."""
+    """A BertEncoder and its matching BertPreprocessor from a preset name or a checkpoint folder.
+
+    The preprocessor truncates at `sequence_length` and pads each batch to its longest row.
+    """
     from keras_bert_zoo.encoder import BertEncoder
     from keras_bert_zoo.text import BertPreprocessor
 
     if checkpoint in presets.names():
         return (BertEncoder.from_preset(checkpoint, **encoder_kwargs),
-                BertPreprocessor.from_preset(checkpoint, sequence_length=sequence_length))
+                BertPreprocessor.from_preset(checkpoint, sequence_length=sequence_length, padding="longest"))
     return (BertEncoder.from_checkpoint(checkpoint, **encoder_kwargs),
-            BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length))
+            BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length, padding="longest"))
