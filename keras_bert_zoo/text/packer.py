@@ -31,7 +31,7 @@ def _longest_first(len_a, len_b, budget):
     half and the longer one the odd token (ties: the second). Written here: tf-text's
     ShrinkLongestTrimmer breaks ties the other way.
     """
-    short, long = tf.minimum(len_a, len_b), tf.maximum(len_a, len_b)
+    short = tf.minimum(len_a, len_b)
     long_keep = tf.maximum(short, budget - short)
     both_cut = short + long_keep > budget
     short_keep = tf.where(both_cut, budget // 2, short)
