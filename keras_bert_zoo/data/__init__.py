@@ -2,3 +2,28 @@
 
 from keras_bert_zoo.data.classification import classification_dataset, label_vocabulary
 from keras_bert_zoo.data.glue import TextExamples, read_glue_tsv
+from keras_bert_zoo.data.conll import (
+    IGNORE_LABEL,
+    TaggedSentences,
+    ner_dataset,
+    ner_features,
+    ner_label_names,
+    ner_word_ids,
+    predictions_to_word_tags,
+    read_conll,
+)
+from keras_bert_zoo.data.squad import (
+    SquadExamples,
+    SquadFeatures,
+    decode_answers,
+    read_squad,
+    squad_dataset,
+    squad_features,
+    squad_windows,
+)
+from keras_bert_zoo.data.pretraining import (
+    mask_tokens,
+    pretraining_dataset,
+    read_pretraining_text,
+    split_for_pretrainer,
+)

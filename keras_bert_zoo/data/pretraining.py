@@ -1,0 +1,239 @@
+"""BERT pretraining data: raw text -> sentence pairs (NSP) with masked-LM targets, as BERT made it.
+
+Follows google-research/bert's create_pretraining_data.py: documents of one sentence per line,
+segments filled to `max_seq_length - 3` pieces (a random shorter target with `short_seq_prob`),
+segment B the actual continuation or, half of the time, a run of sentences from another document,
+pairs cut from the longer side at a random end; then `masked_lm_prob` of the maskable pieces (all
+but [CLS], [SEP], [PAD]), at most `max_predictions_per_seq`, are chosen (whole words together with
+`whole_word_masking`), and 80% become [MASK], 10% a random token (never a `[...]` special),
+10% stay. `next_sentence_label` is 0 when B follows A and 1 when B is random, as in BERT,
+Hugging Face and `BertPretrainer`'s `nsp_logits` (class 0 = "is next").
+
+Tokenization, packing and masking run in-graph; pairing is planned in Python on sentence lengths
+only. Masking uses stateless random ops seeded by `(seed, batch index)`, so the same seed gives
+the same batches (tensorflow-text's `RandomItemSelector` / `MaskValuesChooser` draw from global
+random state, and the selector counts words rather than pieces for whole-word masking).
+
+Example:
+>>> from keras_bert_zoo.data import pretraining_dataset, read_pretraining_text, split_for_pretrainer
+>>> documents = read_pretraining_text("corpus.txt")  # doctest: +SKIP
+>>> ds = pretraining_dataset(documents, tokenizer, batch_size=32, whole_word_masking=True)  # doctest: +SKIP
+>>> pretrainer.fit(ds.map(split_for_pretrainer))  # doctest: +SKIP
+"""
+
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_zoo.data.conll import IGNORE_LABEL
+from keras_bert_zoo.text.packer import BertPacker
+
+_SPECIAL = re.compile(r"^\[[^\]]+\]$")
+
+
+def read_pretraining_text(paths):
+    """Documents (lists of sentences) from text files: one sentence a line, blank lines between
+    documents; each file ends a document. Lines are stripped and empty documents dropped.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "corpus.txt")
+    >>> _ = open(path, "w").write("A cat sat.\\nIt slept.\\n\\nRain fell.\\n")
+    >>> read_pretraining_text(path)
+    [['A cat sat.', 'It slept.'], ['Rain fell.']]
+    """
+    documents = []
+    for path in [paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") else paths:
+        documents.append([])
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    documents[-1].append(line)
+                elif documents[-1]:
+                    documents.append([])
+    return [document for document in documents if document]
+
+
+def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
+    """create_instances_from_document over every document, on sentence lengths only.
+
+    Returns rows `(a_begin, a_end, b_begin, b_end, is_random_next)`: piece ranges into the
+    concatenation of all sentences' pieces.
+    """
+    starts = np.concatenate([[0], np.cumsum(lengths)])  # piece offset of each sentence
+    doc_first = np.concatenate([[0], np.cumsum(document_sizes)])  # first sentence of each document
+    rows = []
+    for document in range(len(document_sizes)):
+        end = doc_first[document + 1]
+        target = max_num_tokens
+        if rng.random() < short_seq_prob:
+            target = int(rng.integers(2, max_num_tokens + 1))
+        chunk, i, length = doc_first[document], doc_first[document], 0
+        while i < end:
+            length += lengths[i]
+            if i == end - 1 or length >= target:
+                num_sentences = i + 1 - chunk
+                a_sentences = int(rng.integers(1, num_sentences)) if num_sentences >= 2 else 1
+                a_begin, a_end = starts[chunk], starts[chunk + a_sentences]
+                is_random = num_sentences == 1 or rng.random() < 0.5
+                if is_random:
+                    for _ in range(10):
+                        other = int(rng.integers(len(document_sizes)))
+                        if other != document:
+                            break
+                    j = int(rng.integers(doc_first[other], doc_first[other + 1]))
+                    b_begin, b_target = starts[j], target - (a_end - a_begin)
+                    while j < doc_first[other + 1] - 1 and starts[j + 1] - b_begin < b_target:
+                        j += 1
+                    b_end = starts[j + 1]
+                    i = chunk + a_sentences - 1  # the unused sentences start the next chunk
+                else:
+                    b_begin, b_end = a_end, starts[i + 1]
+                while (a_end - a_begin) + (b_end - b_begin) > max_num_tokens:  # truncate_seq_pair
+                    front = rng.random() < 0.5
+                    if a_end - a_begin > b_end - b_begin:
+                        a_begin, a_end = (a_begin + 1, a_end) if front else (a_begin, a_end - 1)
+                    else:
+                        b_begin, b_end = (b_begin + 1, b_end) if front else (b_begin, b_end - 1)
+                if a_end > a_begin and b_end > b_begin:
+                    rows.append((a_begin, a_end, b_begin, b_end, int(is_random)))
+                chunk, length = i + 1, 0
+            i += 1
+    return rows
+
+
+@tf.autograph.experimental.do_not_convert  # plain tensor code: tracing it as is is faster
+def mask_tokens(
+    token_ids, seed, tokenizer, max_predictions_per_seq=20, masked_lm_prob=0.15, whole_word_masking=False
+):
+    """BERT's masked-LM corruption of packed `token_ids` [batch, seq], in-graph and stateless.
+
+    `seed`: shape [2] int tensor. Each row gets `min(max_predictions_per_seq,
+    max(1, round(masked_lm_prob * maskable pieces)))` predictions; with `whole_word_masking`, words
+    in random order are taken while they fit (as BERT does). Returns a dict of `token_ids` (masked),
+    `mask_positions`, `mask_ids` [batch, max_predictions_per_seq] int32 and `mask_weights` float32
+    (1.0 for real predictions; positions sorted, padding 0).
+
+    >>> from keras_bert_zoo.text import BertTokenizer
+    >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##b"])
+    >>> out = mask_tokens([[2, 5, 6, 5, 6, 3, 0]], [1, 2], tokenizer, 3, 0.5, whole_word_masking=True)
+    >>> out["mask_weights"].numpy().tolist()  # 4 maskable pieces * 0.5: one word of two pieces
+    [[1.0, 1.0, 0.0]]
+    >>> out["mask_ids"].numpy().tolist()
+    [[5, 6, 0]]
+    """
+    vocabulary = tokenizer.get_vocabulary()
+    is_continuation = tf.constant([token.startswith("##") for token in vocabulary])
+    replacements = tf.constant([i for i, t in enumerate(vocabulary) if not _SPECIAL.match(t)], tf.int32)
+    token_ids = tf.cast(token_ids, tf.int32)
+    batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
+    maskable = (
+        (token_ids != tokenizer.cls_id) & (token_ids != tokenizer.sep_id) & (token_ids != tokenizer.pad_id)
+    )
+    starts = maskable
+    if whole_word_masking:
+        previous = tf.pad(maskable[:, :-1], [[0, 0], [1, 0]])
+        starts = maskable & ~(tf.gather(is_continuation, token_ids) & previous)
+    unit = tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1  # word (or piece) index of each position
+    segment = tf.where(maskable, unit + length * tf.range(batch)[:, None], batch * length)
+    unit_length = tf.math.unsorted_segment_sum(tf.ones_like(segment), segment, batch * length + 1)
+    unit_length = tf.reshape(unit_length[:-1], [batch, length])  # pieces of each unit
+    num_maskable = tf.reduce_sum(tf.cast(maskable, tf.float32), axis=1)
+    budget = tf.minimum(tf.round(num_maskable * masked_lm_prob), float(max_predictions_per_seq))
+    budget = tf.cast(tf.minimum(tf.maximum(budget, 1.0), num_maskable), tf.int32)
+
+    order_seed, kind_seed, random_seed = tf.unstack(tf.random.split(seed, 3))
+    scores = tf.random.stateless_uniform([batch, length], order_seed)
+    order = tf.argsort(tf.where(unit_length > 0, scores, 2.0), axis=1)  # real units first, shuffled
+
+    if whole_word_masking:  # take words in random order while they fit, as BERT does
+
+        def take(state, unit_lengths):  # one column of units in random order, all rows at once
+            count, _ = state
+            fits = (unit_lengths > 0) & (count + unit_lengths <= budget)
+            return count + tf.where(fits, unit_lengths, 0), fits
+
+        ordered_lengths = tf.transpose(tf.gather(unit_length, order, batch_dims=1))
+        initial = (tf.zeros([batch], tf.int32), tf.zeros([batch], tf.bool))
+        taken = tf.transpose(tf.scan(take, ordered_lengths, initial)[1])
+    else:  # single pieces: the first `budget` in random order
+        taken = tf.range(length)[None, :] < budget[:, None]
+    taken = tf.gather(taken, tf.argsort(order, axis=1), batch_dims=1)  # by unit index
+    selected = maskable & tf.gather(taken, tf.maximum(unit, 0), batch_dims=1)
+
+    kind = tf.random.stateless_uniform([batch, length], kind_seed)
+    random_tokens = tf.gather(replacements, tf.random.stateless_uniform(
+        [batch, length], random_seed, maxval=tf.size(replacements), dtype=tf.int32
+    ))
+    corrupted = tf.where(kind < 0.8, tokenizer.mask_id, tf.where(kind < 0.9, random_tokens, token_ids))
+    positions = tf.ragged.boolean_mask(tf.broadcast_to(tf.range(length), [batch, length]), selected)
+    shape = [None, max_predictions_per_seq]
+    return {
+        "token_ids": tf.where(selected, corrupted, token_ids),
+        "mask_positions": positions.to_tensor(0, shape=shape),
+        "mask_ids": tf.ragged.boolean_mask(token_ids, selected).to_tensor(0, shape=shape),
+        "mask_weights": tf.ones_like(positions, tf.float32).to_tensor(0.0, shape=shape),
+    }
+
+
+def pretraining_dataset(
+    documents, tokenizer, batch_size, max_seq_length=128, max_predictions_per_seq=20,
+    masked_lm_prob=0.15, short_seq_prob=0.1, whole_word_masking=False, dupe_factor=1, seed=0,
+):
+    """Batches of dicts: `token_ids`, `segment_ids`, `padding_mask`, `mask_positions`, `mask_ids`,
+    `mask_weights` and `next_sentence_label` (0 = B follows A, 1 = B random).
+
+    `documents`: lists of sentences (see `read_pretraining_text`). All sentences are tokenized
+    in-graph up front (their pieces stay in memory, as in BERT's script); `dupe_factor` plans the
+    pairs that many times. Pairs are shuffled; the same `seed` gives the same batches.
+    Map with `split_for_pretrainer` to train a `BertPretrainer`.
+    """
+    documents = [document for document in documents if document]
+    sentences = [sentence for document in documents for sentence in document]
+    if not sentences:
+        raise ValueError("No documents with sentences were given.")
+    pieces = tf.data.Dataset.from_tensor_slices(tf.constant(sentences, tf.string)).batch(4096)
+    pieces = [tokenizer(batch) for batch in pieces]
+    lengths = np.concatenate([p.row_lengths().numpy() for p in pieces])
+    flat_ids = tf.concat([p.flat_values for p in pieces], axis=0)
+    rng = np.random.default_rng(seed)
+    sizes = [len(document) for document in documents]
+    rows = [
+        row for _ in range(dupe_factor)
+        for row in _plan_pairs(lengths, sizes, max_seq_length - 3, short_seq_prob, rng)
+    ]
+    if not rows:
+        raise ValueError("The documents give no sentence pair: they hold no text with wordpieces.")
+    rows = np.asarray(rows, np.int32)[rng.permutation(len(rows))]
+    packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, max_seq_length)
+
+    def make_batch(index, rows):
+        a = tf.gather(flat_ids, tf.ragged.range(rows[:, 0], rows[:, 1]))
+        b = tf.gather(flat_ids, tf.ragged.range(rows[:, 2], rows[:, 3]))
+        features = packer((a, b))
+        masked = mask_tokens(
+            features["token_ids"], tf.stack([tf.constant(seed, tf.int64), index]), tokenizer,
+            max_predictions_per_seq, masked_lm_prob, whole_word_masking,
+        )
+        return {**features, **masked, "next_sentence_label": rows[:, 4]}
+
+    ds = tf.data.Dataset.from_tensor_slices(rows).batch(batch_size).enumerate()
+    return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def split_for_pretrainer(features):
+    """A `pretraining_dataset` batch -> `(inputs, targets, sample_weight)` for `BertPretrainer.fit`.
+
+    Targets: `mlm_logits` <- `mask_ids`, with `IGNORE_LABEL` (-100) where `mask_weights` is 0, and
+    `nsp_logits` <- `next_sentence_label`. Compile `mlm_logits` with
+    `SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)` (BERT's mean over
+    real predictions), `nsp_logits` without `ignore_class`; sample weights serve `weighted_metrics`.
+    """
+    keys = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
+    inputs = {key: features[key] for key in keys}
+    mlm_targets = tf.where(features["mask_weights"] > 0, features["mask_ids"], IGNORE_LABEL)
+    targets = {"mlm_logits": mlm_targets, "nsp_logits": features["next_sentence_label"]}
+    weights = {"mlm_logits": features["mask_weights"],
+               "nsp_logits": tf.ones_like(features["next_sentence_label"], tf.float32)}
+    return inputs, targets, weights
