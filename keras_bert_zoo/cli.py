@@ -2,6 +2,8 @@
 
     keras-bert-zoo presets
     keras-bert-zoo convert SRC DST --to {hf,google,keras}
+    keras-bert-zoo train classify [recipe flags]
+    keras-bert-zoo evaluate saved_models/sst2 --file dev.tsv
 """
 
 import argparse
@@ -57,6 +59,60 @@ def convert(args):
     print(f"wrote {type(model).__name__} to {args.destination} ({args.to})")
 
 
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+
+
+def train(args, recipe_args):
+    """Runs recipes/<task>.py with the remaining flags: the CLI and the recipe are the same code."""
+    import runpy
+
+    script = RECIPES / f"{args.task}.py"
+    if not script.is_file():
+        raise SystemExit(
+            f"error: {script} not found. `keras-bert-zoo train` runs the recipes of a source checkout "
+            "(pip install -e . from a clone of the repository)."
+        )
+    sys.argv = [str(script), *recipe_args]
+    runpy.run_path(str(script), run_name="__main__")
+
+
+def _latest_version(path):
+    from keras_bert_zoo.export import next_version
+
+    path = Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+    latest = next_version(path) - 1
+    if latest == 0:
+        raise SystemExit(f"error: {path} holds no SavedModel and no <version>/ folder with one.")
+    return path / str(latest)
+
+
+def evaluate(args):
+    """Scores an exported classifier on a labelled TSV through its serving signature (raw strings in)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_bert_zoo import metrics
+    from keras_bert_zoo.data import read_glue_tsv
+
+    path = _latest_version(args.model)
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    columns = args.text_columns.split(",")
+    examples = read_glue_tsv(args.file, columns, args.label_column)
+    names = ["text"] if len(columns) == 1 else ["text_a", "text_b"]
+    predicted = []
+    for start in range(0, len(examples.labels), args.batch_size):
+        batch = {name: tf.constant(texts[start : start + args.batch_size]) for name, texts in zip(names, examples.texts)}
+        predicted += [label.decode() for label in serve(**batch)["label"].numpy()]
+    label_names = sorted(set(predicted) | set(examples.labels))
+    gold = np.array([label_names.index(label) for label in examples.labels])
+    guess = np.array([label_names.index(label) for label in predicted])
+    print(f"model: {path}")
+    for name, metric in metrics.glue_metrics(args.task).items():
+        print(f"{name}: {metric(gold, guess):.4f}")
+
+
 def list_presets(args):
     from keras_bert_zoo import presets
 
@@ -82,13 +138,32 @@ def build_parser():
     p.add_argument("--to", required=True, choices=("hf", "google", "keras"))
     p.add_argument("--vocabulary", help="vocab.txt to write beside the weights (default: SRC's)")
     p.set_defaults(run=convert)
+
+    p = commands.add_parser("train", help="run a training recipe (the same code as recipes/<task>.py)",
+                            description="Flags after TASK go to the recipe; see keras-bert-zoo train TASK --help.")
+    p.add_argument("task", choices=("classify",))
+    p.set_defaults(run=train, passthrough=True)
+
+    p = commands.add_parser("evaluate", help="score an exported classifier on a labelled TSV")
+    p.add_argument("model", help="SavedModel folder, or a base path whose latest version is used")
+    p.add_argument("--file", required=True, help="GLUE-style TSV with a header")
+    p.add_argument("--text-columns", default="sentence")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--task", default="sst2", help="GLUE task whose metrics to print")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.set_defaults(run=evaluate)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args.run(args)
+    if getattr(args, "passthrough", False):
+        args.run(args, rest)
+    elif rest:
+        raise SystemExit(f"error: unrecognized arguments: {' '.join(rest)}")
+    else:
+        args.run(args)
     return 0
 
 

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import transformers
 from conftest import make_inputs
 
@@ -36,3 +37,19 @@ def test_convert_a_preset_writes_its_vocabulary(tmp_path):
     assert encoder.num_layers == 2
     assert len((tmp_path / "tiny" / "vocab.txt").read_text().splitlines()) == 30522
     assert encoder(make_inputs(vocabulary_size=30522))["pooled_output"].shape == (3, 128)
+
+
+@pytest.mark.slow
+def test_train_runs_the_recipe_and_evaluate_scores_its_export(tmp_path, capsys):
+    dev = Path(__file__).parents[1] / "recipes" / "data" / "sst2" / "dev.tsv"
+    main(["train", "classify", "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "32",
+          "--batch-size", "16", "--model-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "sst2")])
+    trained = capsys.readouterr().out.strip().splitlines()[-1]
+    assert trained.startswith("dev accuracy: ")
+    main(["evaluate", str(tmp_path / "sst2"), "--file", str(dev)])
+    out = capsys.readouterr().out
+    assert f"model: {tmp_path / 'sst2' / '1'}" in out
+    # The served model and the recipe's Keras model agree on every dev sentence.
+    assert out.strip().splitlines()[-1] == trained.replace("dev accuracy", "accuracy")
+    with pytest.raises(SystemExit, match="unrecognized arguments: --bogus"):
+        main(["presets", "--bogus"])
