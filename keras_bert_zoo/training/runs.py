@@ -9,14 +9,14 @@ from keras_bert_zoo import presets
 from keras_bert_zoo.distribute import STRATEGIES, get_strategy
 
 
-def add_common_flags(parser, checkpoint, model_dir, export_dir):
+def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e-5):
     """Flags every recipe takes; the defaults run on the data the repository ships."""
     parser.add_argument("--checkpoint", default=checkpoint,
                         help="preset name, Hugging Face folder or Google checkpoint folder")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32, help="global batch size")
     parser.add_argument("--sequence-length", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--learning-rate", type=float, default=learning_rate, help="peak, after warmup")
     parser.add_argument("--warmup-fraction", type=float, default=0.1)
     parser.add_argument("--max-train-examples", type=int, help="use only the first N training examples")
     parser.add_argument("--strategy", default="auto", choices=STRATEGIES)
