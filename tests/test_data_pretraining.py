@@ -169,6 +169,34 @@ def test_masking_statistics(long_documents, tokenizer):
     assert rate.std() < 0.03 and abs(rate.mean() - 0.15) < 0.01
 
 
+def test_masking_statistics_over_10k_sequences(words, tokenizer):
+    """15% of the maskable pieces predicted; of those 80% [MASK], 10% random, 10% kept, 10k rows."""
+    rng, pool = np.random.default_rng(11), np.array(words)
+    corpus = [[" ".join(rng.choice(pool, rng.integers(4, 20))) for _ in range(100)] for _ in range(270)]
+    batch = _collect(pretraining_dataset(corpus, tokenizer, 512, 128, dupe_factor=4, seed=12))
+    assert len(batch["token_ids"]) >= 10_000
+    maskable = batch["padding_mask"].sum(axis=1) - 3
+    weights = batch["mask_weights"]
+    expected = np.minimum(20, np.maximum(1, np.round(0.15 * maskable)))
+    assert (weights.sum(axis=1) == expected).all()
+    assert abs(weights.sum() / maskable.sum() - 0.15) < 0.005  # rounding adds < 0.005
+    rows, slots = np.nonzero(weights)
+    original = batch["mask_ids"][rows, slots]
+    now = batch["token_ids"][rows, batch["mask_positions"][rows, slots]]
+    masked, kept = np.mean(now == tokenizer.mask_id), np.mean(now == original)
+    random = now[(now != tokenizer.mask_id) & (now != original)]
+    assert len(now) > 150_000  # a share's standard error is then <= 0.001
+    assert abs(masked - 0.8) < 0.005 and abs(kept - 0.1) < 0.005 and abs(len(random) / len(now) - 0.1) < 0.005
+    # Random tokens: uniform over the vocabulary but its [...] specials.
+    vocabulary = tokenizer.get_vocabulary()
+    allowed = np.array([i for i, t in enumerate(vocabulary) if not (t.startswith("[") and t.endswith("]"))])
+    assert np.isin(random, allowed).all()
+    quarters = np.searchsorted(allowed, random) * 4 // len(allowed)
+    assert np.allclose(np.bincount(quarters, minlength=4) / len(random), 0.25, atol=0.01)
+    # Each masked piece is the original at that position (the originals are the unmasked text).
+    assert np.isin(original, allowed).all() and not np.isin(original, [tokenizer.mask_id]).any()
+
+
 def _words(tokens):
     """Position lists of the words of a packed row: a piece and the "##" pieces right after it."""
     words, word = [], []

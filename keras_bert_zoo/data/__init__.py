@@ -1,5 +1,10 @@
-"""Readers for the formats users have, and tf.data pipelines that tokenize in the graph."""
+"""Readers for the formats users have, and tf.data pipelines that tokenize in the graph.
 
+Every pipeline takes the same options (batching, shuffling, bucketing by length, caching,
+sharding, limits): the fields of `DatasetOptions`, see `keras_bert_zoo.data.options`.
+"""
+
+from keras_bert_zoo.data.options import DatasetOptions, build_dataset
 from keras_bert_zoo.data.classification import classification_dataset, label_vocabulary
 from keras_bert_zoo.data.glue import TextExamples, read_glue_tsv
 from keras_bert_zoo.data.conll import (

@@ -2,6 +2,10 @@
 
 import tensorflow as tf
 
+from keras_bert_zoo.data.options import DatasetOptions, build_dataset
+
+INPUT_KEYS = ("token_ids", "segment_ids", "padding_mask")
+
 
 def label_vocabulary(labels):
     """Sorted distinct labels (numerically when every label is an integer, e.g. GLUE's "0", "1")."""
@@ -11,18 +15,25 @@ def label_vocabulary(labels):
     return sorted(distinct)
 
 
-def classification_dataset(examples, preprocessor, batch_size, label_names=None, shuffle=False, seed=0):
+def classification_dataset(examples, preprocessor, batch_size, label_names=None, shuffle=False, seed=0, **options):
     """(model inputs, label) batches from `TextExamples`.
 
     Labels map to their index in `label_names`; with `label_names=None` they are float scores
-    (regression, num_classes=1). Batches are tokenized and packed by `preprocessor` inside the
-    tf.data graph, after batching, so each batch is padded only to its own longest example when
-    the preprocessor's `sequence_length` is None.
+    (regression, num_classes=1). Texts are tokenized and packed by `preprocessor` inside the
+    tf.data graph, a batch at a time; with its `padding="longest"` (or `sequence_length=None`)
+    each batch is padded only to its own longest example.
+
+    `options`: the other `DatasetOptions` fields (`bucket_by_sequence_length`, `cache`,
+    `max_examples`, `input_context`, `drop_remainder`, `prefetch`); see
+    `keras_bert_zoo.data.options`.
 
     Example:
     >>> from keras_bert_zoo.data import read_glue_tsv  # doctest: +SKIP
     >>> ds = classification_dataset(read_glue_tsv(path), preprocessor, 32, ["0", "1"])  # doctest: +SKIP
+    >>> ds = classification_dataset(train, preprocessor, 32, ["0", "1"], shuffle=True,
+    ...                             bucket_by_sequence_length=True, cache=True)  # doctest: +SKIP
     """
+    options = DatasetOptions(batch_size=batch_size, shuffle=shuffle, seed=seed, **options)
     if label_names is None:
         targets = [float(label) for label in examples.labels]
     else:
@@ -33,8 +44,20 @@ def classification_dataset(examples, preprocessor, batch_size, label_names=None,
         targets = [index[label] for label in examples.labels]
     texts = tuple(tf.constant(column, tf.string) for column in examples.texts)
     features = texts[0] if len(texts) == 1 else texts
-    ds = tf.data.Dataset.from_tensor_slices((features, targets))
-    if shuffle:
-        ds = ds.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda x, y: (preprocessor(x), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    dtype = tf.float32 if label_names is None else tf.int32
+    source = tf.data.Dataset.from_tensor_slices((features, tf.constant(targets, dtype, [len(targets)])))
+
+    def encode(batch):
+        texts, labels = batch
+        return {**preprocessor(texts), "label": labels}
+
+    def to_model(features):
+        return {key: features[key] for key in INPUT_KEYS}, features["label"]
+
+    padding = getattr(preprocessor, "padding", "max_length")
+    pad_to = getattr(preprocessor, "sequence_length", None) if padding == "max_length" else None
+    pad_id = getattr(getattr(preprocessor, "tokenizer", None), "pad_id", 0)
+    return build_dataset(
+        source, len(targets), encode, to_model, options, pad_to=pad_to,
+        sequence_keys={"token_ids": pad_id, "segment_ids": 0, "padding_mask": 0},
+    )

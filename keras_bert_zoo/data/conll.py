@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.data.options import DatasetOptions, build_dataset
 from keras_bert_zoo.text.packer import BertPacker
 
 IGNORE_LABEL = -100
@@ -189,18 +190,25 @@ def ner_word_ids(sentences, tokenizer, sequence_length):
 
 
 def ner_dataset(
-    sentences, tags, tokenizer, label_names, sequence_length=128, batch_size=32, shuffle=False, seed=0
+    sentences, tags, tokenizer, label_names, sequence_length=128, batch_size=32, shuffle=False, seed=0,
+    **options,
 ):
     """Batches of `(inputs, labels, sample_weight)` for a `BertTokenClassifier`, built in-graph.
 
     `sentences`: lists of words; `tags`: a tag per word, or None for `inputs`-only batches (then
     `label_names` is unused). Labels follow the module's convention (-100 ignored). Words that do
     not fit in `sequence_length` are reported with a warning (see `ner_word_ids` for the counts).
+    `options`: the other `DatasetOptions` fields (`bucket_by_sequence_length`, `cache`,
+    `max_examples`, `input_context`, ...; see `keras_bert_zoo.data.options`).
 
     Example:
     >>> labels = ner_label_names(data.tags)  # doctest: +SKIP
     >>> ds = ner_dataset(data.words, data.tags, tokenizer, labels, 128, 32)  # doctest: +SKIP
     """
+    options = DatasetOptions(batch_size=batch_size, shuffle=shuffle, seed=seed, **options)
+    if options.max_examples is not None:
+        sentences = sentences[: options.max_examples]
+        tags = None if tags is None else tags[: options.max_examples]
     _, cut_words = ner_word_ids(sentences, tokenizer, sequence_length)
     if cut_words.any():
         warnings.warn(
@@ -210,19 +218,24 @@ def ner_dataset(
         )
     words = _ragged(sentences, tf.string)
     if tags is None:
-        ds = tf.data.Dataset.from_tensor_slices(words)
+        source = tf.data.Dataset.from_tensor_slices(words)
     else:
-        ds = tf.data.Dataset.from_tensor_slices((words, _tag_ids(tags, label_names)))
-    if shuffle:
-        ds = ds.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
+        source = tf.data.Dataset.from_tensor_slices((words, _tag_ids(tags, label_names)))
 
-    def to_model(words, tag_ids=None):
-        features = ner_features(words, tokenizer, sequence_length, tag_ids)
+    def encode(batch):
+        words, tag_ids = (batch, None) if tags is None else batch
+        return ner_features(words, tokenizer, sequence_length, tag_ids)
+
+    def to_model(features):
         inputs = {key: features[key] for key in ("token_ids", "segment_ids", "padding_mask")}
-        return inputs if tag_ids is None else (inputs, features["labels"], features["sample_weight"])
+        return inputs if tags is None else (inputs, features["labels"], features["sample_weight"])
 
-    ds = ds.ragged_batch(batch_size).map(to_model, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    sequence_keys = {"token_ids": tokenizer.pad_id, "segment_ids": 0, "padding_mask": 0, "word_ids": -1,
+                     "labels": IGNORE_LABEL, "sample_weight": 0.0}
+    return build_dataset(
+        source, len(sentences), encode, to_model, options, sequence_keys=sequence_keys,
+        pad_to=sequence_length,
+    )
 
 
 def predictions_to_word_tags(logits, word_ids, label_names, num_words=None):

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_zoo.data.conll import IGNORE_LABEL
+from keras_bert_zoo.data.options import DatasetOptions, build_dataset
 from keras_bert_zoo.text.packer import BertPacker
 
 _SPECIAL = re.compile(r"^\[[^\]]+\]$")
@@ -180,15 +181,21 @@ def mask_tokens(
 def pretraining_dataset(
     documents, tokenizer, batch_size, max_seq_length=128, max_predictions_per_seq=20,
     masked_lm_prob=0.15, short_seq_prob=0.1, whole_word_masking=False, dupe_factor=1, seed=0,
+    **options,
 ):
     """Batches of dicts: `token_ids`, `segment_ids`, `padding_mask`, `mask_positions`, `mask_ids`,
     `mask_weights` and `next_sentence_label` (0 = B follows A, 1 = B random).
 
     `documents`: lists of sentences (see `read_pretraining_text`). All sentences are tokenized
     in-graph up front (their pieces stay in memory, as in BERT's script); `dupe_factor` plans the
-    pairs that many times. Pairs are shuffled; the same `seed` gives the same batches.
+    pairs that many times. Pairs are shuffled once; the same `seed` gives the same batches.
+    Masking happens per batch, after batching (and bucketing), seeded by `(seed, batch number)`.
+    `options`: the other `DatasetOptions` fields (`shuffle` (again every epoch),
+    `bucket_by_sequence_length`, `cache` (of the packed pairs, before masking), `max_examples`
+    (pairs), `input_context`, ...; see `keras_bert_zoo.data.options`).
     Map with `split_for_pretrainer` to train a `BertPretrainer`.
     """
+    options = DatasetOptions(batch_size=batch_size, seed=seed, **options)
     documents = [document for document in documents if document]
     sentences = [sentence for document in documents for sentence in document]
     if not sentences:
@@ -208,18 +215,23 @@ def pretraining_dataset(
     rows = np.asarray(rows, np.int32)[rng.permutation(len(rows))]
     packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, max_seq_length)
 
-    def make_batch(index, rows):
+    def encode(rows):
         a = tf.gather(flat_ids, tf.ragged.range(rows[:, 0], rows[:, 1]))
         b = tf.gather(flat_ids, tf.ragged.range(rows[:, 2], rows[:, 3]))
-        features = packer((a, b))
+        return {**packer((a, b)), "next_sentence_label": rows[:, 4]}
+
+    def to_model(features, index):
         masked = mask_tokens(
             features["token_ids"], tf.stack([tf.constant(seed, tf.int64), index]), tokenizer,
             max_predictions_per_seq, masked_lm_prob, whole_word_masking,
         )
-        return {**features, **masked, "next_sentence_label": rows[:, 4]}
+        return {**features, **masked}
 
-    ds = tf.data.Dataset.from_tensor_slices(rows).batch(batch_size).enumerate()
-    return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return build_dataset(
+        tf.data.Dataset.from_tensor_slices(rows), len(rows), encode, to_model, options,
+        sequence_keys={"token_ids": tokenizer.pad_id, "segment_ids": 0, "padding_mask": 0},
+        pad_to=max_seq_length, batch_index=True,
+    )
 
 
 def split_for_pretrainer(features):

@@ -22,6 +22,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.data.options import DatasetOptions, build_dataset
 from keras_bert_zoo.text.packer import BertPacker
 
 
@@ -167,21 +168,16 @@ def squad_windows(
     return features
 
 
-def _windows_dataset(examples, tokenizer, max_seq_length, doc_stride, max_query_length, shuffle, seed):
+def _examples_source(examples):
+    """(example index, question, context, answer start, answer end) per example, -1 for no answer."""
     spans = [(starts[0], starts[0] + len(texts[0])) if texts else (-1, -1)
              for texts, starts in zip(examples.answers, examples.answer_starts)]
     spans = np.asarray(spans, np.int32).reshape(-1, 2)
-    ds = tf.data.Dataset.from_tensor_slices(
-        (np.arange(len(examples.ids), dtype=np.int32), examples.questions, examples.contexts,
+    return tf.data.Dataset.from_tensor_slices(
+        (np.arange(len(examples.ids), dtype=np.int32), tf.constant(examples.questions, tf.string,
+         [len(examples.ids)]), tf.constant(examples.contexts, tf.string, [len(examples.ids)]),
          spans[:, 0], spans[:, 1])
     )
-    if shuffle:
-        ds = ds.shuffle(len(examples.ids), seed=seed, reshuffle_each_iteration=True)
-
-    def windows(*batch):
-        return squad_windows(*batch, tokenizer, max_seq_length, doc_stride, max_query_length)
-
-    return ds.batch(256).map(windows, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def squad_features(examples, tokenizer, max_seq_length=384, doc_stride=128, max_query_length=64):
@@ -190,7 +186,11 @@ def squad_features(examples, tokenizer, max_seq_length=384, doc_stride=128, max_
     >>> features = squad_features(read_squad("dev-v2.0.json"), tokenizer)  # doctest: +SKIP
     >>> outputs = model.predict(features.inputs, batch_size=64)  # doctest: +SKIP
     """
-    ds = _windows_dataset(examples, tokenizer, max_seq_length, doc_stride, max_query_length, False, 0)
+
+    def windows(*batch):
+        return squad_windows(*batch, tokenizer, max_seq_length, doc_stride, max_query_length)
+
+    ds = _examples_source(examples).batch(256).map(windows, num_parallel_calls=tf.data.AUTOTUNE)
     parts = list(ds.as_numpy_iterator())
     column = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     return SquadFeatures(
@@ -207,27 +207,33 @@ def squad_features(examples, tokenizer, max_seq_length=384, doc_stride=128, max_
 
 def squad_dataset(
     examples, tokenizer, batch_size, max_seq_length=384, doc_stride=128, max_query_length=64,
-    shuffle=False, seed=0,
+    shuffle=False, seed=0, **options,
 ):
     """Training batches `(inputs, {"start_logits": start, "end_logits": end})` for `BertSpanQA`.
 
     Positions are token indices (0 = [CLS] = no answer here); train each output with
     `SparseCategoricalCrossentropy(from_logits=True)`. The first gold answer is used. With
     `shuffle`, examples are shuffled, then windows within a buffer of 8 batches.
+    `options`: the other `DatasetOptions` fields (`bucket_by_sequence_length`, `cache`,
+    `max_examples` (questions), `input_context`, ...; see `keras_bert_zoo.data.options`).
 
     >>> ds = squad_dataset(read_squad("train-v1.1.json"), tokenizer, 32, shuffle=True)  # doctest: +SKIP
     """
-    ds = _windows_dataset(examples, tokenizer, max_seq_length, doc_stride, max_query_length, shuffle, seed)
-    ds = ds.unbatch()
-    if shuffle:
-        ds = ds.shuffle(8 * batch_size, seed=seed, reshuffle_each_iteration=True)
+    options = DatasetOptions(batch_size=batch_size, shuffle=shuffle, seed=seed, **options)
+
+    def encode(batch):
+        return squad_windows(*batch, tokenizer, max_seq_length, doc_stride, max_query_length)
 
     def to_model(features):
         inputs = {key: features[key] for key in ("token_ids", "segment_ids", "padding_mask")}
         targets = {"start_logits": features["start_positions"], "end_logits": features["end_positions"]}
         return inputs, targets
 
-    return ds.batch(batch_size).map(to_model).prefetch(tf.data.AUTOTUNE)
+    sequence_keys = {"token_ids": tokenizer.pad_id, "segment_ids": 0, "padding_mask": 0, "offsets": -1}
+    return build_dataset(
+        _examples_source(examples), len(examples.ids), encode, to_model, options,
+        sequence_keys=sequence_keys, pad_to=max_seq_length, expands=True,
+    )
 
 
 def decode_answers(

@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Full-encode throughput on SST-2 train: ours vs Hugging Face's BertTokenizerFast vs plain tf-text.
+
+"Full encode" = tokenize + [CLS]/[SEP] + truncate and pad to 128, ids delivered as numpy arrays:
+
+* ours: `kbz.text.BertPreprocessor(BertTokenizer(uncased vocab), sequence_length=128)` mapped over
+  a tf.data pipeline (`batch(1024)`, `map(num_parallel_calls=AUTOTUNE)`, `prefetch(AUTOTUNE)`),
+  iterated with `as_numpy_iterator()`;
+* hf: `BertTokenizerFast(vocab=path, do_lower_case=True)` (Rust `tokenizers`), one batch call per
+  `--hf-batch` lines with `padding="max_length", truncation=True, max_length=128,
+  return_tensors="np"` (transformers 5 ignores `vocab_file=`, hence `vocab=`);
+* tf-text: the plain tensorflow-text recipe in the same tf.data pipeline as ours:
+  `text.FastBertTokenizer(vocab, lower_case_nfd_strip_accents=True)`, cut to 126 pieces,
+  `text.combine_segments`, `text.pad_model_inputs` (tf-text's NFKC-based lowercasing differs from
+  BERT's on some characters; the parity line says on how many rows).
+
+Before anything is timed, ours is checked against HF on every line (token ids, segment ids, mask).
+The machine is shared and noisy, so the contenders run interleaved: each round times every one once
+(order rotated), and ratios are taken within a round. Reported: median and best lines/s over the
+rounds, median of the per-round ratios, and CPU seconds per 1k lines (process time, all threads).
+
+    python benchmarks/tokenize_speed.py                      # 67k lines x 5 rounds, ~1-2 min on 2 cores
+    python benchmarks/tokenize_speed.py --rounds 9 --file path/to/train.tsv
+    python benchmarks/tokenize_speed.py --quick              # 10k lines, 3 rounds
+"""
+
+import argparse
+import csv
+import os
+import sys
+from pathlib import Path
+import statistics
+import time
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FILE = ROOT.parent / "shared" / "data" / "sst2" / "train.tsv"
+VOCAB = ROOT / "keras_bert_zoo" / "vocab" / "uncased.txt"
+SEQUENCE_LENGTH = 128
+
+
+def read_sentences(path, column="sentence"):
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    index = rows[0].index(column)
+    return [row[index] for row in rows[1:]]
+
+
+def make_contenders(lines, batch_size, hf_batch):
+    import tensorflow as tf
+    import tensorflow_text as text
+    from transformers import BertTokenizerFast
+
+    from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
+
+    tokenizer = BertTokenizer(VOCAB, lowercase=True)
+    preprocessor = BertPreprocessor(tokenizer, sequence_length=SEQUENCE_LENGTH)
+    vocabulary = tokenizer.get_vocabulary()
+    fast = text.FastBertTokenizer(vocabulary, token_out_type=tf.int32, lower_case_nfd_strip_accents=True)
+    cls_id, sep_id, pad_id = tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
+
+    @tf.autograph.experimental.do_not_convert
+    def plain(strings):
+        ids = fast.tokenize(strings)[:, : SEQUENCE_LENGTH - 2]
+        token_ids, segment_ids = text.combine_segments([ids], cls_id, sep_id)
+        token_ids, padding_mask = text.pad_model_inputs(token_ids, SEQUENCE_LENGTH, pad_value=pad_id)
+        segment_ids, _ = text.pad_model_inputs(segment_ids, SEQUENCE_LENGTH)
+        return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+
+    source = tf.data.Dataset.from_tensor_slices(tf.constant(lines, tf.string))
+
+    def pipeline(fn):
+        return source.batch(batch_size).map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    ours_ds, plain_ds = pipeline(preprocessor), pipeline(plain)
+    hf = BertTokenizerFast(vocab=str(VOCAB), do_lower_case=True)
+    hf_step = hf_batch or len(lines)
+
+    def run_tf(ds):
+        return [batch for batch in ds.as_numpy_iterator()]
+
+    def run_hf():
+        return [
+            hf(lines[i:i + hf_step], padding="max_length", truncation=True, max_length=SEQUENCE_LENGTH,
+               return_tensors="np")
+            for i in range(0, len(lines), hf_step)
+        ]
+
+    return {"ours": lambda: run_tf(ours_ds), "hf": run_hf, "tf-text": lambda: run_tf(plain_ds)}
+
+
+def check_parity(outputs):
+    """Rows where ours differs from HF (must be none) and where plain tf-text differs from HF."""
+    import numpy as np
+
+    def stack(batches, names):
+        return [np.concatenate([np.asarray(b[name]) for b in batches]) for name in names]
+
+    hf = stack(outputs["hf"], ["input_ids", "token_type_ids", "attention_mask"])
+    keys = ["token_ids", "segment_ids", "padding_mask"]
+    differs = {}
+    for name in ("ours", "tf-text"):
+        ours = stack(outputs[name], keys)
+        differs[name] = int(sum((a != b).any(axis=1) for a, b in zip(ours, hf)).astype(bool).sum())
+    return len(hf[0]), differs
+
+
+def main():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--file", default=str(DEFAULT_FILE), help="GLUE TSV with a 'sentence' column")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (each times every contender)")
+    parser.add_argument("--batch-size", type=int, default=1024, help="tf.data batch for ours and tf-text")
+    parser.add_argument("--hf-batch", type=int, default=1024,
+                        help="lines per HF batch call (default 1024, as ours; 0: all lines in one call)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N lines")
+    parser.add_argument("--quick", action="store_true", help="10k lines, 3 rounds")
+    args = parser.parse_args()
+    if args.quick:
+        args.limit, args.rounds = args.limit or 10_000, 3
+
+    lines = read_sentences(args.file)
+    if args.limit:
+        lines = lines[: args.limit]
+    contenders = make_contenders(lines, args.batch_size, args.hf_batch)
+
+    import tensorflow as tf
+    import tokenizers
+    import transformers
+
+    print(f"{len(lines)} lines from {args.file}; {os.cpu_count()} CPUs; TF {tf.__version__}, "
+          f"transformers {transformers.__version__}, tokenizers {tokenizers.__version__}")
+    outputs = {name: run() for name, run in contenders.items()}  # warm-up (tracing) and parity
+    rows, differs = check_parity(outputs)
+    print(f"parity vs HF on {rows} rows: ours differs on {differs['ours']}, "
+          f"plain tf-text on {differs['tf-text']}")
+    if differs["ours"]:
+        sys.exit("ours does not match HF: not timing")
+
+    names = list(contenders)
+    wall = {name: [] for name in names}
+    cpu = {name: [] for name in names}
+    for round_index in range(args.rounds):
+        order = names[round_index % len(names):] + names[: round_index % len(names)]
+        for name in order:
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            contenders[name]()
+            wall[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() - cpu_start)
+        print(f"round {round_index + 1}: " + ", ".join(
+            f"{name} {len(lines) / wall[name][-1]:,.0f}" for name in names) + " lines/s")
+
+    print(f"\n{'':10s} {'median lines/s':>15s} {'best lines/s':>13s} {'CPU s / 1k lines':>17s}")
+    for name in names:
+        print(f"{name:10s} {len(lines) / statistics.median(wall[name]):15,.0f} "
+              f"{len(lines) / min(wall[name]):13,.0f} {1000 * statistics.median(cpu[name]) / len(lines):17.4f}")
+    for a, b in (("ours", "hf"), ("tf-text", "hf"), ("ours", "tf-text")):
+        ratios = [wall[b][i] / wall[a][i] for i in range(args.rounds)]
+        print(f"{a}/{b}: median per-round ratio {statistics.median(ratios):.2f}x "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f}); "
+              f"CPU-time ratio {statistics.median(cpu[b]) / statistics.median(cpu[a]):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
