@@ -261,6 +261,17 @@ def test_vocabulary_of_another_size_is_refused(tmp_path):
         kbz.BertEncoder.from_checkpoint(folder)
 
 
+def test_vocabulary_lines_split_on_newline_only(tmp_path):
+    # U+2028 and \x85 are line breaks to str.splitlines but ordinary characters inside a vocab.txt token.
+    folder = save_hf_reference(hf_model("gelu", seed=11), tmp_path / "src")
+    tokens = vocabulary(99)
+    tokens[10], tokens[11] = "a\u2028b", "c\x85d"
+    (folder / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    encoder = kbz.BertEncoder.from_checkpoint(folder)  # the size check counts 99 tokens
+    out = kbz.save_hf(encoder, tmp_path / "out", vocabulary=tokens)
+    assert (out / "vocab.txt").read_text(encoding="utf-8").split("\n")[10:12] == ["a\u2028b", "c\x85d"]
+
+
 def test_encoder_only_checkpoint_says_it_has_no_heads(tmp_path):
     hf = hf_model("gelu", seed=12)
     folder = write_google_reference(hf, tmp_path, with_heads=False)

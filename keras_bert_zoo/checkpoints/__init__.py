@@ -13,6 +13,7 @@ from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
 from keras_bert_zoo.checkpoints.config import encoder_config_json, read_config
 from keras_bert_zoo.checkpoints.google_names import to_google
 from keras_bert_zoo.checkpoints.weight_map import CheckpointMismatchError, assign, extract, normalize_hf_names
+from keras_bert_zoo.vocabulary import read_vocabulary
 
 logger = logging.getLogger("keras_bert_zoo")
 VOCAB = "vocab.txt"
@@ -44,10 +45,10 @@ def read_checkpoint(path):
 def _check_vocabulary(path, vocabulary_size):
     vocab = Path(path) / VOCAB
     if vocab.is_file():
-        lines = vocab.read_text(encoding="utf-8").splitlines()
-        if len(lines) != vocabulary_size:
+        tokens = read_vocabulary(vocab)
+        if len(tokens) != vocabulary_size:
             raise ValueError(
-                f"{vocab} has {len(lines)} tokens but the config says vocab_size={vocabulary_size}; "
+                f"{vocab} has {len(tokens)} tokens but the config says vocab_size={vocabulary_size}; "
                 "the vocabulary does not belong to these weights."
             )
 
@@ -102,11 +103,7 @@ def _write_vocabulary(out_dir, vocabulary, vocabulary_size):
     if vocabulary is None:
         logger.warning("No vocabulary given: %s has no vocab.txt.", out_dir)
         return
-    tokens = (
-        Path(vocabulary).read_text(encoding="utf-8").splitlines()
-        if isinstance(vocabulary, (str, Path))
-        else list(vocabulary)
-    )
+    tokens = read_vocabulary(vocabulary)
     if len(tokens) != vocabulary_size:
         raise ValueError(
             f"The vocabulary has {len(tokens)} tokens but the model's embedding has {vocabulary_size} rows."

@@ -27,26 +27,17 @@ import tensorflow_text as text
 
 from keras_bert_zoo import presets
 from keras_bert_zoo.text.normalizer import bert_normalizer_model
+from keras_bert_zoo.vocabulary import read_vocabulary
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # Hugging Face's WordPiece turns a word of more than this many characters into one [UNK].
 MAX_CHARS_PER_WORD = 100
 
 
-def _load_vocabulary(vocabulary):
-    """A vocab.txt path (one token a line) or a sequence of tokens -> tuple of tokens."""
-    if isinstance(vocabulary, (str, Path)):
-        lines = Path(vocabulary).read_text(encoding="utf-8").split("\n")
-        if lines[-1] == "":
-            lines.pop()
-        vocabulary = [line.rstrip("\r") for line in lines]
-    return tuple(vocabulary)
-
-
 def is_uncased_vocabulary(vocabulary):
     """True if no token other than the `[XXX]` specials changes when lowercased."""
     special = re.compile(r"^\[[^\]]+\]$")
-    return not any(t != t.lower() and not special.match(t) for t in _load_vocabulary(vocabulary))
+    return not any(t != t.lower() and not special.match(t) for t in read_vocabulary(vocabulary))
 
 
 def checkpoint_vocabulary(path):
@@ -106,7 +97,7 @@ class BertTokenizer(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
         self.built = True
         self.lowercase = bool(lowercase)
-        self._vocabulary = _load_vocabulary(vocabulary)
+        self._vocabulary = read_vocabulary(vocabulary)
         self._token_to_id = {token: i for i, token in enumerate(self._vocabulary)}
         missing = [t for t in SPECIAL_TOKENS if t not in self._token_to_id]
         if missing:
