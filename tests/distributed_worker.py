@@ -56,7 +56,7 @@ def dataset(strategy, variant):
     return strategy.distribute_datasets_from_function(per_worker_dataset_fn(examples, GLOBAL_BATCH))
 
 
-def train(strategy, variant, seed=0, learning_rate=3e-3, clipnorm=None):
+def train(strategy, variant, seed=0, learning_rate=3e-3, clipnorm=None, global_clipnorm=None):
     """Fits the tiny classifier for EPOCHS; returns (per-step loss logs, {weight path: array})."""
     import keras
     import numpy as np
@@ -68,7 +68,8 @@ def train(strategy, variant, seed=0, learning_rate=3e-3, clipnorm=None):
     with strategy.scope():
         model = kbz.BertClassifier(kbz.BertEncoder(**TINY, dropout=0.0), num_classes=2, dropout=0.0)
         model.compile(
-            optimizer=kbz.training.create_optimizer(learning_rate, steps, warmup_steps=2, clipnorm=clipnorm),
+            optimizer=kbz.training.create_optimizer(learning_rate, steps, warmup_steps=2, clipnorm=clipnorm,
+                                                     global_clipnorm=global_clipnorm),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
     losses = []
@@ -85,6 +86,7 @@ def main(argv=None):
     parser.add_argument("--logical-cpus", type=int, default=1)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--clipnorm", type=float)
+    parser.add_argument("--global-clipnorm", type=float)
     parser.add_argument("--timeout", type=float, default=120, help="the process exits after this many seconds")
     args = parser.parse_args(argv)
     faulthandler.dump_traceback_later(args.timeout, exit=True)  # never hang: a lost peer ends the run
@@ -103,7 +105,7 @@ def main(argv=None):
     print(f"replicas={strategy.num_replicas_in_sync}", flush=True)
     arrays = {}
     for variant in args.variants.split(","):
-        losses, weights = train(strategy, variant, clipnorm=args.clipnorm)
+        losses, weights = train(strategy, variant, clipnorm=args.clipnorm, global_clipnorm=args.global_clipnorm)
         arrays[f"{variant}/losses"] = losses
         arrays.update({f"{variant}/{path}": value for path, value in weights.items()})
         print(f"{variant} losses: {np.array2string(losses, precision=6)}", flush=True)

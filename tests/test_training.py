@@ -5,7 +5,7 @@ from conftest import TINY, make_inputs
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.training import WarmupLinearDecay, create_optimizer
-from keras_bert_zoo.training.optimizer import layer_depth
+from keras_bert_zoo.training.optimizer import AdamW, LayerwiseAdamW, layer_depth
 
 
 def test_schedule_warms_up_then_decays_linearly_to_zero():
@@ -57,6 +57,36 @@ def test_layerwise_decay_scales_each_layers_step():
     for path, step in steps.items():
         expected = lr * 0.5 ** (top - layer_depth(path, TINY["num_layers"]))
         assert step == pytest.approx(expected, rel=1e-3), path
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.05}, {"clipnorm": None, "global_clipnorm": 0.1}])
+def test_clipping_on_one_device_is_keras_own(clip):
+    """Summing over replicas before clipping (for tf.distribute, tests/test_distribute.py) is a no-op here."""
+    ours = create_optimizer(1e-2, 10, 0, **clip)
+    assert type(ours) is AdamW
+    unclipped = {**ours.get_config(), "clipnorm": None, "global_clipnorm": None}
+    optimizers = [ours, keras.optimizers.AdamW.from_config(ours.get_config()),
+                  keras.optimizers.AdamW.from_config(unclipped)]
+    rng = np.random.default_rng(0)
+    steps = [[rng.normal(size=(3, 4)) * scale, rng.normal(size=4) * scale] for scale in (1.0, 5.0, 0.2)]
+    results = []
+    for optimizer in optimizers:
+        variables = [keras.Variable(np.ones((3, 4), "float32")), keras.Variable(np.zeros(4, "float32"))]
+        for grads in steps:  # norms above the clip, changing from step to step
+            optimizer.apply([keras.ops.convert_to_tensor(g, "float32") for g in grads], variables)
+        results.append(np.concatenate([v.numpy().ravel() for v in variables]))
+    np.testing.assert_array_equal(results[0], results[1])
+    assert np.abs(results[0] - results[2]).max() > 1e-3  # clipping was active
+
+
+def test_optimizer_clip_arguments_and_serialization():
+    with pytest.raises(ValueError, match="both set"):
+        create_optimizer(1e-3, 10, 1, clipnorm=1.0)  # global_clipnorm defaults to 1.0, as in BERT
+    layerwise = create_optimizer(1e-3, 10, 1, clipnorm=None, global_clipnorm=1.0, layerwise_lr_decay=0.9,
+                                 num_layers=2)
+    assert isinstance(layerwise, LayerwiseAdamW) and isinstance(layerwise, AdamW)
+    clone = keras.optimizers.deserialize(keras.optimizers.serialize(layerwise))
+    assert type(clone) is LayerwiseAdamW and clone.global_clipnorm == 1.0 and clone.clipnorm is None
 
 
 def test_default_callbacks_write_backups_and_checkpoints(tmp_path):

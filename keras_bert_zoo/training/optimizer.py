@@ -3,6 +3,7 @@
 import re
 
 import keras
+import tensorflow as tf
 
 from keras_bert_zoo.training.schedule import WarmupLinearDecay
 
@@ -19,8 +20,36 @@ def layer_depth(path, num_layers):
     return int(match.group(1)) + 1 if match else num_layers + 1
 
 
+def _sum_over_replicas(grads):
+    """The gradients summed over the replicas of a tf.distribute strategy (as they are with one replica)."""
+    replica_context = tf.distribute.get_replica_context()
+    if replica_context is None or replica_context.num_replicas_in_sync == 1:
+        return grads
+    return replica_context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class LayerwiseAdamW(keras.optimizers.AdamW):
+class AdamW(keras.optimizers.AdamW):
+    """Keras AdamW that clips the gradient of the global batch under tf.distribute, as one device does.
+
+    Keras 3.15 clips each replica's share of the gradient (`BaseOptimizer._backend_apply_gradients`) and
+    sums the shares afterwards (`TFOptimizer._backend_update_step`), so `clipnorm`/`global_clipnorm` saw
+    one replica's norm; here the shares are summed first, then clipped. On one device nothing changes.
+
+    >>> AdamW(learning_rate=1e-3, global_clipnorm=1.0).global_clipnorm
+    1.0
+    """
+
+    def _clip_gradients(self, grads):
+        # Keras calls this right before `_backend_update_step`, whose all-reduce then has nothing left to sum.
+        return super()._clip_gradients(_sum_over_replicas(grads))
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        return grads_and_vars  # summed in _clip_gradients
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class LayerwiseAdamW(AdamW):
     """AdamW whose step for a variable at depth d is scaled by `layerwise_lr_decay ** (L + 1 - d)`.
 
     Written by hand: Keras optimizers have one learning rate for all variables. The decoupled weight
@@ -55,28 +84,39 @@ def create_optimizer(
     weight_decay=0.01,
     layerwise_lr_decay=None,
     num_layers=None,
-    clipnorm=1.0,
+    clipnorm=None,
+    global_clipnorm=1.0,
     gradient_accumulation_steps=None,
     epsilon=1e-6,
 ):
     """AdamW as BERT fine-tunes: warmup then linear decay to 0, no decay on LayerNorm weights and biases.
 
-    Under a `mixed_float16` policy `model.compile` wraps it in a `LossScaleOptimizer` by itself.
+    `global_clipnorm` clips all gradients together, as original BERT does (`tf.clip_by_global_norm(grads,
+    1.0)`); `clipnorm` clips each variable's gradient instead (pass `global_clipnorm=None` with it). Under tf.distribute both
+    clip the gradient of the global batch (see `AdamW`). Keras 3.15's `gradient_accumulation_steps` fails
+    under `MirroredStrategy` (a `merge_call` inside a `cond`). Under a `mixed_float16` policy
+    `model.compile` wraps the optimizer in a `LossScaleOptimizer` by itself.
 
     Example:
     >>> optimizer = create_optimizer(5e-5, num_train_steps=1000, warmup_steps=100)
-    >>> float(optimizer.learning_rate)
-    0.0
+    >>> float(optimizer.learning_rate), optimizer.global_clipnorm
+    (0.0, 1.0)
+    >>> create_optimizer(5e-5, 1000, 100, clipnorm=1.0, global_clipnorm=None).clipnorm
+    1.0
     """
-    kwargs = dict(
-        learning_rate=WarmupLinearDecay(learning_rate, num_train_steps, warmup_steps),
-        weight_decay=weight_decay,
-        epsilon=epsilon,
-        clipnorm=clipnorm,
-        gradient_accumulation_steps=gradient_accumulation_steps,
-    )
+    if clipnorm is not None and global_clipnorm is not None:
+        raise ValueError(f"clipnorm={clipnorm} and global_clipnorm={global_clipnorm} are both set; clip "
+                         "per variable or globally, not both (pass global_clipnorm=None with clipnorm).")
+    kwargs = {
+        "learning_rate": WarmupLinearDecay(learning_rate, num_train_steps, warmup_steps),
+        "weight_decay": weight_decay,
+        "epsilon": epsilon,
+        "clipnorm": clipnorm,
+        "global_clipnorm": global_clipnorm,
+        "gradient_accumulation_steps": gradient_accumulation_steps,
+    }
     if layerwise_lr_decay is None:
-        optimizer = keras.optimizers.AdamW(**kwargs)
+        optimizer = AdamW(**kwargs)
     else:
         if num_layers is None:
             raise ValueError("layerwise_lr_decay needs num_layers (the encoder's num_layers).")

@@ -1,21 +1,44 @@
-"""What every training recipe shares: its common flags, strategy and precision, and model loading."""
+"""What every training recipe shares: flags, strategy and precision, model loading, the fit loop
+with resumable backups, and the run folder that `keras-bert-zoo export` reads back.
+
+A recipe reads like this (see recipes/classify.py):
+
+    args = parser.parse_args()               # after runs.add_common_flags(parser, ...)
+    strategy = runs.configure(args)
+    with strategy.scope():
+        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
+        model = kbz.BertClassifier(encoder, num_classes=2)
+        runs.compile(model, args, steps_per_epoch, loss=..., metrics=[...])
+    runs.fit(model, args, make_train_dataset, steps_per_epoch, validation_data=dev_ds)
+    runs.save_run_info(args.model_dir, preprocessor, label_names=[...])
+"""
 
 import argparse
+import json
+import math
+import sys
+from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from keras_bert_zoo import presets
 from keras_bert_zoo.distribute import STRATEGIES, get_strategy
+from keras_bert_zoo.training.backup import replayable_epochs
+from keras_bert_zoo.training.callbacks import default_callbacks
+from keras_bert_zoo.training.optimizer import create_optimizer
+
+RUN_INFO = "serving.json"
 
 
-def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e-5):
+def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e-5, batch_size=32,
+                     sequence_length=128, epochs=1):
     """Flags every recipe takes; the defaults run on the data the repository ships."""
     parser.add_argument("--checkpoint", default=checkpoint,
                         help="preset name, Hugging Face folder or Google checkpoint folder")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=32, help="global batch size")
-    parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size, help="global batch size")
+    parser.add_argument("--sequence-length", type=int, default=sequence_length)
     parser.add_argument("--learning-rate", type=float, default=learning_rate, help="peak, after warmup")
     parser.add_argument("--warmup-fraction", type=float, default=0.1)
     parser.add_argument("--max-train-examples", type=int, help="use only the first N training examples")
@@ -25,6 +48,8 @@ def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e
     parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False, help="XLA")
     parser.add_argument("--steps-per-execution", type=int, default=1)
     parser.add_argument("--model-dir", default=model_dir, help="TensorBoard logs, checkpoints, backups")
+    parser.add_argument("--backup-every", type=int, default=50,
+                        help="batches between backups; a killed run restarted with the same command resumes there")
     parser.add_argument("--export-dir", default=export_dir, help="SavedModel base path (versions inside)")
     parser.add_argument("--seed", type=int, default=0)
     return parser
@@ -40,7 +65,7 @@ def configure(args):
     return strategy
 
 
-def load_encoder_and_preprocessor(checkpoint, sequence_length, **encoder_kwargs):
+def load_encoder_and_preprocessor(checkpoint, sequence_length, preprocessor_class=None, **encoder_kwargs):
     """A BertEncoder and its matching BertPreprocessor from a preset name or a checkpoint folder.
 
     The preprocessor truncates at `sequence_length` and pads each batch to its longest row.
@@ -51,5 +76,87 @@ def load_encoder_and_preprocessor(checkpoint, sequence_length, **encoder_kwargs)
     if checkpoint in presets.names():
         return (BertEncoder.from_preset(checkpoint, **encoder_kwargs),
                 BertPreprocessor.from_preset(checkpoint, sequence_length=sequence_length, padding="longest"))
+    if not Path(checkpoint).is_dir():
+        raise SystemExit(f"error: --checkpoint {checkpoint} is neither a preset (keras-bert-zoo presets) "
+                         "nor a checkpoint folder.")
     return (BertEncoder.from_checkpoint(checkpoint, **encoder_kwargs),
             BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length, padding="longest"))
+
+
+def count_batches(dataset):
+    """The number of batches in one pass of `dataset` (iterates it once when its cardinality is unknown)."""
+    cardinality = int(dataset.cardinality())
+    if cardinality >= 0:
+        return cardinality
+    return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def compile(model, args, steps_per_epoch, loss, metrics=None, **compile_kwargs):
+    """Compiles with BERT's AdamW (warmup, then linear decay to 0 over all epochs) and the run's flags.
+
+    Call inside `strategy.scope()`, so the optimizer's variables are mirrored like the model's.
+    """
+    steps = args.epochs * steps_per_epoch
+    model.compile(
+        optimizer=create_optimizer(args.learning_rate, steps, int(args.warmup_fraction * steps)),
+        loss=loss,
+        metrics=metrics,
+        jit_compile=args.jit_compile,
+        steps_per_execution=args.steps_per_execution,
+        **compile_kwargs,
+    )
+
+
+def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, monitor=None, mode="min"):
+    """`model.fit` over `args.epochs` replayable passes with the default callbacks in `args.model_dir`.
+
+    `make_train_dataset(seed)` builds one shuffled pass. Backups every `args.backup_every` batches let a
+    killed run, restarted with the same command, resume at the last backup (see `default_callbacks`).
+    `monitor` picks `best.keras` (default: "val_loss" with validation data, else "loss").
+    """
+    train = replayable_epochs(make_train_dataset, args.epochs, seed=args.seed)
+    monitor = monitor or ("val_loss" if validation_data is not None else "loss")
+    callbacks = default_callbacks(args.model_dir, monitor=monitor, mode=mode, backup_save_freq=args.backup_every,
+                                  dataset_spans_epochs=True)
+    return model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch, validation_data=validation_data,
+                     callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)  # no progress bars in logs
+
+
+def steps_per_epoch(num_examples, batch_size):
+    """Batches in one pass over `num_examples` (the last one may be short)."""
+    return math.ceil(num_examples / batch_size)
+
+
+def save_run_info(model_dir, preprocessor, **export_kwargs):
+    """Writes `<model_dir>/serving.json`: the preprocessor and the `kbz.export` arguments of this run.
+
+    With it, `keras-bert-zoo export MODEL_DIR` ships the trained model without the recipe's code.
+    """
+    info = {"preprocessor": keras.saving.serialize_keras_object(preprocessor), "export_kwargs": export_kwargs}
+    path = Path(model_dir) / RUN_INFO
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info))
+
+
+def load_run(model_dir, which="best"):
+    """`(task_model, preprocessor, export_kwargs)` of a finished run written by a recipe.
+
+    `which`: "best" (the best validation checkpoint, falling back to the last when the run had no
+    validation data) or "last".
+
+    Example:
+    >>> model, preprocessor, kwargs = load_run("runs/classify")  # doctest: +SKIP
+    >>> kbz.export.saved_model(model, preprocessor, "saved_models/sst2", **kwargs)  # doctest: +SKIP
+    """
+    model_dir = Path(model_dir)
+    if which not in ("best", "last"):
+        raise ValueError(f'which must be "best" or "last", got {which!r}.')
+    candidates = [model_dir / f"{which}.keras"] + ([model_dir / "last.keras"] if which == "best" else [])
+    model_file = next((path for path in candidates if path.is_file()), None)
+    info_file = model_dir / RUN_INFO
+    if model_file is None or not info_file.is_file():
+        raise FileNotFoundError(f"{model_dir} is not a finished run: it needs {candidates[0].name} (or last.keras) "
+                                f"and {RUN_INFO}, which recipes write at the end of training.")
+    info = json.loads(info_file.read_text())
+    preprocessor = keras.saving.deserialize_keras_object(info["preprocessor"])
+    return keras.saving.load_model(model_file), preprocessor, info["export_kwargs"]

@@ -1,0 +1,52 @@
+"""The recipes' shared structure: run folders that `keras-bert-zoo export` reads back, batch counting."""
+
+import argparse
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.training import runs
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie"]
+
+
+def test_a_saved_run_loads_back_with_its_preprocessor_and_export_arguments(tmp_path):
+    keras.utils.set_random_seed(0)
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=8, padding="longest")
+    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 8, 16), num_classes=2)
+    model.save(tmp_path / "last.keras")
+    runs.save_run_info(tmp_path, preprocessor, label_names=["neg", "pos"], pair=False)
+
+    loaded, loaded_preprocessor, export_kwargs = runs.load_run(tmp_path)  # no best.keras: falls back to last
+    assert export_kwargs == {"label_names": ["neg", "pos"], "pair": False}
+    texts = tf.constant(["good movie", "bad"])
+    assert loaded_preprocessor.padding == "longest"
+    np.testing.assert_allclose(loaded(loaded_preprocessor(texts)), model(preprocessor(texts)), atol=1e-6)
+
+
+def test_load_run_names_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="needs best.keras .* and serving.json"):
+        runs.load_run(tmp_path)
+    with pytest.raises(ValueError, match='"best" or "last"'):
+        runs.load_run(tmp_path, which="latest")
+
+
+def test_count_batches_with_known_and_unknown_cardinality():
+    ds = tf.data.Dataset.range(10).batch(3)
+    assert runs.count_batches(ds) == 4
+    assert runs.count_batches(ds.filter(lambda batch: tf.size(batch) > 1)) == 3  # cardinality unknown
+    assert runs.steps_per_epoch(10, 3) == 4
+
+
+def test_unknown_checkpoint_is_a_clear_error():
+    with pytest.raises(SystemExit, match="neither a preset .* nor a checkpoint folder"):
+        runs.load_encoder_and_preprocessor("no_such_model", 16)
+
+
+def test_common_flags_defaults():
+    parser = runs.add_common_flags(argparse.ArgumentParser(), "bert_tiny_uncased", "runs/x", "saved_models/x")
+    args = parser.parse_args([])
+    assert (args.checkpoint, args.epochs, args.backup_every, args.jit_compile) == ("bert_tiny_uncased", 1, 50, False)
