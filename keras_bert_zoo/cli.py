@@ -3,10 +3,13 @@
     keras-bert-zoo presets
     keras-bert-zoo convert SRC DST --to {hf,google,keras}
     keras-bert-zoo train classify [recipe flags]
+    keras-bert-zoo export runs/classify --format saved_model --name sst2
     keras-bert-zoo evaluate saved_models/sst2 --file dev.tsv
+    keras-bert-zoo predict saved_models/sst2 "a great movie" [--server localhost:8500 | --rest localhost:8501]
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -113,6 +116,127 @@ def evaluate(args):
         print(f"{name}: {metric(gold, guess):.4f}")
 
 
+def _prediction_inputs(signature_inputs, texts, flagged, model):
+    """(`{input name: one value per example}`, the input TEXT fills): TEXT fills the one input no flag names.
+
+    A flag given once applies to every example (several questions on one --context), or is given once
+    per TEXT. An input that takes a list per example (multiple choice `choices`) gets all its values as
+    one list, shared by every example; when TEXT fills such an input, the TEXTs are one example's list.
+    """
+    names = sorted(signature_inputs)
+    for name in flagged:
+        if name not in names:
+            raise SystemExit(f"error: {model} takes {', '.join(names)}; it has no input {name!r}.")
+    left = [name for name in names if name not in flagged]
+    if len(left) != 1:
+        raise SystemExit(f"error: {model} takes {len(names)} inputs ({', '.join(names)}): TEXT fills one, give the "
+                         "others with --text-b, --context, --choice or --input NAME=TEXT." if left else
+                         f"error: flags give every input of {model} ({', '.join(names)}); TEXT has none left to fill.")
+
+    def takes_lists(name):
+        return signature_inputs[name].shape.rank == 2
+
+    examples = [list(texts)] if takes_lists(left[0]) else list(texts)
+    inputs = {left[0]: examples}
+    for name, values in flagged.items():
+        if takes_lists(name):
+            inputs[name] = [values] * len(examples)
+        elif len(values) in (1, len(examples)):
+            inputs[name] = values * len(examples) if len(values) == 1 else values
+        else:
+            raise SystemExit(f"error: {len(values)} values for {name} and {len(examples)} examples; "
+                             "give one for all, or one per example.")
+    return inputs, left[0]
+
+
+def _flagged_inputs(args):
+    flagged = {}
+    named = [("text_b", args.text_b), ("context", args.context), ("choices", args.choice)]
+    pairs = [(name, text) for name, texts in named for text in texts or []]
+    for item in args.input or []:
+        name, separator, text = item.partition("=")
+        if not separator or not name:
+            raise SystemExit(f"error: --input takes NAME=TEXT, got {item!r}.")
+        pairs.append((name, text))
+    for name, text in pairs:
+        flagged.setdefault(name, []).append(text)
+    return flagged
+
+
+def _prediction_client(args):
+    from keras_bert_zoo.export import serving_client
+
+    if args.server and args.rest:
+        raise SystemExit("error: give --server (gRPC) or --rest, not both.")
+    if not (args.server or args.rest):
+        return serving_client.LocalModel(_latest_version(args.model)), str(args.model)
+    path = Path(args.model)
+    version = int(path.name) if path.name.isdigit() else None  # a version folder pins that version
+    name = args.model_name or (path.parent.name if version else path.name)
+    if args.server:
+        return serving_client.GrpcModel(args.server, name, version, timeout=args.timeout), f"{name} at {args.server}"
+    return serving_client.RestModel(args.rest, name, version, timeout=args.timeout), f"{name} at {args.rest}"
+
+
+def predict(args):
+    """Runs `serving_default` of an exported model on raw strings: locally, or on TF Serving (gRPC or REST)."""
+    from keras_bert_zoo.export.predictions import describe
+    from keras_bert_zoo.export.serving_client import ServingError
+
+    try:
+        client, model = _prediction_client(args)
+        inputs, text_input = _prediction_inputs(client.signature.inputs, args.text, _flagged_inputs(args), model)
+        predictions = client.predict(inputs)
+    except (ServingError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    if args.json:
+        names = sorted(inputs)
+        print(json.dumps([{"inputs": {name: inputs[name][i] for name in names}, "outputs": prediction}
+                          for i, prediction in enumerate(predictions)], ensure_ascii=False))
+        return
+    for text, prediction in zip(inputs[text_input], predictions):
+        print(f"{text if isinstance(text, str) else ' | '.join(text)} => {describe(prediction)}")
+
+
+def _calibration_texts(path, pair):
+    """Texts for int8 calibration: one example a line, a tab between the two texts of a pair."""
+    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [tuple(line.split("\t", 1)) for line in lines] if pair else lines
+
+
+def export(args):
+    """Exports the best (or last) model of a recipe's run folder as a SavedModel, a .tflite or a .onnx file."""
+    from keras_bert_zoo import export as formats
+    from keras_bert_zoo.training.runs import load_run
+
+    if args.quantization and args.format != "tflite":
+        raise SystemExit(f"error: --quantization applies to --format tflite, not {args.format}.")
+    if (args.quantization == "int8") != bool(args.calibration_file):
+        raise SystemExit("error: --quantization int8 calibrates on real texts: give it --calibration-file FILE "
+                         "(one text a line), and only it.")
+    try:
+        model, preprocessor, export_kwargs = load_run(args.run_dir, which=args.weights)
+    except FileNotFoundError as error:
+        raise SystemExit(f"error: {error}") from None
+    name = args.name or Path(args.run_dir).resolve().name
+    output_dir = Path(args.output_dir)
+    try:
+        if args.format == "saved_model":
+            path = formats.saved_model(model, preprocessor, output_dir / name, **export_kwargs)
+        elif args.format == "tflite":
+            pair = export_kwargs.get("pair", False)
+            path = formats.tflite(
+                model, preprocessor, output_dir / f"{name}.tflite",
+                quantization=None if args.quantization in (None, "none") else args.quantization,
+                representative_texts=_calibration_texts(args.calibration_file, pair) if args.calibration_file else None,
+                label_names=export_kwargs.get("label_names"), pair=pair)
+        else:
+            path = formats.onnx(model, output_dir / f"{name}.onnx")
+    except (ValueError, NotImplementedError) as error:  # the model or its arguments do not fit the format
+        raise SystemExit(f"error: {error}") from None
+    print(f"exported {type(model).__name__} to {path}")
+
+
 def list_presets(args):
     from keras_bert_zoo import presets
 
@@ -141,8 +265,24 @@ def build_parser():
 
     p = commands.add_parser("train", help="run a training recipe (the same code as recipes/<task>.py)",
                             description="Flags after TASK go to the recipe; see keras-bert-zoo train TASK --help.")
-    p.add_argument("task", choices=("classify",))
+    recipes = sorted(script.stem for script in RECIPES.glob("*.py") if not script.stem.startswith("_"))
+    p.add_argument("task", choices=recipes or None, help="a recipe in recipes/")
     p.set_defaults(run=train, passthrough=True)
+
+    p = commands.add_parser(
+        "export", help="export a training run's model: SavedModel for TF Serving, TFLite or ONNX",
+        description="RUN: a recipe's --model-dir (it holds best.keras/last.keras and serving.json).")
+    p.add_argument("run_dir", metavar="RUN", help="the run folder")
+    p.add_argument("--format", required=True, choices=("saved_model", "tflite", "onnx"))
+    p.add_argument("--name", help="output name (default: RUN's folder name)")
+    p.add_argument("--output-dir", default="saved_models",
+                   help="saved_model writes OUTPUT_DIR/NAME/<version>/; tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx")
+    p.add_argument("--quantization", choices=("none", "fp16", "dynamic_int8", "int8"), help="tflite only")
+    p.add_argument("--calibration-file", help="int8 only: a few hundred training texts, one a line "
+                                              "(a tab between the two texts of a pair)")
+    p.add_argument("--weights", default="best", choices=("best", "last"),
+                   help="the best validation checkpoint (default) or the last one")
+    p.set_defaults(run=export)
 
     p = commands.add_parser("evaluate", help="score an exported classifier on a labelled TSV")
     p.add_argument("model", help="SavedModel folder, or a base path whose latest version is used")
@@ -152,6 +292,28 @@ def build_parser():
     p.add_argument("--task", default="sst2", help="GLUE task whose metrics to print")
     p.add_argument("--batch-size", type=int, default=64)
     p.set_defaults(run=evaluate)
+
+    p = commands.add_parser(
+        "predict", help="run an exported model on raw text, locally or on TF Serving",
+        description="TEXT fills the one input that no flag gives (text, text_a, question): the other input of "
+                    "a pair model comes from --text-b, --context, --choice or --input NAME=TEXT, once for all TEXTs "
+                    "or once per TEXT.")
+    p.add_argument("model", metavar="MODEL", help="SavedModel folder or base path (latest version); "
+                                                  "with --server/--rest, the served model's name or path")
+    p.add_argument("text", metavar="TEXT", nargs="+", help="one example each (the choices of one example when "
+                                                            "TEXT fills a multiple-choice model's `choices`)")
+    p.add_argument("--text-b", action="append", metavar="TEXT", help="second sentence of a pair model (text_b)")
+    p.add_argument("--context", action="append", metavar="TEXT",
+                   help="passage of a question-answering or multiple-choice model")
+    p.add_argument("--choice", action="append", metavar="TEXT", help="one candidate of a multiple-choice model "
+                                                                     "(repeat it)")
+    p.add_argument("--input", action="append", metavar="NAME=TEXT", help="any other input by name")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {inputs, outputs}, one per example")
+    p.add_argument("--server", metavar="HOST:PORT", help="TF Serving's gRPC address (e.g. localhost:8500)")
+    p.add_argument("--rest", metavar="URL", help="TF Serving's REST address (e.g. http://localhost:8501)")
+    p.add_argument("--model-name", help="served model name (default: MODEL's folder name)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for TF Serving")
+    p.set_defaults(run=predict)
     return parser
 
 

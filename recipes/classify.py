@@ -10,7 +10,6 @@ saved_models/sst2/<version>/. GLUE pair tasks (MRPC, RTE, ...) run with `--text-
 """
 
 import argparse
-import math
 import os
 from pathlib import Path
 
@@ -46,37 +45,42 @@ def main(argv=None):
     columns = args.text_columns.split(",")
     train = read_glue_tsv(args.train_file, columns, args.label_column)
     dev = read_glue_tsv(args.dev_file, columns, args.label_column)
-    if args.max_train_examples:
-        train.texts = [column[: args.max_train_examples] for column in train.texts]
-        train.labels = train.labels[: args.max_train_examples]
     label_names = label_vocabulary(train.labels)
+    num_train = min(len(train.labels), args.max_train_examples or len(train.labels))
 
     # 2. Model: encoder + classification head, built under the strategy.
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
         model = kbz.BertClassifier(encoder, num_classes=len(label_names))
-        steps = args.epochs * math.ceil(len(train.labels) / args.batch_size)
-        model.compile(
-            optimizer=kbz.training.create_optimizer(args.learning_rate, steps, int(args.warmup_fraction * steps)),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[kbz.metrics.Accuracy()],
-            jit_compile=args.jit_compile,
-            steps_per_execution=args.steps_per_execution,
-        )
+        runs.compile(model, args, runs.steps_per_epoch(num_train, args.batch_size),
+                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                     metrics=[kbz.metrics.Accuracy()])
 
-    # 3. Train, then evaluate on the whole dev set.
-    train_ds = classification_dataset(train, preprocessor, args.batch_size, label_names, shuffle=True, seed=args.seed)
+    # 3. Train (resumable: rerun the same command after a kill), then evaluate on the whole dev set.
+    def train_pass(seed):
+        return classification_dataset(train, preprocessor, args.batch_size, label_names, shuffle=True, seed=seed,
+                                      max_examples=num_train)
+
     dev_ds = classification_dataset(dev, preprocessor, args.batch_size, label_names)
-    model.fit(train_ds, epochs=args.epochs, validation_data=dev_ds,
-              callbacks=kbz.training.default_callbacks(args.model_dir, monitor="val_accuracy", mode="max"))
+    runs.fit(model, args, train_pass, runs.steps_per_epoch(num_train, args.batch_size), validation_data=dev_ds,
+             monitor="val_accuracy", mode="max")
     logits = model.predict(dev_ds, verbose=0)
     gold = [label_names.index(label) for label in dev.labels]
     dev_accuracy = kbz.metrics.accuracy(gold, np.argmax(logits, axis=-1))
 
     # 4. Ship: a SavedModel that takes raw strings, as TF Serving loads it.
-    path = kbz.export.saved_model(model, preprocessor, args.export_dir, label_names, pair=len(columns) == 2)
+    export_kwargs = dict(label_names=label_names, pair=len(columns) == 2)
+    runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
+    path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
+                                  warmup_examples=_warmup_examples(dev, columns))
     print(f"exported to {path}")
     print(f"dev accuracy: {dev_accuracy:.4f}")
+
+
+def _warmup_examples(dev, columns):
+    """A few real dev examples for TF Serving to run at load, so the first request is not slow."""
+    rows = list(zip(*dev.texts))[:4]
+    return [row[0] for row in rows] if len(columns) == 1 else rows
 
 
 if __name__ == "__main__":

@@ -1,14 +1,20 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
+import onnxruntime
 import pytest
+import tensorflow as tf
 import transformers
 from conftest import make_inputs
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.cli import main
+from keras_bert_zoo.export.tflite import tflite_interpreter
+from keras_bert_zoo.training import runs
 
 
 def test_console_script_help():
@@ -53,3 +59,126 @@ def test_train_runs_the_recipe_and_evaluate_scores_its_export(tmp_path, capsys):
     assert out.strip().splitlines()[-1] == trained.replace("dev accuracy", "accuracy")
     with pytest.raises(SystemExit, match="unrecognized arguments: --bogus"):
         main(["presets", "--bogus"])
+
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "a", "great", "film", "not"]
+RECIPES = Path(__file__).parents[1] / "recipes"
+
+
+def _tiny_classifier(seed=0):
+    keras.utils.set_random_seed(seed)
+    encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=32)
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB, lowercase=True), sequence_length=16)
+    return kbz.BertClassifier(encoder, num_classes=2), preprocessor
+
+
+@pytest.fixture(scope="module")
+def pair_model(tmp_path_factory):
+    model, preprocessor = _tiny_classifier(seed=1)
+    return kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("models") / "mrpc", ["no", "yes"],
+                                  pair=True)
+
+
+def test_export_a_training_run_then_predict_with_it(tmp_path, capsys):
+    model, preprocessor = _tiny_classifier()
+    run = tmp_path / "runs" / "sst_tiny"
+    _write_run(run, model, preprocessor)
+
+    assert main(["export", str(run), "--format", "saved_model", "--output-dir", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out == f"exported BertClassifier to {tmp_path / 'out' / 'sst_tiny' / '1'}\n"
+    texts = ["a great movie", "not good"]
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(model(preprocessor(tf.constant(texts)))))
+    labels = np.array(["neg", "pos"])[probabilities.argmax(-1)]
+
+    assert main(["predict", str(tmp_path / "out" / "sst_tiny"), *texts, "--json"]) == 0
+    predictions = json.loads(capsys.readouterr().out)
+    assert [p["inputs"] for p in predictions] == [{"text": text} for text in texts]
+    assert [p["outputs"]["label"] for p in predictions] == list(labels)
+    np.testing.assert_allclose([p["outputs"]["probabilities"] for p in predictions], probabilities, atol=1e-5)
+
+    assert main(["predict", str(tmp_path / "out" / "sst_tiny" / "1"), *texts]) == 0  # a version folder
+    assert capsys.readouterr().out.splitlines() == [
+        f"{text} => {label} ({p.max():.3f})" for text, label, p in zip(texts, labels, probabilities)]
+
+
+
+def _write_run(run, model, preprocessor):
+    """What a recipe leaves in --model-dir."""
+    run.mkdir(parents=True)
+    model.save(run / "best.keras")
+    runs.save_run_info(run, preprocessor, label_names=["neg", "pos"], pair=False)
+
+
+def test_export_a_training_run_to_tflite(tmp_path, capsys):
+    model, preprocessor = _tiny_classifier()
+    _write_run(tmp_path / "sst_tiny", model, preprocessor)
+    assert main(["export", str(tmp_path / "sst_tiny"), "--format", "tflite", "--quantization", "dynamic_int8",
+                 "--output-dir", str(tmp_path / "out")]) == 0
+    path = tmp_path / "out" / "sst_tiny.tflite"
+    assert capsys.readouterr().out.splitlines()[-1] == f"exported BertClassifier to {path}"
+    runner = tflite_interpreter(path).get_signature_runner("serving_default")
+    texts = ["a great movie", "not good"]
+    probabilities = keras.ops.softmax(model(preprocessor(tf.constant(texts))))
+    np.testing.assert_allclose(runner(text=np.array(texts, object))["probabilities"], probabilities, atol=0.02)
+
+
+def test_export_a_training_run_to_onnx(tmp_path, capsys):
+    model, preprocessor = _tiny_classifier()
+    _write_run(tmp_path / "sst_tiny", model, preprocessor)
+    assert main(["export", str(tmp_path / "sst_tiny"), "--format", "onnx", "--name", "sst2",
+                 "--output-dir", str(tmp_path / "out"), "--weights", "best"]) == 0
+    path = tmp_path / "out" / "sst2.onnx"
+    assert capsys.readouterr().out.splitlines()[-1] == f"exported BertClassifier to {path}"
+    inputs = {name: keras.ops.convert_to_numpy(value) for name, value in preprocessor(tf.constant(["a great movie"])).items()}
+    (logits,) = onnxruntime.InferenceSession(str(path)).run(None, inputs)
+    np.testing.assert_allclose(logits, model(inputs), atol=1e-5)
+
+
+def test_export_errors_name_the_problem(tmp_path):
+    with pytest.raises(SystemExit, match="is not a finished run: it needs best.keras"):
+        main(["export", str(tmp_path), "--format", "saved_model"])
+    with pytest.raises(SystemExit, match="--quantization applies to --format tflite, not onnx"):
+        main(["export", str(tmp_path), "--format", "onnx", "--quantization", "int8"])
+    with pytest.raises(SystemExit, match="--quantization int8 calibrates on real texts: give it --calibration-file"):
+        main(["export", str(tmp_path), "--format", "tflite", "--quantization", "int8"])
+
+
+def test_predict_a_pair_model_takes_text_b(pair_model, capsys):
+    base = str(pair_model.parent)
+    # One --text-b applies to every TEXT; --input text_b=... once per TEXT gives the same answers.
+    assert main(["predict", base, "a good film", "not good", "--text-b", "a great movie", "--json"]) == 0
+    shared = json.loads(capsys.readouterr().out)
+    assert [p["inputs"] for p in shared] == [{"text_a": "a good film", "text_b": "a great movie"},
+                                             {"text_a": "not good", "text_b": "a great movie"}]
+    assert main(["predict", base, "a good film", "not good", "--json",
+                 "--input", "text_b=a great movie", "--input", "text_b=a great movie"]) == 0
+    assert json.loads(capsys.readouterr().out) == shared
+    assert main(["predict", base, "a good film", "--text-b", "a great movie"]) == 0
+    label, probability = shared[0]["outputs"]["label"], max(shared[0]["outputs"]["probabilities"])
+    assert capsys.readouterr().out == f"a good film => {label} ({probability:.3f})\n"
+
+
+@pytest.mark.parametrize("flags, message", [
+    ([], r"takes 2 inputs \(text_a, text_b\): TEXT fills one, give the others with --text-b"),
+    (["--context", "c"], "takes text_a, text_b; it has no input 'context'"),
+    (["--text-b", "b1", "--text-b", "b2"], "2 values for text_b and 3 examples; give one for all, or one per"),
+    (["--input", "text_b"], "--input takes NAME=TEXT, got 'text_b'"),
+    (["--text-b", "b", "--input", "text_a=a"], "flags give every input of .* TEXT has none left to fill"),
+    (["--text-b", "b", "--server", "h:1", "--rest", "h:2"], "give --server .* or --rest, not both"),
+])
+def test_predict_input_errors_name_the_expected_inputs(pair_model, flags, message):
+    with pytest.raises(SystemExit, match=message):
+        main(["predict", str(pair_model.parent), "x", "y", "z", *flags])
+
+
+def test_predict_a_folder_without_a_model(tmp_path):
+    with pytest.raises(SystemExit, match="holds no SavedModel"):
+        main(["predict", str(tmp_path), "x"])
+
+
+def test_train_offers_every_recipe(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "no_such_recipe"])
+    error = capsys.readouterr().err
+    recipes = sorted(script.stem for script in RECIPES.glob("*.py"))
+    assert "classify" in recipes and all(f"'{recipe}'" in error for recipe in recipes)

@@ -1,15 +1,24 @@
-"""SavedModel export: raw strings in, the same answers as the Keras model, loadable the way TF Serving loads."""
+"""SavedModel export of classifiers: raw strings in, the same answers as the Keras model, loadable the way
+TF Serving loads it; what the entry point refuses."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow_serving.apis import prediction_log_pb2
 
 import keras_bert_zoo as kbz
+from keras_bert_zoo.export.warmup import WARMUP_FILE
 
 WORDS = ["good", "bad", "movie", "a", "great", "film", "not"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+LABELS = ["neg", "neutral", "pos"]
 TEXTS = ["a great movie", "not good", "", "   ", "bad bad film " * 50, "unknownword"]
+ODD_TEXTS = ["", " \t\n ", "a great film " * 7693, b"\xff\xfe abc good"]  # the third has 100,009 characters
 
 
 @pytest.fixture(scope="module")
@@ -20,42 +29,87 @@ def classifier():
     return kbz.BertClassifier(encoder, num_classes=3), preprocessor
 
 
-def test_serving_default_takes_raw_strings_and_equals_keras(classifier, tmp_path):
+@pytest.fixture(scope="module")
+def exported(classifier, tmp_path_factory):
     model, preprocessor = classifier
-    path = kbz.export.saved_model(model, preprocessor, tmp_path / "sst", ["neg", "neutral", "pos"])
-    assert path == tmp_path / "sst" / "1"
-    served = tf.saved_model.load(str(path)).signatures["serving_default"]
-    out = served(text=tf.constant(TEXTS))
-    expected = keras.ops.softmax(model(preprocessor(tf.constant(TEXTS))), axis=-1)
-    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
-    np.testing.assert_array_equal(out["label_id"].numpy(), np.argmax(expected, -1))
-    names = np.array([b"neg", b"neutral", b"pos"])
-    np.testing.assert_array_equal(out["label"].numpy(), names[np.argmax(expected, -1)])
+    path = kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("sst"), LABELS)
+    with kbz.export.ServedModel(path) as served:
+        yield path, served
 
 
-def test_from_ids_signature_and_tf1_session_loader(classifier, tmp_path):
+def _keras_probabilities(model, preprocessor, texts):
+    return keras.ops.softmax(model.predict(preprocessor(tf.constant(texts)), verbose=0), axis=-1)
+
+
+def test_serving_default_takes_raw_strings_and_equals_keras(classifier, exported):
     model, preprocessor = classifier
-    path = kbz.export.saved_model(model, preprocessor, tmp_path / "sst", ["neg", "neutral", "pos"])
+    path, served = exported
+    assert path.name == "1"
+    expected = _keras_probabilities(model, preprocessor, TEXTS)
+    tf2_signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    for out in (served(text=TEXTS), tf2_signature(text=tf.constant(TEXTS))):
+        out = {name: np.asarray(value) for name, value in out.items()}
+        np.testing.assert_allclose(out["probabilities"], expected, atol=1e-4)
+        np.testing.assert_array_equal(out["label_id"], np.argmax(expected, -1))
+        np.testing.assert_array_equal(out["label"], np.array(LABELS, object)[np.argmax(expected, -1)].astype(bytes))
+
+
+def test_from_ids_signature(classifier, exported):
+    model, preprocessor = classifier
     inputs = {k: v.numpy() for k, v in preprocessor(tf.constant(TEXTS[:2])).items()}
-    expected = keras.ops.softmax(model(inputs), axis=-1)
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:  # the model server's loader path
-        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
-        for name, feeds in [("serving_default", {"text": np.array(TEXTS[:2], object)}), ("from_ids", inputs)]:
-            signature = meta.signature_def[name]
-            fetch = signature.outputs["probabilities"].name
-            feed = {signature.inputs[k].name: v for k, v in feeds.items()}
-            np.testing.assert_allclose(session.run(fetch, feed), expected, atol=1e-5)
+    out = exported[1]("from_ids", **inputs)
+    np.testing.assert_allclose(out["probabilities"], _keras_probabilities(model, preprocessor, TEXTS[:2]), atol=1e-4)
 
 
-def test_second_export_is_a_new_version(classifier, tmp_path):
+def test_odd_inputs_and_batch_sizes(classifier, exported):
     model, preprocessor = classifier
-    first = kbz.export.saved_model(model, preprocessor, tmp_path, ["a", "b", "c"])
-    second = kbz.export.saved_model(model, preprocessor, tmp_path, ["a", "b", "c"])
-    assert (first.name, second.name) == ("1", "2")
+    served = exported[1]
+    texts = [text.decode("utf-8", "replace") if isinstance(text, bytes) else text for text in ODD_TEXTS]
+    np.testing.assert_allclose(served(text=ODD_TEXTS)["probabilities"],
+                               _keras_probabilities(model, preprocessor, texts), atol=1e-4)
+    assert served(text=["good"])["label"].shape == (1,)
+    many = served(text=TEXTS * 43)  # 258
+    np.testing.assert_allclose(many["probabilities"], _keras_probabilities(model, preprocessor, TEXTS * 43), atol=1e-4)
 
 
-def test_wrong_number_of_label_names(classifier, tmp_path):
+def test_pair_regressor_is_the_next_version(classifier, exported):
+    model, preprocessor = classifier
+    regressor = kbz.BertClassifier(model.encoder, num_classes=1)
+    path = kbz.export.saved_model(regressor, preprocessor, exported[0].parent, pair=True)
+    assert path == exported[0].parent / "2"
+    a, b = ["a great movie", "", b"\xff bad"], ["not good", "film", "a"]
+    with kbz.export.ServedModel(path) as served:
+        out = served(text_a=a, text_b=b)
+    assert sorted(out) == ["score"]
+    expected = regressor.predict(preprocessor((tf.constant(a), tf.constant(b))), verbose=0)[:, 0]
+    np.testing.assert_allclose(out["score"], expected, atol=1e-4)
+
+
+def test_saved_model_cli_lists_the_signatures(exported):
+    cli = Path(sys.executable).with_name("saved_model_cli")
+    shown = subprocess.run([cli, "show", "--all", "--dir", exported[0]], capture_output=True, text=True,
+                           check=True).stdout
+    for name in ("serving_default", "from_ids"):
+        assert f"signature_def['{name}']" in shown
+    for name in ("text", "probabilities", "label_id", "label", "token_ids", "segment_ids", "padding_mask"):
+        assert f"['{name}']" in shown
+
+
+def test_default_warmup_requests(exported):
+    records = tf.data.TFRecordDataset(str(exported[0] / WARMUP_FILE))
+    requests = [prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request for record in records]
+    assert [tf.make_ndarray(request.inputs["text"]).tolist() for request in requests] == [
+        [b"This is a short example sentence."], [b""]]
+
+
+def test_refused_arguments_write_nothing(classifier, tmp_path):
     model, preprocessor = classifier
     with pytest.raises(ValueError, match="2 label names for 3 classes"):
         kbz.export.saved_model(model, preprocessor, tmp_path, ["a", "b"])
+    with pytest.raises(TypeError, match="No SavedModel export for a BertPretrainer"):
+        kbz.export.saved_model(kbz.BertPretrainer(model.encoder), preprocessor, tmp_path)
+    with pytest.raises(ValueError, match="label_names apply to a BertClassifier or a BertTokenClassifier"):
+        kbz.export.saved_model(model.encoder, preprocessor, tmp_path, ["a"])
+    with pytest.raises(ValueError, match="Warmup example 0 has inputs"):
+        kbz.export.saved_model(model, preprocessor, tmp_path, warmup_examples=[{"texts": "a"}])
     assert not any(tmp_path.iterdir())

@@ -1,57 +1,97 @@
-"""SavedModel export for TF Serving: raw strings in, decoded task outputs out."""
+"""SavedModel export for TF Serving: raw strings in, decoded task outputs out.
+
+Every export has two signatures. `serving_default` takes raw strings and runs the same in-graph
+preprocessing as training (`keras_bert_zoo.text`, `keras_bert_zoo.data`); `from_ids` takes the
+encoder's int32 `token_ids`, `segment_ids` and `padding_mask`. What each task takes and returns
+(names, padding values, truncation) is documented in its serving module:
+
+- `BertClassifier`: `keras_bert_zoo.export.serving_classifier`
+- `BertTokenClassifier`: `keras_bert_zoo.export.serving_token_classifier`
+- `BertSpanQA`: `keras_bert_zoo.export.serving_span_qa`
+- `BertMultipleChoice`: `keras_bert_zoo.export.serving_multiple_choice`
+- `BertEncoder`: `keras_bert_zoo.export.serving_encoder`
+
+Example:
+>>> path = saved_model(classifier, preprocessor, "saved_models/sst2", ["negative", "positive"])  # doctest: +SKIP
+"""
 
 import keras
-import tensorflow as tf
 
+from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.export.serving_classifier import classifier_graph
+from keras_bert_zoo.export.serving_encoder import encoder_graph
+from keras_bert_zoo.export.serving_multiple_choice import multiple_choice_graph
+from keras_bert_zoo.export.serving_span_qa import span_qa_graph
+from keras_bert_zoo.export.serving_token_classifier import token_classifier_graph
 from keras_bert_zoo.export.versions import write_version
-from keras_bert_zoo.models import BertClassifier
+from keras_bert_zoo.export.warmup import warmup_inputs, write_warmup_requests
+from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertSpanQA, BertTokenClassifier
 
 
-def _classifier_outputs(logits, label_names):
-    if logits.shape[-1] == 1:  # regression
-        return {"score": logits[:, 0]}
-    probabilities = tf.nn.softmax(logits, axis=-1)
-    label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-    return {
-        "probabilities": probabilities,
-        "label_id": label_id,
-        "label": tf.gather(tf.constant(label_names), label_id),
-    }
+def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options):
+    """The task's `ServingGraph`, after checking that the arguments apply to it."""
+    kind = type(task_model).__name__
+    if pair and not isinstance(task_model, (BertClassifier, BertEncoder)):
+        raise ValueError(f"pair=True applies to a BertClassifier or a BertEncoder, not a {kind}.")
+    if label_names is not None and not isinstance(task_model, (BertClassifier, BertTokenClassifier)):
+        raise ValueError(f"label_names apply to a BertClassifier or a BertTokenClassifier, not a {kind}.")
+    if isinstance(task_model, BertClassifier):
+        return classifier_graph(task_model, preprocessor, label_names, pair)
+    if isinstance(task_model, BertTokenClassifier):
+        return token_classifier_graph(task_model, preprocessor, label_names)
+    if isinstance(task_model, BertSpanQA):
+        return span_qa_graph(task_model, preprocessor, **span_qa_options)
+    if isinstance(task_model, BertMultipleChoice):
+        return multiple_choice_graph(task_model, preprocessor)
+    if isinstance(task_model, BertEncoder):
+        return encoder_graph(task_model, preprocessor, pair)
+    raise TypeError(
+        f"No SavedModel export for a {kind}: export a BertClassifier, BertTokenClassifier, BertSpanQA, "
+        "BertMultipleChoice or BertEncoder."
+    )
 
 
-def saved_model(task_model, preprocessor, base_path, label_names=None, pair=False):
+def saved_model(
+    task_model, preprocessor, base_path, label_names=None, pair=False, *, doc_stride=128, max_query_length=64,
+    n_best=20, max_answer_length=30, null_score_threshold=0.0, warmup_examples=None,
+):
     """Writes `<base_path>/<next version>/`, a SavedModel TF Serving loads, and returns its path.
 
-    Signatures: `serving_default` takes raw strings (`text`, or `text_a` and `text_b` for pairs) and
-    runs `preprocessor` in the graph; `from_ids` takes the encoder's int inputs. A classifier returns
-    `probabilities`, `label_id` and `label` (from `label_names`); a regressor returns `score`.
-    Text longer than the preprocessor's `sequence_length` is truncated, as in training.
+    Args:
+        task_model: a `BertClassifier`, `BertTokenClassifier`, `BertSpanQA`, `BertMultipleChoice`
+            or a bare `BertEncoder` (sentence embeddings).
+        preprocessor: the `BertPreprocessor` used in training; its tokenizer and `sequence_length`
+            go into the graph.
+        label_names: class names of a classifier ("0", "1", ... if None; unused by a regressor), or
+            the tag of each class of a token classifier (required there).
+        pair: text pairs (`text_a`, `text_b`) for a classifier or an encoder.
+        doc_stride, max_query_length, n_best, max_answer_length, null_score_threshold: span QA
+            windows and decoding, as in `kbz.data.squad_windows` and `kbz.data.decode_answers`
+            (the preprocessor's `sequence_length` is the window length).
+        warmup_examples: requests TF Serving replays at load
+            (`assets.extra/tf_serving_warmup_requests`, see `keras_bert_zoo.export.warmup`): a list
+            of examples, each a string for one-input signatures, a tuple in input order or a dict
+            by input name. Each is run through `serving_default` before anything is written.
+            None: a couple of built-in examples.
 
-    Example:
-    >>> path = saved_model(classifier, preprocessor, "saved_models/sst2", ["negative", "positive"])  # doctest: +SKIP
+    The version folder appears only once complete (`write_version`); a failure leaves nothing.
     """
-    if not isinstance(task_model, BertClassifier):
-        raise NotImplementedError(f"SavedModel export of {type(task_model).__name__} is not written yet.")
-    if task_model.num_classes > 1:
-        label_names = [str(name) for name in (label_names or range(task_model.num_classes))]
-        if len(label_names) != task_model.num_classes:
-            raise ValueError(f"{len(label_names)} label names for {task_model.num_classes} classes.")
-
-    def from_ids(inputs):
-        return _classifier_outputs(task_model(inputs, training=False), label_names)
-
-    ids_spec = {name: tf.TensorSpec([None, None], tf.int32, name=name)
-                for name in ("token_ids", "segment_ids", "padding_mask")}
-    if pair:
-        text_spec = [tf.TensorSpec([None], tf.string, name="text_a"), tf.TensorSpec([None], tf.string, name="text_b")]
-        serve_text = lambda text_a, text_b: from_ids(preprocessor((text_a, text_b)))  # noqa: E731
-    else:
-        text_spec = [tf.TensorSpec([None], tf.string, name="text")]
-        serve_text = lambda text: from_ids(preprocessor(text))  # noqa: E731
-
+    graph = _serving_graph(
+        task_model, preprocessor, label_names, pair,
+        {"doc_stride": doc_stride, "max_query_length": max_query_length, "n_best": n_best,
+         "max_answer_length": max_answer_length, "null_score_threshold": null_score_threshold},
+    )
     archive = keras.export.ExportArchive()
     archive.track(task_model)
     archive.track(preprocessor)
-    archive.add_endpoint("serving_default", serve_text, input_signature=text_spec)
-    archive.add_endpoint("from_ids", from_ids, input_signature=[ids_spec])
-    return write_version(base_path, lambda tmp: archive.write_out(str(tmp), verbose=False))
+    serve_text = archive.add_endpoint("serving_default", graph.serve_text, input_signature=graph.text_inputs)
+    archive.add_endpoint("from_ids", graph.from_ids, input_signature=[graph.ids_inputs])
+    warmup = warmup_inputs(graph.default_warmup if warmup_examples is None else warmup_examples, graph.text_inputs)
+    for batch in warmup:  # a warmup request that fails would make TF Serving refuse the version
+        serve_text(*[batch[spec.name] for spec in graph.text_inputs])
+
+    def write(directory):
+        archive.write_out(str(directory), verbose=False)
+        write_warmup_requests(directory, warmup)
+
+    return write_version(base_path, write)

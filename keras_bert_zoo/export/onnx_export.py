@@ -1,0 +1,79 @@
+"""ONNX export with tf2onnx: int32 encoder inputs in (dynamic batch and sequence), task outputs out.
+
+The tokenizer stays outside the ONNX file: tf2onnx has no mapping for tensorflow-text's
+`FastBertNormalize` and `FastWordpieceTokenizeWithOffsets`. Feed it the ids `BertPreprocessor`
+makes (`{k: v.numpy() for k, v in preprocessor(texts).items()}`).
+(This module is not called `onnx.py` so that it can import the `onnx` package.)
+
+Example:
+>>> path = onnx(classifier, "sst2.onnx")  # doctest: +SKIP
+>>> session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # doctest: +SKIP
+>>> session.run(["logits"], {k: v.numpy() for k, v in preprocessor(["a great movie"]).items()})  # doctest: +SKIP
+"""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import tf2onnx
+from onnx import save_model
+
+from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.models import BertPretrainer, BertTask
+
+INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
+
+def onnx(task_model, path, opset=17):
+    """Writes `task_model` as an ONNX file; returns its path.
+
+    Inputs: int32 `token_ids`, `segment_ids`, `padding_mask` shaped [batch, sequence]
+    ([batch, num_choices, sequence] for `BertMultipleChoice`), both axes dynamic (named "batch"
+    and "sequence"). Outputs keep the Keras output names (`sequence_output` and
+    `pooled_output`, `start_logits` and `end_logits`); a model with a single output (classifier,
+    token classifier, multiple choice) names it `logits`.
+
+    Args:
+        task_model: a `BertEncoder` or a task model on one (not `BertPretrainer`).
+        path: the file to write, e.g. "model.onnx".
+        opset: the ONNX opset to target.
+
+    Example:
+    >>> onnx(kbz.BertSpanQA(encoder), "squad.onnx", opset=17)  # doctest: +SKIP
+    """
+    if isinstance(task_model, BertPretrainer) or not isinstance(task_model, (BertEncoder, BertTask)):
+        raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
+    shape = task_model.inputs[0].shape
+    signature = [{name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}]
+
+    @tf.function(input_signature=signature)
+    def serve(inputs):
+        outputs = task_model(inputs, training=False)
+        return outputs if isinstance(outputs, dict) else {"logits": outputs}
+
+    model_proto, _ = tf2onnx.convert.from_function(
+        serve, input_signature=signature, opset=opset, custom_op_handlers={"Erfc": (_erfc_as_erf, [])}
+    )
+    _name_dynamic_axes(model_proto.graph)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_model(model_proto, str(path))
+    return path
+
+
+def _erfc_as_erf(ctx, node, name, args):
+    """tf2onnx handler: erfc(x) = 1 - erf(x). ONNX has Erf but no Erfc, which TF's exact GELU uses."""
+    node.type = "Erf"
+    one = ctx.make_const(tf2onnx.utils.make_name(f"{name}_one"), np.array(1, np.float32))
+    ctx.insert_new_node_on_output("Sub", node.output[0], inputs=[one.output[0], node.output[0]])
+
+
+def _name_dynamic_axes(graph):
+    """Names the symbolic axes tf2onnx leaves as "unk__N": the first "batch", any later one "sequence".
+
+    That rule holds for every model `onnx` accepts: their only dynamic axes are batch and sequence.
+    """
+    for value in list(graph.input) + list(graph.output):
+        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
+            if not dim.HasField("dim_value"):
+                dim.dim_param = "batch" if axis == 0 else "sequence"

@@ -1,0 +1,58 @@
+"""Serving graph of a `BertClassifier`: text (or a text pair) in, the class and its name out.
+
+Outputs of both signatures: `probabilities` [batch, classes] float32, `label_id` [batch] int32 and
+`label` [batch] string (from `label_names`); a regressor (`num_classes=1`) returns `score` [batch].
+
+Example:
+>>> graph = classifier_graph(classifier, preprocessor, ["negative", "positive"])  # doctest: +SKIP
+"""
+
+import tensorflow as tf
+
+from keras_bert_zoo.export.serving_graph import ServingGraph, ids_inputs, string_inputs
+
+
+def classifier_label_names(num_classes, label_names):
+    """`label_names` as strings, checked against `num_classes` ("0", "1", ... when None)."""
+    names = [str(name) for name in (range(num_classes) if label_names is None else label_names)]
+    if len(names) != num_classes:
+        raise ValueError(f"{len(names)} label names for {num_classes} classes.")
+    return names
+
+
+def classifier_outputs(logits, label_names):
+    """Decoded outputs of classifier logits [batch, classes] (`score` for one class: regression)."""
+    if logits.shape[-1] == 1:
+        return {"score": logits[:, 0]}
+    probabilities = tf.nn.softmax(logits, axis=-1)
+    label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+    return {
+        "probabilities": probabilities,
+        "label_id": label_id,
+        "label": tf.gather(tf.constant(label_names), label_id),
+    }
+
+
+def classifier_graph(model, preprocessor, label_names=None, pair=False):
+    """`serving_default` takes `text`, or `text_a` and `text_b` with `pair`; text longer than the
+    preprocessor's `sequence_length` is truncated as in training."""
+    names = classifier_label_names(model.num_classes, label_names) if model.num_classes > 1 else None
+
+    def from_ids(inputs):
+        return classifier_outputs(model(inputs, training=False), names)
+
+    if pair:
+        return ServingGraph(
+            serve_text=lambda text_a, text_b: from_ids(preprocessor((text_a, text_b))),
+            text_inputs=string_inputs("text_a", "text_b"),
+            from_ids=from_ids,
+            ids_inputs=ids_inputs(),
+            default_warmup=[{"text_a": "A man is playing a guitar.", "text_b": "Someone plays music."}],
+        )
+    return ServingGraph(
+        serve_text=lambda text: from_ids(preprocessor(text)),
+        text_inputs=string_inputs("text"),
+        from_ids=from_ids,
+        ids_inputs=ids_inputs(),
+        default_warmup=[{"text": "This is a short example sentence."}, {"text": ""}],
+    )

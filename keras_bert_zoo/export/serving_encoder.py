@@ -1,0 +1,49 @@
+"""Serving graph of a bare `BertEncoder`: text (or a text pair) in, sentence embeddings out.
+
+Outputs of both signatures, float32: `pooled_output` [batch, hidden] (the tanh dense on [CLS]) and
+`mean_embedding` [batch, hidden], the mean of `sequence_output` over the non-padding tokens
+([CLS] and [SEP] included, as sentence-transformers' mean pooling does).
+
+Example:
+>>> graph = encoder_graph(encoder, preprocessor)  # doctest: +SKIP
+"""
+
+import tensorflow as tf
+
+from keras_bert_zoo.export.serving_graph import ServingGraph, ids_inputs, string_inputs
+
+
+def encoder_outputs(encoder, inputs):
+    """`pooled_output` and `mean_embedding` of `encoder` on `inputs`, in float32."""
+    outputs = encoder(inputs, training=False)
+    sequence = tf.cast(outputs["sequence_output"], tf.float32)
+    mask = tf.cast(inputs["padding_mask"], tf.float32)[:, :, None]
+    count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+    return {
+        "pooled_output": tf.cast(outputs["pooled_output"], tf.float32),
+        "mean_embedding": tf.reduce_sum(sequence * mask, axis=1) / count,
+    }
+
+
+def encoder_graph(encoder, preprocessor, pair=False):
+    """`serving_default` takes `text`, or `text_a` and `text_b` with `pair`; text longer than the
+    preprocessor's `sequence_length` is truncated."""
+
+    def from_ids(inputs):
+        return encoder_outputs(encoder, inputs)
+
+    if pair:
+        return ServingGraph(
+            serve_text=lambda text_a, text_b: from_ids(preprocessor((text_a, text_b))),
+            text_inputs=string_inputs("text_a", "text_b"),
+            from_ids=from_ids,
+            ids_inputs=ids_inputs(),
+            default_warmup=[{"text_a": "A man is playing a guitar.", "text_b": "Someone plays music."}],
+        )
+    return ServingGraph(
+        serve_text=lambda text: from_ids(preprocessor(text)),
+        text_inputs=string_inputs("text"),
+        from_ids=from_ids,
+        ids_inputs=ids_inputs(),
+        default_warmup=[{"text": "This is a short example sentence."}, {"text": ""}],
+    )

@@ -1,0 +1,40 @@
+"""Serving graph of a `BertMultipleChoice`: a context and its candidate answers in, the best one out.
+
+`serving_default` inputs: `context` [batch] and `choices` [batch, num_choices] strings; each
+(context, choice) pair is packed as in training (truncated to the preprocessor's
+`sequence_length`). Outputs: `probabilities` [batch, num_choices] float32, `label_id` [batch]
+int32 (the chosen choice) and `answer` [batch] string (its text). `from_ids` takes the encoder's
+inputs with a choices axis, [batch, num_choices, seq], and returns the same but `answer`.
+
+Example:
+>>> graph = multiple_choice_graph(model, preprocessor)  # doctest: +SKIP
+"""
+
+import tensorflow as tf
+
+from keras_bert_zoo.export.serving_graph import ServingGraph, ids_inputs, string_inputs
+
+
+def multiple_choice_graph(model, preprocessor):
+    """`serving_default` and `from_ids` of a multiple-choice model (one context, `num_choices` choices)."""
+    num_choices = model.num_choices
+
+    def from_ids(inputs):
+        probabilities = tf.nn.softmax(model(inputs, training=False), axis=-1)
+        return {"probabilities": probabilities, "label_id": tf.argmax(probabilities, -1, output_type=tf.int32)}
+
+    def serve_text(context, choices):
+        pairs = preprocessor((tf.repeat(context, num_choices), tf.reshape(choices, [-1])))
+        outputs = from_ids({name: tf.reshape(value, [-1, num_choices, tf.shape(value)[-1]])
+                            for name, value in pairs.items()})
+        outputs["answer"] = tf.gather(choices, outputs["label_id"], batch_dims=1)
+        return outputs
+
+    return ServingGraph(
+        serve_text=serve_text,
+        text_inputs=[*string_inputs("context"), *string_inputs("choices", shape=(None, num_choices))],
+        from_ids=from_ids,
+        ids_inputs=ids_inputs(shape=(None, num_choices, None)),
+        default_warmup=[{"context": "The glass fell off the table.",
+                         "choices": [f"Choice {i + 1}." for i in range(num_choices)]}],
+    )

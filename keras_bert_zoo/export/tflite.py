@@ -1,0 +1,161 @@
+"""TFLite (LiteRT) export: raw strings in, task outputs out, the tokenizer inside the .tflite.
+
+The model is written as a SavedModel (`keras.export.ExportArchive`) and converted with
+`tf.lite.TFLiteConverter.from_saved_model` using TFLite builtins only, plus three custom ops that
+tensorflow-text ships TFLite kernels for: `FastBertNormalize`, `FastWordpieceTokenizeWithOffsets`
+(the tokenizer) and `RaggedTensorToTensor` (the packer's padding). No Select TF op is needed.
+(Converting the `tf.function` directly with `from_concrete_functions` keeps Keras 3's variables as
+uninitialized resource variables in the .tflite, which then outputs NaN; the SavedModel route
+freezes them.) Run the file with `tflite_interpreter`, which registers tensorflow-text's kernels.
+
+Example:
+>>> path = tflite(classifier, preprocessor, "sst2.tflite", label_names=["neg", "pos"])  # doctest: +SKIP
+>>> runner = tflite_interpreter(path).get_signature_runner()  # doctest: +SKIP
+>>> runner(text=np.array(["a great movie"], object))["label"]  # doctest: +SKIP
+array([b'pos'], dtype=object)
+"""
+
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from ai_edge_litert.interpreter import InterpreterWithCustomOps
+from tensorflow_text import tflite_registrar
+
+from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.export.serving_classifier import classifier_label_names, classifier_outputs
+from keras_bert_zoo.export.serving_encoder import encoder_outputs
+from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
+
+QUANTIZATIONS = (None, "fp16", "dynamic_int8", "int8")
+
+
+def tflite(
+    task_model, preprocessor, path, quantization=None, representative_texts=None, label_names=None, pair=False
+):
+    """Writes `task_model` with `preprocessor` in front as a .tflite file; returns its path.
+
+    The `serving_default` signature takes a 1-D string tensor `text` (`text_a` and `text_b` with
+    `pair=True`) of any batch size; text longer than the preprocessor's `sequence_length` is
+    truncated, as in training. Outputs are those of the SavedModel export where the graph allows:
+    a `BertClassifier` gives `probabilities`, `label_id` and `label` (the name from `label_names`,
+    a string tensor), or `score` when it regresses; a `BertEncoder` gives `pooled_output` and
+    `mean_embedding`. A `BertTokenClassifier` gives what the SavedModel's `from_ids` gives, per
+    wordpiece (`probabilities`, `tag_id`, `tag`), plus `token_ids` and `padding_mask` to line
+    them up with the text: the SavedModel's word and entity decoding needs `UnicodeTranscode`,
+    which has no TFLite kernel.
+
+    Args:
+        task_model: a `BertClassifier`, `BertTokenClassifier` or `BertEncoder`.
+        preprocessor: the `BertPreprocessor` the model was trained with.
+        path: the file to write; it must end in ".tflite".
+        quantization: None (float32), "fp16" (float16 weights, float32 compute), "dynamic_int8"
+            (int8 weights, activations quantized on the fly) or "int8" (int8 weights and
+            activations with ranges calibrated on `representative_texts`; ops without an int8
+            kernel, such as the tokenizer's, stay float; inputs and outputs are unchanged).
+        representative_texts: for "int8" only: a few hundred training texts (pairs of texts
+            with `pair=True`) the calibration runs through the whole model, tokenizer included.
+        label_names: class names for the `label` (`tag`) output (default "0", "1", ...).
+        pair: the model (a classifier or an encoder) takes sentence pairs.
+
+    Example:
+    >>> tflite(classifier, preprocessor, "sst2_int8.tflite", "int8", train_texts[:200])  # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.suffix != ".tflite":
+        raise ValueError(f"The TFLite file name must end in '.tflite', got {str(path)!r}.")
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
+    if (quantization == "int8") != (representative_texts is not None):
+        raise ValueError("quantization='int8' needs representative_texts, and only it uses them.")
+    if pair and not isinstance(task_model, (BertClassifier, BertEncoder)):
+        raise ValueError(f"pair=True applies to a BertClassifier or a BertEncoder, not a {type(task_model).__name__}.")
+    outputs = _serving_outputs(task_model, label_names)
+
+    def serve(*texts):
+        inputs = preprocessor(texts if pair else texts[0])
+        if pair:
+            # A no-op that keeps the converter from folding Keras's negative-index check on the
+            # packer's cast-from-bool segment ids into a bool ZEROS_LIKE, which TFLite lacks.
+            inputs["segment_ids"] = inputs["segment_ids"] * inputs["padding_mask"]
+        return outputs(inputs)
+
+    names = ("text_a", "text_b") if pair else ("text",)
+    archive = keras.export.ExportArchive()
+    archive.track(task_model)
+    archive.track(preprocessor)
+    archive.add_endpoint(
+        "serving_default", serve, input_signature=[tf.TensorSpec([None], tf.string, name=n) for n in names]
+    )
+    with tempfile.TemporaryDirectory() as saved_model_dir:
+        archive.write_out(saved_model_dir, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.allow_custom_ops = True
+        _set_quantization(converter, quantization, representative_texts, names)
+        model = converter.convert()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model)
+    return path
+
+
+def tflite_interpreter(path):
+    """A LiteRT interpreter for a .tflite from `tflite`, with tensorflow-text's kernels registered.
+
+    Example:
+    >>> runner = tflite_interpreter("sst2.tflite").get_signature_runner()  # doctest: +SKIP
+    >>> runner(text=np.array(["a great movie", "dull"], object))["probabilities"].shape  # doctest: +SKIP
+    (2, 2)
+    """
+    return InterpreterWithCustomOps(
+        model_path=str(path), custom_op_registerers=tflite_registrar.SELECT_TFTEXT_OPS
+    )
+
+
+def _serving_outputs(task_model, label_names):
+    """Returns `outputs(encoder inputs) -> dict of output tensors` for the model's type."""
+    kind = type(task_model).__name__
+    if label_names is not None and not isinstance(task_model, (BertClassifier, BertTokenClassifier)):
+        raise ValueError(f"label_names apply to a BertClassifier or a BertTokenClassifier, not a {kind}.")
+    if isinstance(task_model, BertEncoder):
+        return lambda inputs: encoder_outputs(task_model, inputs)
+    if isinstance(task_model, BertClassifier):
+        names = classifier_label_names(task_model.num_classes, label_names) if task_model.num_classes > 1 else None
+        return lambda inputs: classifier_outputs(task_model(inputs, training=False), names)
+    if isinstance(task_model, BertTokenClassifier):
+        names = tf.constant(classifier_label_names(task_model.num_classes, label_names))
+
+        def token_outputs(inputs):
+            probabilities = tf.nn.softmax(task_model(inputs, training=False), axis=-1)
+            tag_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+            return {
+                "probabilities": probabilities, "tag_id": tag_id, "tag": tf.gather(names, tag_id),
+                "token_ids": inputs["token_ids"], "padding_mask": inputs["padding_mask"],
+            }
+
+        return token_outputs
+    raise NotImplementedError(
+        f"No TFLite export for a {kind}: export a BertClassifier, BertTokenClassifier or BertEncoder."
+    )
+
+
+def _set_quantization(converter, quantization, representative_texts, input_names):
+    if quantization is None:
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        pair = len(input_names) == 2
+        examples = [tuple(text) if pair and not isinstance(text, str) else (text,) for text in representative_texts]
+        if not examples or any(len(example) != len(input_names) for example in examples):
+            what = "(text_a, text_b) pairs" if pair else "strings"
+            raise ValueError(f"representative_texts must be a non-empty list of {what}.")
+        converter.representative_dataset = lambda: (
+            {name: np.array([value], object) for name, value in zip(input_names, example)} for example in examples
+        )
+        # Calibration runs the float model, tokenizer included, in TF's own interpreter; the only
+        # way to give it tensorflow-text's kernels is this (private) attribute of the target spec.
+        converter.target_spec._experimental_custom_op_registerers = tflite_registrar.SELECT_TFTEXT_OPS

@@ -1,0 +1,71 @@
+"""SavedModel export of a bare BertEncoder: raw strings in, pooled and mean embeddings equal to Keras out."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "sat", "on", "the", "mat", "."]
+TEXTS = ["the cat sat on the mat.", "a cat", "", " \t ", "the mat " * 12500, b"\xff\xfe cat"]  # 100,000 chars
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    keras.utils.set_random_seed(0)
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=12)
+    return kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=12), preprocessor
+
+
+@pytest.fixture(scope="module")
+def exported(encoder, tmp_path_factory):
+    path = kbz.export.saved_model(*encoder, tmp_path_factory.mktemp("embed"))
+    with kbz.export.ServedModel(path) as served:
+        yield path, served
+
+
+def _expected(encoder, inputs):
+    outputs = encoder.predict(inputs, verbose=0)
+    mask = inputs["padding_mask"][:, :, None]
+    return outputs["pooled_output"], (outputs["sequence_output"] * mask).sum(1) / mask.sum(1)
+
+
+def _check(out, expected):
+    assert sorted(out) == ["mean_embedding", "pooled_output"]
+    np.testing.assert_allclose(out["pooled_output"], expected[0], atol=1e-4)
+    np.testing.assert_allclose(out["mean_embedding"], expected[1], atol=1e-4)
+
+
+def test_text_and_ids_signatures_equal_keras(encoder, exported):
+    model, preprocessor = encoder
+    served = exported[1]
+    for texts in (TEXTS, TEXTS[:1], TEXTS * 43):  # 6, 1 and 258 texts
+        inputs = {k: v.numpy() for k, v in preprocessor(tf.constant(texts)).items()}
+        expected = _expected(model, inputs)
+        _check(served(text=texts), expected)
+    _check(served("from_ids", **inputs), expected)
+
+
+def test_pair_variant(encoder, tmp_path):
+    model, preprocessor = encoder
+    a, b = ["the cat", "", "a"], ["sat on the mat", "mat", b"\xff"]
+    with kbz.export.ServedModel(kbz.export.saved_model(model, preprocessor, tmp_path, pair=True)) as served:
+        out = served(text_a=a, text_b=b)
+    inputs = {k: v.numpy() for k, v in preprocessor((tf.constant(a), tf.constant(b))).items()}
+    assert inputs["segment_ids"].any()
+    _check(out, _expected(model, inputs))
+
+
+def test_saved_model_cli_lists_the_signatures(exported):
+    cli = Path(sys.executable).with_name("saved_model_cli")
+    shown = subprocess.run([cli, "show", "--all", "--dir", exported[0]], capture_output=True, text=True,
+                           check=True).stdout
+    for name in ("serving_default", "from_ids"):
+        assert f"signature_def['{name}']" in shown
+    for name in ("text", "pooled_output", "mean_embedding", "token_ids", "segment_ids", "padding_mask"):
+        assert f"['{name}']" in shown

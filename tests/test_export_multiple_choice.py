@@ -1,0 +1,59 @@
+"""SavedModel export of BertMultipleChoice: a context and its choices as raw strings in, the chosen one out."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "glass", "fell", "broke", "flew", "away", "."]
+CONTEXTS = ["the glass fell.", "", "the glass " * 10000]  # the last: 100,000 characters
+CHOICES = [["the glass broke.", "it flew away.", ""], [" ", "glass", b"\xff\xfe broke"], ["a", "b", "c"]]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    model = kbz.BertMultipleChoice(kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=16), num_choices=3)
+    kernel = model.get_layer("choice_score").kernel  # spread the scores so that the choice varies
+    kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=16)
+    path = kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("choice"))
+    with kbz.export.ServedModel(path) as served:
+        yield model, preprocessor, path, served
+
+
+def _keras_inputs(preprocessor, contexts, choices):
+    flat = [c for row in choices for c in row]
+    pairs = preprocessor((tf.constant(np.repeat(contexts, 3).tolist()), tf.constant(flat)))
+    return {name: value.numpy().reshape(len(contexts), 3, -1) for name, value in pairs.items()}
+
+
+def test_served_choice_equals_keras(exported):
+    model, preprocessor, _, served = exported
+    batches = [(CONTEXTS, CHOICES), (CONTEXTS[:1], CHOICES[:1]), (CONTEXTS[:2] * 128, CHOICES[:2] * 128)]
+    for contexts, choices in batches:
+        inputs = _keras_inputs(preprocessor, contexts, choices)
+        expected = keras.ops.softmax(model.predict(inputs, verbose=0), axis=-1)
+        out = served(context=contexts, choices=choices)
+        np.testing.assert_allclose(out["probabilities"], expected, atol=1e-4)
+        assert out["label_id"].tolist() == np.argmax(expected, -1).tolist()
+        assert out["answer"].tolist() == [row[i] if isinstance(row[i], bytes) else row[i].encode()
+                                          for row, i in zip(choices, out["label_id"])]
+    assert len(set(out["label_id"].tolist())) > 1
+    np.testing.assert_allclose(served("from_ids", **inputs)["probabilities"], expected, atol=1e-4)
+
+
+def test_saved_model_cli_lists_the_signatures(exported):
+    cli = Path(sys.executable).with_name("saved_model_cli")
+    shown = subprocess.run([cli, "show", "--all", "--dir", exported[2]], capture_output=True, text=True,
+                           check=True).stdout
+    assert "signature_def['serving_default']" in shown and "signature_def['from_ids']" in shown
+    for name in ("context", "choices", "probabilities", "label_id", "answer", "token_ids"):
+        assert f"['{name}']" in shown
+    assert "shape: (-1, 3)" in shown  # choices: [batch, num_choices]
