@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from keras_bert_zoo.data.options import DatasetOptions, build_dataset
 from keras_bert_zoo.text.packer import BertPacker
+from keras_bert_zoo.text.words import char_offsets
 
 
 @dataclasses.dataclass
@@ -78,19 +79,6 @@ def read_squad(path_or_data):
     return examples
 
 
-def _char_offsets(strings, byte_offsets):
-    """Byte offsets (ragged [batch, (tokens)]) into UTF-8 `strings` -> code point offsets."""
-    _, char_starts = tf.strings.unicode_decode_with_offsets(strings, "UTF-8")
-    width = tf.cast(tf.maximum(tf.reduce_max(tf.strings.length(strings)), 0) + 1, tf.int64)
-    keys = char_starts.flat_values + char_starts.value_rowids() * width  # sorted across rows
-    rows = byte_offsets.value_rowids()
-    values = tf.cast(byte_offsets.flat_values, tf.int64) + rows * width
-    chars = tf.searchsorted(keys, values, side="left") - tf.gather(
-        tf.cast(char_starts.row_starts(), tf.int32), rows
-    )
-    return byte_offsets.with_flat_values(chars)
-
-
 def _count_where(compare, offsets, per_row):
     """Per row of ragged `offsets`, how many values satisfy `compare(value, per_row[row])`."""
     rows = offsets.value_rowids()
@@ -126,7 +114,7 @@ def squad_windows(
         )
     question = tokenizer(questions)[:, :max_query_length]
     context, begin, end = tokenizer.tokenize_with_offsets(contexts)
-    begin, end = _char_offsets(contexts, begin), _char_offsets(contexts, end)
+    begin, end = char_offsets(contexts, begin), char_offsets(contexts, end)
     question_length = tf.cast(question.row_lengths(), tf.int32)
     context_length = tf.cast(context.row_lengths(), tf.int32)
     room = max_seq_length - 3 - question_length  # context pieces per window

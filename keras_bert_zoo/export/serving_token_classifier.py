@@ -1,7 +1,7 @@
 """Serving graph of a `BertTokenClassifier` (NER): raw text in, tagged words and entity spans out.
 
 `serving_default` takes `text` [batch] strings. Each text is split into words in the graph where
-BERT's basic tokenizer splits it (whitespace and punctuation; `keras_bert_zoo.export.words`), the
+BERT's basic tokenizer splits it (whitespace and punctuation; `keras_bert_zoo.text.words`), the
 words are packed as in training (`kbz.data.ner_features`), each word takes the tag predicted at
 its first wordpiece (as `kbz.data.predictions_to_word_tags`), and entities are decoded from the
 word tags as `kbz.metrics.extract_entities` does (BIO/IOB2, IOB1 or IOBES tags). Outputs, padded
@@ -42,7 +42,7 @@ from keras_bert_zoo.export.serving_graph import (
     string_inputs,
     valid_utf8,
 )
-from keras_bert_zoo.export.words import char_offsets, split_words, substrings
+from keras_bert_zoo.text.words import char_offsets, split_words, substrings
 
 
 def _position_in_row(ragged):
