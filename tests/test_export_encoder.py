@@ -69,3 +69,10 @@ def test_saved_model_cli_lists_the_signatures(exported):
         assert f"signature_def['{name}']" in shown
     for name in ("text", "pooled_output", "mean_embedding", "token_ids", "segment_ids", "padding_mask"):
         assert f"['{name}']" in shown
+
+
+def test_a_pretrainer_exports_its_encoder(encoder, tmp_path):
+    model, preprocessor = encoder
+    with kbz.export.ServedModel(kbz.export.saved_model(kbz.BertPretrainer(model), preprocessor, tmp_path)) as served:
+        out = served(text=TEXTS[:2])
+    _check(out, _expected(model, {k: v.numpy() for k, v in preprocessor(tf.constant(TEXTS[:2])).items()}))

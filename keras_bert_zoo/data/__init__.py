@@ -32,3 +32,10 @@ from keras_bert_zoo.data.pretraining import (
     read_pretraining_text,
     split_for_pretrainer,
 )
+from keras_bert_zoo.data.multiple_choice import (
+    MultipleChoiceExamples,
+    multiple_choice_dataset,
+    pack_choices,
+    read_multiple_choice_jsonl,
+    read_swag_csv,
+)

@@ -1,8 +1,8 @@
 """Shipping models: SavedModel for TF Serving (TFLite and ONNX come with the export issue)."""
 
-from keras_bert_zoo.export.saved_model import saved_model
-from keras_bert_zoo.export.tflite import tflite, tflite_interpreter
 from keras_bert_zoo.export.onnx_export import onnx
+from keras_bert_zoo.export.saved_model import saved_model
 from keras_bert_zoo.export.served_model import ServedModel
 from keras_bert_zoo.export.serving_client import GrpcModel, LocalModel, RestModel, ServingError
+from keras_bert_zoo.export.tflite import tflite, tflite_interpreter
 from keras_bert_zoo.export.versions import next_version, write_version

@@ -25,11 +25,13 @@ from keras_bert_zoo.export.serving_span_qa import span_qa_graph
 from keras_bert_zoo.export.serving_token_classifier import token_classifier_graph
 from keras_bert_zoo.export.versions import write_version
 from keras_bert_zoo.export.warmup import warmup_inputs, write_warmup_requests
-from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertSpanQA, BertTokenClassifier
+from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
 
 
 def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options):
     """The task's `ServingGraph`, after checking that the arguments apply to it."""
+    if isinstance(task_model, BertPretrainer):  # what serves of a pretrained model is its encoder
+        task_model = task_model.encoder
     kind = type(task_model).__name__
     if pair and not isinstance(task_model, (BertClassifier, BertEncoder)):
         raise ValueError(f"pair=True applies to a BertClassifier or a BertEncoder, not a {kind}.")
@@ -59,7 +61,7 @@ def saved_model(
 
     Args:
         task_model: a `BertClassifier`, `BertTokenClassifier`, `BertSpanQA`, `BertMultipleChoice`
-            or a bare `BertEncoder` (sentence embeddings).
+            or a bare `BertEncoder` (sentence embeddings; a `BertPretrainer` exports its encoder).
         preprocessor: the `BertPreprocessor` used in training; its tokenizer and `sequence_length`
             go into the graph.
         label_names: class names of a classifier ("0", "1", ... if None; unused by a regressor), or

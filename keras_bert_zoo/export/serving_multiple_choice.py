@@ -12,6 +12,7 @@ Example:
 
 import tensorflow as tf
 
+from keras_bert_zoo.data.multiple_choice import pack_choices
 from keras_bert_zoo.export.serving_graph import ServingGraph, ids_inputs, string_inputs
 
 
@@ -24,9 +25,7 @@ def multiple_choice_graph(model, preprocessor):
         return {"probabilities": probabilities, "label_id": tf.argmax(probabilities, -1, output_type=tf.int32)}
 
     def serve_text(context, choices):
-        pairs = preprocessor((tf.repeat(context, num_choices), tf.reshape(choices, [-1])))
-        outputs = from_ids({name: tf.reshape(value, [-1, num_choices, tf.shape(value)[-1]])
-                            for name, value in pairs.items()})
+        outputs = from_ids(pack_choices(preprocessor, context, choices))
         outputs["answer"] = tf.gather(choices, outputs["label_id"], batch_dims=1)
         return outputs
 

@@ -65,7 +65,7 @@ def configure(args):
     return strategy
 
 
-def load_encoder_and_preprocessor(checkpoint, sequence_length, preprocessor_class=None, **encoder_kwargs):
+def load_encoder_and_preprocessor(checkpoint, sequence_length, **encoder_kwargs):
     """A BertEncoder and its matching BertPreprocessor from a preset name or a checkpoint folder.
 
     The preprocessor truncates at `sequence_length` and pads each batch to its longest row.
@@ -119,7 +119,8 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
     callbacks = default_callbacks(args.model_dir, monitor=monitor, mode=mode, backup_save_freq=args.backup_every,
                                   dataset_spans_epochs=True)
     return model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch, validation_data=validation_data,
-                     callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)  # no progress bars in logs
+                     callbacks=callbacks, shuffle=False,  # the passes are shuffled already
+                     verbose=1 if sys.stdout.isatty() else 2)  # no progress bars in log files
 
 
 def steps_per_epoch(num_examples, batch_size):

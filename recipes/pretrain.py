@@ -1,0 +1,149 @@
+"""Pretrain BERT on raw text (masked LM + next sentence prediction), then fine-tune what it learned.
+
+With no arguments it trains the bert_tiny_uncased architecture (2 layers, hidden 128; the preset ships
+no weights, so it starts from random ones) on the Wikipedia text in recipes/data/pretraining (five
+articles, ~14,000 words), reports masked-LM and NSP accuracy on held-out paragraphs, and writes the
+pretrained model as a Hugging Face folder (runs/pretrain/hf) and a google-research/bert checkpoint
+(runs/pretrain/google), both with the pretraining heads and vocab.txt, plus an encoder SavedModel
+(raw text -> `pooled_output`, `mean_embedding`) in saved_models/pretrain/<version>/.
+
+Each epoch draws new sentence pairs, NSP negatives and masks (BERT's create_pretraining_data, in
+tf.data): `--dupe-factor` pairings of the corpus per epoch (`--max-train-examples` counts these pairs).
+A corpus is text files with one sentence a line and a blank line between documents. The checkpoints
+hold the weights at the end of training.
+
+    python recipes/pretrain.py
+    python recipes/classify.py --checkpoint runs/pretrain/hf      # fine-tune the result
+    python recipes/pretrain.py --checkpoint path/to/bert_folder --train-file corpus.txt --dev-file held_out.txt
+"""
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_bert_zoo as kbz  # noqa: E402
+from keras_bert_zoo.checkpoints import read_checkpoint  # noqa: E402
+from keras_bert_zoo.data import (  # noqa: E402
+    IGNORE_LABEL,
+    pretraining_dataset,
+    read_pretraining_text,
+    split_for_pretrainer,
+)
+from keras_bert_zoo.training import runs  # noqa: E402
+
+DATA = Path(__file__).parent / "data" / "pretraining"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-file", nargs="+", default=[DATA / "train.txt"],
+                        help="one sentence a line, a blank line between documents")
+    parser.add_argument("--dev-file", nargs="+", default=[DATA / "dev.txt"], help="held-out text, same format")
+    parser.add_argument("--dupe-factor", type=int, default=10, help="pairings of the corpus per epoch")
+    parser.add_argument("--max-predictions-per-seq", type=int, default=10, help="15%% of 64 is 9.6")
+    parser.add_argument("--masked-lm-prob", type=float, default=0.15)
+    parser.add_argument("--whole-word-masking", action=argparse.BooleanOptionalAction, default=False)
+    # From scratch a small model takes a high learning rate. 64 wordpieces hold two of this corpus'
+    # sentences (~30 pieces each) and make 5x cheaper steps on CPU than 128.
+    runs.add_common_flags(parser, checkpoint="bert_tiny_uncased", model_dir="runs/pretrain",
+                          export_dir="saved_models/pretrain", learning_rate=1e-3, sequence_length=64, epochs=6)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = runs.configure(args)
+
+    # 1. Data: documents (lists of sentences). Pairs, NSP labels, masks and wordpieces are made in tf.data.
+    train_documents = read_pretraining_text(args.train_file)
+    dev_documents = read_pretraining_text(args.dev_file)
+
+    # 2. Model: the encoder with BERT's pretraining heads: masked LM (tied to the word embeddings) and NSP.
+    with strategy.scope():
+        pretrainer, preprocessor = load_pretrainer(args.checkpoint, args.sequence_length)
+        tokenizer = preprocessor.tokenizer
+
+        def pairs(documents, seed, **options):
+            return pretraining_dataset(
+                documents, tokenizer, args.batch_size, args.sequence_length, args.max_predictions_per_seq,
+                args.masked_lm_prob, whole_word_masking=args.whole_word_masking, dupe_factor=args.dupe_factor,
+                seed=seed, **options,
+            ).map(split_for_pretrainer)
+
+        steps_per_epoch = runs.count_batches(pairs(train_documents, args.seed, max_examples=args.max_train_examples))
+
+        def train_pass(seed):  # new pairs and masks every epoch; their number varies a little with the seed
+            epoch = pairs(train_documents, seed, max_examples=args.max_train_examples)
+            return epoch.repeat().take(steps_per_epoch)
+
+        # The MLM loss is the mean over real predictions (BERT's); the data's sample weights serve the metrics.
+        runs.compile(pretrainer, args, steps_per_epoch,
+                     loss={"mlm_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                                    ignore_class=IGNORE_LABEL),
+                           "nsp_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+                     weighted_metrics={"mlm_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                                       "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]})
+
+    # 3. Train (resumable: rerun the same command after a kill). The loss (MLM + NSP) on held-out text,
+    # before training (of the model as loaded) and after each epoch, shows what generalizes.
+    dev_ds = pairs(dev_documents, args.seed)
+    initial_loss = pretrainer.evaluate(dev_ds, return_dict=True, verbose=0)["loss"]
+    history = runs.fit(pretrainer, args, train_pass, steps_per_epoch, validation_data=dev_ds).history
+    print(f"training loss by epoch: {_losses(history.get('loss', []))}")
+    print(f"held-out loss: {initial_loss:.3f} before training, by epoch: {_losses(history.get('val_loss', []))}")
+
+    # 4. Evaluate on the held-out pairs. Random pairs can outnumber real ones (a one-sentence chunk
+    # always gets a random next sentence), so NSP accuracy is to be read against the majority class.
+    scores = pretrainer.evaluate(dev_ds, return_dict=True, verbose=0)
+    random_next = np.concatenate([targets["nsp_logits"] for _, targets, _ in dev_ds.as_numpy_iterator()])
+
+    # 5. Ship: checkpoints the fine-tuning recipes load, and the encoder as a SavedModel (sentence embeddings).
+    model_dir = Path(args.model_dir)
+    vocabulary = tokenizer.get_vocabulary()
+    hf_dir = kbz.save_hf(pretrainer, model_dir / "hf", vocabulary)
+    google_dir = kbz.save_google_checkpoint(pretrainer, model_dir / "google", vocabulary)
+    runs.save_run_info(args.model_dir, preprocessor)
+    path = kbz.export.saved_model(pretrainer.encoder, preprocessor, args.export_dir,
+                                  warmup_examples=[" ".join(document[:2]) for document in dev_documents[:4]])
+    print(f"saved {hf_dir} (Hugging Face) and {google_dir} (google-research/bert); encoder exported to {path}")
+    print(f"fine-tune it: python recipes/classify.py --checkpoint {shlex.quote(str(hf_dir))}")
+    print(f"held-out: {len(random_next)} pairs, {np.mean(random_next):.1%} with a random next sentence "
+          f"(NSP accuracy of always guessing the majority: {max(np.mean(random_next), 1 - np.mean(random_next)):.4f})")
+    print(f"MLM accuracy: {scores['mlm_logits_accuracy']:.4f}  NSP accuracy: {scores['nsp_logits_accuracy']:.4f}")
+
+
+def load_pretrainer(checkpoint, sequence_length):
+    """`(BertPretrainer, BertPreprocessor)` from a preset or a checkpoint folder.
+
+    A checkpoint with pretraining heads (e.g. one this recipe wrote) continues with them; otherwise
+    new, randomly initialized heads go on the encoder (random too for a preset without weights).
+    """
+    if Path(checkpoint).is_dir() and _has_pretraining_heads(checkpoint):
+        print(f"continuing from {checkpoint}: encoder and pretraining heads")
+        preprocessor = kbz.BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length,
+                                                            padding="longest")
+        return kbz.BertPretrainer.from_checkpoint(checkpoint), preprocessor
+    encoder, preprocessor = runs.load_encoder_and_preprocessor(checkpoint, sequence_length)
+    starts_random = checkpoint in kbz.presets.names() and kbz.presets.get(checkpoint).weights is None
+    print(f"{checkpoint}: {'random encoder' if starts_random else 'its encoder'}, new pretraining heads")
+    return kbz.BertPretrainer(encoder), preprocessor
+
+
+def _losses(values):
+    return " ".join(f"{value:.3f}" for value in values)
+
+
+def _has_pretraining_heads(folder):
+    """Whether a checkpoint folder holds MLM/NSP weights (`cls.*`). Reads the weights, which then load again."""
+    _, state, _ = read_checkpoint(folder)
+    return any(name.startswith("cls.") for name in state)
+
+
+if __name__ == "__main__":
+    main()
