@@ -1,4 +1,4 @@
-"""Shipping models: SavedModel for TF Serving (TFLite and ONNX come with the export issue)."""
+"""Shipping models: SavedModel for TF Serving, TFLite for phones, ONNX through tf2onnx, and serving clients."""
 
 from keras_bert_zoo.export.onnx_export import onnx
 from keras_bert_zoo.export.saved_model import saved_model
