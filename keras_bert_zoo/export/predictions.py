@@ -50,9 +50,11 @@ def split_examples(outputs):
     """`{output name: array with the batch first}` → one `{output name: plain value}` dict per example.
 
     Example:
-    >>> split_examples({"label": np.array([b"pos", b"neg"]), "num_entities": np.array([1, 0]),
-    ...                 "entity_text": np.array([[b"Paris", b""], [b"", b""]])})
-    [{'entity_text': ['Paris'], 'label': 'pos', 'num_entities': 1}, {'entity_text': [], 'label': 'neg', 'num_entities': 0}]
+    >>> for example in split_examples({"label": np.array([b"pos", b"neg"]), "num_entities": np.array([1, 0]),
+    ...                                "entity_text": np.array([[b"Paris", b""], [b"", b""]])}):
+    ...     print(example)
+    {'entity_text': ['Paris'], 'label': 'pos', 'num_entities': 1}
+    {'entity_text': [], 'label': 'neg', 'num_entities': 0}
     """
     sizes = {len(value) for value in outputs.values()}
     if len(sizes) != 1:

@@ -10,7 +10,7 @@ Example:
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_graph import ServingGraph, ids_inputs, string_inputs
+from keras_bert_zoo.export.serving_graph import text_graph
 
 
 def encoder_outputs(encoder, inputs):
@@ -32,18 +32,4 @@ def encoder_graph(encoder, preprocessor, pair=False):
     def from_ids(inputs):
         return encoder_outputs(encoder, inputs)
 
-    if pair:
-        return ServingGraph(
-            serve_text=lambda text_a, text_b: from_ids(preprocessor((text_a, text_b))),
-            text_inputs=string_inputs("text_a", "text_b"),
-            from_ids=from_ids,
-            ids_inputs=ids_inputs(),
-            default_warmup=[{"text_a": "A man is playing a guitar.", "text_b": "Someone plays music."}],
-        )
-    return ServingGraph(
-        serve_text=lambda text: from_ids(preprocessor(text)),
-        text_inputs=string_inputs("text"),
-        from_ids=from_ids,
-        ids_inputs=ids_inputs(),
-        default_warmup=[{"text": "This is a short example sentence."}, {"text": ""}],
-    )
+    return text_graph(preprocessor, from_ids, pair)

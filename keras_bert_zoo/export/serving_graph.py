@@ -27,6 +27,25 @@ class ServingGraph:
     default_warmup: list  # warmup examples, each a dict {input name: string (or list of strings)}
 
 
+def text_graph(preprocessor, from_ids, pair=False):
+    """The `ServingGraph` of a task that reads one text (`text`) or a pair (`text_a`, `text_b`)."""
+    if pair:
+        return ServingGraph(
+            serve_text=lambda text_a, text_b: from_ids(preprocessor((text_a, text_b))),
+            text_inputs=string_inputs("text_a", "text_b"),
+            from_ids=from_ids,
+            ids_inputs=ids_inputs(),
+            default_warmup=[{"text_a": "A man is playing a guitar.", "text_b": "Someone plays music."}],
+        )
+    return ServingGraph(
+        serve_text=lambda text: from_ids(preprocessor(text)),
+        text_inputs=string_inputs("text"),
+        from_ids=from_ids,
+        ids_inputs=ids_inputs(),
+        default_warmup=[{"text": "This is a short example sentence."}, {"text": ""}],
+    )
+
+
 def string_inputs(*names, shape=(None,)):
     """`tf.TensorSpec`s of string batches, one per signature input name."""
     return [tf.TensorSpec(shape, tf.string, name=name) for name in names]
