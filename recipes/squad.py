@@ -1,0 +1,169 @@
+"""Fine-tune BERT for extractive question answering (SQuAD v2.0), then export a model that answers raw strings.
+
+With no arguments it fine-tunes the real all-MiniLM-L6-v2 on the SQuAD v2.0 sample in recipes/data/squad
+(the first five articles of the official dev set, split by article: it trains on the first four, 1,160
+questions, and evaluates on the fifth, 247 questions, half of them unanswerable), prints exact match and F1
+(0-100, as the official script) and writes a SavedModel for TF Serving to saved_models/squad/<version>/.
+Pass both official files to train and evaluate on them whole:
+
+    python recipes/squad.py
+    python recipes/squad.py --train-file train-v2.0.json --dev-file dev-v2.0.json --epochs 2 --sequence-length 384
+
+A context longer than a window is read in several windows that share `--doc-stride` pieces; an answer is
+the best span over them, or "no answer" when the null score beats it by more than the null threshold.
+"""
+
+import argparse
+import json
+import math
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_bert_zoo as kbz  # noqa: E402
+from keras_bert_zoo.data import decode_answers, read_squad, squad_dataset, squad_features  # noqa: E402
+from keras_bert_zoo.training import runs  # noqa: E402
+
+SAMPLE = Path(__file__).parent / "data" / "squad" / "dev-v2.0-first5.json"
+SAMPLE_TRAIN_ARTICLES = 4  # the sample's first 4 articles train, the rest evaluate
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-file", help="SQuAD JSON (v1.1 or v2.0); needs --dev-file")
+    parser.add_argument("--dev-file", help="SQuAD JSON; needs --train-file")
+    parser.add_argument("--doc-stride", type=int, default=128, help="context pieces two windows share")
+    parser.add_argument("--max-query-length", type=int, default=64, help="question pieces kept")
+    parser.add_argument("--max-answer-length", type=int, default=30, help="longest answer, in pieces")
+    parser.add_argument("--n-best", type=int, default=20, help="start and end candidates paired per window")
+    parser.add_argument("--null-score-threshold", type=float, default=0.0,
+                        help='answer "" when null score - best span score exceeds it (inf: always answer)')
+    parser.add_argument("--export-threshold", choices=("best", "flag"), default="best",
+                        help="null threshold the SavedModel uses: the one with the best dev F1, or the flag's")
+    runs.add_common_flags(parser, checkpoint="all_minilm_l6_v2", model_dir="runs/squad",
+                          export_dir="saved_models/squad", learning_rate=1e-4, batch_size=16,
+                          sequence_length=256, epochs=2)
+    args = parser.parse_args(argv)
+    if (args.train_file is None) != (args.dev_file is None):
+        parser.error("give both --train-file and --dev-file, or neither (to split the shipped sample)")
+    return args
+
+
+def load_articles(args):
+    """(train articles, dev articles): the official files whole, or the shipped sample split by article."""
+    if args.train_file:
+        return _articles(args.train_file), _articles(args.dev_file)
+    articles = _articles(SAMPLE)
+    return articles[:SAMPLE_TRAIN_ARTICLES], articles[SAMPLE_TRAIN_ARTICLES:]
+
+
+def _articles(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["data"]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = runs.configure(args)
+    windows = dict(max_seq_length=args.sequence_length, doc_stride=args.doc_stride,
+                   max_query_length=args.max_query_length)
+
+    # 1. Data: questions with their contexts, cut into windows by the checkpoint's tokenizer inside the
+    #    tf.data graph; how many training batches a pass holds is known only after one pass over it.
+    train_articles, dev_articles = load_articles(args)
+    train, dev = read_squad({"data": train_articles}), read_squad({"data": dev_articles})
+    num_train = min(len(train.ids), args.max_train_examples or len(train.ids))
+    with strategy.scope():
+        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
+    tokenizer = preprocessor.tokenizer
+    # Batches of windows of similar length: most are 100-250 pieces, so 32-piece buckets pad little.
+    buckets = [*range(32, args.sequence_length, 32), args.sequence_length]
+
+    def train_pass(seed):
+        return squad_dataset(train, tokenizer, args.batch_size, **windows, shuffle=True, seed=seed,
+                             max_examples=args.max_train_examples, bucket_by_sequence_length=buckets)
+
+    steps_per_epoch = runs.count_batches(train_pass(args.seed))
+    print(f"{num_train} training questions -> {steps_per_epoch} batches a pass; {len(dev.ids)} dev questions")
+
+    # 2. Model: encoder + a dense layer giving each token a start and an end score.
+    with strategy.scope():
+        model = kbz.BertSpanQA(encoder)
+        span_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        runs.compile(model, args, steps_per_epoch, loss={"start_logits": span_loss, "end_logits": span_loss})
+
+    # 3. Train (resumable: rerun the same command after a kill).
+    dev_ds = squad_dataset(dev, tokenizer, args.batch_size, **windows, bucket_by_sequence_length=buckets)
+    runs.fit(model, args, lambda seed: _for_keras(train_pass(seed), steps_per_epoch), steps_per_epoch,
+             validation_data=_for_keras(dev_ds, runs.count_batches(dev_ds)))
+
+    # 4. Evaluate: the best span of every dev question, then the official v2.0 scores. Decoding with an
+    #    infinite threshold keeps each question's best span; squad_scores applies the threshold, and finds
+    #    the one that would have scored best.
+    features = squad_features(dev, tokenizer, **windows)
+    logits = model.predict(features.inputs, batch_size=2 * args.batch_size, verbose=0)
+    answers, null_odds = decode_answers(logits["start_logits"], logits["end_logits"], features, n_best=args.n_best,
+                                        max_answer_length=args.max_answer_length,
+                                        null_score_diff_threshold=float("inf"))
+
+    def scores_at(threshold):
+        return kbz.metrics.squad_scores(dev_articles, answers, na_probs=null_odds, na_prob_thresh=threshold)
+
+    scores = scores_at(args.null_score_threshold)
+    print_scores(scores, args.null_score_threshold)
+
+    # 5. Ship: a SavedModel that takes a question and its context as raw strings, as TF Serving loads it.
+    threshold = best_f1_threshold(scores) if args.export_threshold == "best" else args.null_score_threshold
+    export_kwargs = dict(doc_stride=args.doc_stride, max_query_length=args.max_query_length,
+                         max_answer_length=args.max_answer_length, n_best=args.n_best,
+                         null_score_threshold=threshold)
+    runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
+    warmup = list(zip(dev.questions, dev.contexts))[:4]
+    path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs, warmup_examples=warmup)
+    print(f"exported to {path} with null score threshold {threshold:.4f} (dev F1 {scores_at(threshold)['f1']:.2f} "
+          "at it)")
+    print(f"dev F1: {scores['f1']:.2f}")
+
+
+def _for_keras(dataset, batches):
+    """States what Keras needs and squad_dataset leaves unknown: the targets are [batch] positions (their
+    rank is lost in the graph, and the losses need it) and how many batches a pass holds (else Keras warns
+    that the data ran out at the end of every pass)."""
+    dataset = dataset.map(lambda inputs, targets: (inputs, {name: tf.ensure_shape(positions, [None])
+                                                            for name, positions in targets.items()}))
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+
+
+def best_f1_threshold(scores):
+    """The null score threshold with the best dev F1, from `squad_scores` with null odds as na_probs.
+
+    When answering no question scores best, the official script reports 0.0, a threshold meant for null
+    probabilities; for null odds, which can be negative, "never answer" is -inf.
+
+    >>> best_f1_threshold({"best_f1": 50.0, "best_f1_thresh": 0.0, "NoAns_total": 1, "total": 2})
+    -inf
+    >>> best_f1_threshold({"best_f1": 75.0, "best_f1_thresh": -1.5, "NoAns_total": 1, "total": 2})
+    -1.5
+    """
+    never_answer_f1 = 100.0 * scores.get("NoAns_total", 0) / scores["total"]
+    return float("-inf") if math.isclose(scores["best_f1"], never_answer_f1) else scores["best_f1_thresh"]
+
+
+def print_scores(scores, threshold):
+    """The official script's figures: all questions, answerable and unanswerable, best null threshold."""
+    print(f"dev exact match {scores['exact']:.2f}, F1 {scores['f1']:.2f} over {scores['total']} questions "
+          f"(null score threshold {threshold:g})")
+    for part in ("HasAns", "NoAns"):
+        if f"{part}_total" in scores:
+            print(f"  {part}: exact {scores[f'{part}_exact']:.2f}, F1 {scores[f'{part}_f1']:.2f} "
+                  f"over {scores[f'{part}_total']}")
+    print(f"  best threshold: exact {scores['best_exact']:.2f} at {scores['best_exact_thresh']:.4f}, "
+          f"F1 {scores['best_f1']:.2f} at {scores['best_f1_thresh']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

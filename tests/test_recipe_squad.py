@@ -1,0 +1,68 @@
+"""recipes/squad.py end to end in its fast mode: train, evaluate, export, and serve the export."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.data import read_squad
+
+RECIPE = Path(__file__).parents[1] / "recipes" / "squad.py"
+SAMPLE = RECIPE.parent / "data" / "squad" / "dev-v2.0-first5.json"
+
+
+def _run_recipe(monkeypatch, *flags):
+    monkeypatch.setattr(sys, "argv", [str(RECIPE), *flags])
+    runpy.run_path(str(RECIPE), run_name="__main__")
+
+
+def test_squad_recipe_trains_evaluates_and_exports(tmp_path, monkeypatch, capsys):
+    _run_recipe(monkeypatch, "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
+                "--sequence-length", "128", "--doc-stride", "32", "--model-dir", str(tmp_path / "run"),
+                "--export-dir", str(tmp_path / "squad"),
+                # Always answer: a model this small never beats its null score, and spans test more than "".
+                "--null-score-threshold", "inf", "--export-threshold", "flag")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("dev F1: ")
+    assert 0.0 <= float(lines[-1].split(": ")[1]) <= 100.0
+    assert any(line.strip().startswith("NoAns: exact") for line in lines)
+    assert any(line.strip().startswith("best threshold: exact") for line in lines)
+    assert (tmp_path / "run" / "last.keras").is_file()
+    assert json.loads((tmp_path / "run" / "serving.json").read_text())["export_kwargs"]["doc_stride"] == 32
+
+    context = json.loads(SAMPLE.read_text())["data"][4]["paragraphs"][0]["context"]  # a dev context
+    contexts = [context, context * 3, ""]  # one window, several windows, no tokens at all
+    served = tf.saved_model.load(str(tmp_path / "squad" / "1")).signatures["serving_default"]
+    out = served(question=tf.constant(["What is Victoria?", "Where is it?", "?"]), context=tf.constant(contexts))
+    answers = [answer.decode("utf-8") for answer in out["answer"].numpy()]
+    starts, ends = out["answer_start"].numpy(), out["answer_end"].numpy()
+    assert out["has_answer"].numpy().tolist()[2] is False and answers[2] == "" and starts[2] == -1
+    for answer, start, end, text in zip(answers, starts, ends, contexts):  # a piece of its context, or ""
+        assert answer == (text[start:end] if start >= 0 else "")
+
+    # The export answers the dev questions as the recipe's evaluation did (at the exported threshold).
+    dev_articles = json.loads(SAMPLE.read_text())["data"][4:]
+    dev = read_squad({"data": dev_articles})
+    out = served(question=tf.constant(dev.questions), context=tf.constant(dev.contexts))
+    served_answers = dict(zip(dev.ids, (answer.decode("utf-8") for answer in out["answer"].numpy())))
+    assert sum(answer != "" for answer in served_answers.values()) > len(dev.ids) // 2
+    exported = next(line for line in lines if line.startswith("exported to"))
+    assert f"(dev F1 {kbz.metrics.squad_scores(dev_articles, served_answers)['f1']:.2f} at it)" in exported
+
+
+def test_exported_threshold_is_never_answer_when_that_scores_best():
+    best_f1_threshold = runpy.run_path(str(RECIPE))["best_f1_threshold"]
+    # The official script's 0.0 when no threshold beats answering nothing: with null odds that is -inf.
+    assert best_f1_threshold({"best_f1": 100 * 123 / 247, "best_f1_thresh": 0.0, "NoAns_total": 123, "total": 247}) == \
+        float("-inf")
+    assert best_f1_threshold({"best_f1": 52.1, "best_f1_thresh": 1.25, "NoAns_total": 123, "total": 247}) == 1.25
+    assert best_f1_threshold({"best_f1": 61.0, "best_f1_thresh": -2.0, "total": 10}) == -2.0  # SQuAD v1.1
+
+
+def test_squad_recipe_wants_both_files_or_neither(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit):
+        _run_recipe(monkeypatch, "--train-file", str(SAMPLE), "--model-dir", str(tmp_path))
