@@ -225,8 +225,8 @@ def main():
     start = time.perf_counter()
     print(f"machine: {os.cpu_count()} CPU cores, {cpu_model()}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"shapes: {', '.join(f'{m}=L{MODELS[m][0]} H{MODELS[m][1]} A{MODELS[m][2]} I{MODELS[m][3]}' for m in models)}; "
-          f"seq_len {args.seq_len}; batch sizes {args.batch_sizes}; fp32; {args.repeats} timed rounds")
+    print(f"shapes: {', '.join(f'{m}=L{MODELS[m][0]} H{MODELS[m][1]} A{MODELS[m][2]} I{MODELS[m][3]}' for m in models)}"
+          f"; seq_len {args.seq_len}; batch sizes {args.batch_sizes}; fp32; {args.repeats} timed rounds")
     print("variants:")
     for name, description in VARIANTS.items():
         print(f"  {name:17s} {description}")

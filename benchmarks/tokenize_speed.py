@@ -27,10 +27,10 @@ rounds, median of the per-round ratios, and CPU seconds per 1k lines (process ti
 import argparse
 import csv
 import os
-import sys
-from pathlib import Path
 import statistics
+import sys
 import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "sst2" / "train.tsv"

@@ -14,7 +14,6 @@ from keras_bert_zoo.models import (
     BertSpanQA,
     BertTokenClassifier,
 )
-
 from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 __version__ = "0.1.0"

@@ -106,7 +106,9 @@ def evaluate(args):
     names = ["text"] if len(columns) == 1 else ["text_a", "text_b"]
     predicted = []
     for start in range(0, len(examples.labels), args.batch_size):
-        batch = {name: tf.constant(texts[start : start + args.batch_size]) for name, texts in zip(names, examples.texts)}
+        batch = {
+            name: tf.constant(texts[start : start + args.batch_size]) for name, texts in zip(names, examples.texts)
+        }
         predicted += [label.decode() for label in serve(**batch)["label"].numpy()]
     label_names = sorted(set(predicted) | set(examples.labels))
     gold = np.array([label_names.index(label) for label in examples.labels])
@@ -276,7 +278,8 @@ def build_parser():
     p.add_argument("--format", required=True, choices=("saved_model", "tflite", "onnx"))
     p.add_argument("--name", help="output name (default: RUN's folder name)")
     p.add_argument("--output-dir", default="saved_models",
-                   help="saved_model writes OUTPUT_DIR/NAME/<version>/; tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx")
+                   help="saved_model writes OUTPUT_DIR/NAME/<version>/; "
+                        "tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx")
     p.add_argument("--quantization", choices=("none", "fp16", "dynamic_int8", "int8"), help="tflite only")
     p.add_argument("--calibration-file", help="int8 only: a few hundred training texts, one a line "
                                               "(a tab between the two texts of a pair)")

@@ -6,9 +6,9 @@ Fine-tunes a tiny BertClassifier (dropout on) on the first 32 SST-2 dev sentence
 pieces: read_glue_tsv, classification_dataset (shuffled; replayable_epochs makes one stream of the
 epochs), create_optimizer and default_callbacks with a backup every 3 batches. Words are hashed into
 ids in the tf.data graph (BertTokenizer's Unicode tables take seconds to build, and tokenization is
-not what is tested). Prints a line per trained batch ("step EPOCH BATCH ITERATIONS LOSS") and, when it restored a backup, "resumed EPOCH BATCH ITERATIONS";
-writes the final weights and the batch losses to --out. Run again with the same arguments after a
-kill, it continues from RUN/backup.
+not what is tested). Prints a line per trained batch ("step EPOCH BATCH ITERATIONS LOSS") and, when it
+restored a backup, "resumed EPOCH BATCH ITERATIONS"; writes the final weights and the batch losses to
+--out. Run again with the same arguments after a kill, it continues from RUN/backup.
 """
 
 import argparse

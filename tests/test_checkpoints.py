@@ -96,7 +96,9 @@ def write_google_reference(model, folder, with_heads=True):
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())
             saver.save(session, str(folder / "bert_model.ckpt"))
-    config = {k: v for k, v in model.config.to_dict().items() if k in CONFIGS["gelu"] or k in ("hidden_act", "layer_norm_eps")}
+    config = {
+        k: v for k, v in model.config.to_dict().items() if k in CONFIGS["gelu"] or k in ("hidden_act", "layer_norm_eps")
+    }
     (folder / "bert_config.json").write_text(json.dumps(config))
     (folder / "vocab.txt").write_text("\n".join(vocabulary(model.config.vocab_size)) + "\n")
     return folder

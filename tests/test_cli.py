@@ -129,7 +129,10 @@ def test_export_a_training_run_to_onnx(tmp_path, capsys):
                  "--output-dir", str(tmp_path / "out"), "--weights", "best"]) == 0
     path = tmp_path / "out" / "sst2.onnx"
     assert capsys.readouterr().out.splitlines()[-1] == f"exported BertClassifier to {path}"
-    inputs = {name: keras.ops.convert_to_numpy(value) for name, value in preprocessor(tf.constant(["a great movie"])).items()}
+    inputs = {
+        name: keras.ops.convert_to_numpy(value)
+        for name, value in preprocessor(tf.constant(["a great movie"])).items()
+    }
     (logits,) = onnxruntime.InferenceSession(str(path)).run(None, inputs)
     np.testing.assert_allclose(logits, model(inputs), atol=1e-5)
 

@@ -197,7 +197,8 @@ def test_sigkilled_run_resumes_mid_epoch_and_ends_like_an_uninterrupted_run(tmp_
     run, expected = np.load(tmp_path / "run.npz"), np.load(tmp_path / "reference.npz")
     assert set(run.files) == set(expected.files)
     weight_diff = max(float(np.abs(run[k] - expected[k]).max()) for k in expected.files if k != "losses")
-    print(f"resumed at epoch {epoch} batch {batch}; max |loss diff| {loss_diff:.3g}, max |weight diff| {weight_diff:.3g}")
+    print(f"resumed at epoch {epoch} batch {batch}; "
+          f"max |loss diff| {loss_diff:.3g}, max |weight diff| {weight_diff:.3g}")
     assert weight_diff <= 1e-6
     assert not (run_dir / "backup").exists()  # the finished run deleted its backup
     assert tf.io.gfile.exists(str(run_dir / "last.keras"))

@@ -236,7 +236,9 @@ def test_rest_end_to_end_equals_local(rest_server, local):
 
 def test_remote_errors_are_clear_messages(grpc_server, rest_server):
     url, _ = rest_server
-    with pytest.raises(ServingError, match=r"TF Serving at .* \(gRPC\) does not serve model 'nope': Servable not found"):
+    with pytest.raises(
+        ServingError, match=r"TF Serving at .* \(gRPC\) does not serve model 'nope': Servable not found"
+    ):
         GrpcModel(grpc_server, "nope")
     with pytest.raises(ServingError, match="does not serve model 'nope': Servable not found"):
         RestModel(url, "nope")
@@ -277,7 +279,8 @@ def test_multiple_choice_inputs_are_checked_against_the_choices_axis():
 def test_predictions_cut_padding_and_read_per_task():
     ner = split_examples({  # the token classifier's outputs for "Paris Ana" and "hi", padded to the longest row
         "words": np.array([[b"Paris", b"Ana"], [b"hi", b""]]), "tags": np.array([[b"B-LOC", b"B-PER"], [b"O", b""]]),
-        "word_start": np.array([[0, 6], [0, -1]]), "word_end": np.array([[5, 9], [2, -1]]), "num_words": np.array([2, 1]),
+        "word_start": np.array([[0, 6], [0, -1]]), "word_end": np.array([[5, 9], [2, -1]]),
+        "num_words": np.array([2, 1]),
         "entity_text": np.array([[b"Paris", b"Ana"], [b"", b""]]), "entity_type": np.array([[b"LOC", b"PER"]] * 2),
         "entity_start": np.array([[0, 6], [-1, -1]]), "entity_end": np.array([[5, 9], [-1, -1]]),
         "entity_score": np.float32([[0.9, 0.75], [0, 0]]), "num_entities": np.array([2, 0]),

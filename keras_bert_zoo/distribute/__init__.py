@@ -3,9 +3,10 @@
 Build the model and its optimizer inside `strategy.scope()`, give `model.fit` datasets batched with
 the *global* batch size (the strategy splits each batch across replicas), and set the dataset's
 auto-shard policy explicitly (see `keras_bert_zoo.distribute.datasets`). With equal per-replica
-batches and no dropout, a distributed run follows the single-device loss curve to float32 rounding: tests/test_distribute.py checks MirroredStrategy
-over 2 logical CPUs and MultiWorkerMirroredStrategy over 2 local processes against one device, with
-gradient clipping active (`kbz.training.AdamW` clips the all-reduced gradient).
+batches and no dropout, a distributed run follows the single-device loss curve to float32 rounding:
+tests/test_distribute.py checks MirroredStrategy over 2 logical CPUs and MultiWorkerMirroredStrategy
+over 2 local processes against one device, with gradient clipping active (`kbz.training.AdamW` clips
+the all-reduced gradient).
 """
 
 import json
@@ -76,7 +77,11 @@ def get_strategy(name="auto", devices=None, collective_timeout=None):
             return _tpu_strategy()
         except (ValueError, RuntimeError, tf.errors.NotFoundError):
             pass
-        return tf.distribute.MirroredStrategy() if tf.config.list_physical_devices("GPU") else tf.distribute.get_strategy()
+        return (
+            tf.distribute.MirroredStrategy()
+            if tf.config.list_physical_devices("GPU")
+            else tf.distribute.get_strategy()
+        )
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -152,7 +157,11 @@ def is_chief(strategy):
         return True
     if resolver.task_type == "chief":
         return True
-    return resolver.task_type in (None, "worker") and not resolver.task_id and "chief" not in resolver.cluster_spec().as_dict()
+    return (
+        resolver.task_type in (None, "worker")
+        and not resolver.task_id
+        and "chief" not in resolver.cluster_spec().as_dict()
+    )
 
 
 __all__ = [

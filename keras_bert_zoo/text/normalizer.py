@@ -20,7 +20,6 @@ import flatbuffers
 import numpy as np
 
 
-
 def _bert_normalize_char(char, lowercase):
     """Hugging Face `BertNormalizer` applied to one character (Python's Unicode 14 tables)."""
     if char in "\t\n\r":

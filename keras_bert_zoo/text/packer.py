@@ -2,8 +2,8 @@
 
 The same outputs as tensorflow-text's `RoundRobinTrimmer` + `combine_segments` +
 `pad_model_inputs`, computed as per-row keep lengths, then `to_tensor` (one segment) or one scatter
-into the padded rows (pairs): about 3x faster in a tf.data map. keras-hub's `MultiSegmentPacker` is not used because it has neither
-`longest_first`/`only_second` nor per-batch padding.
+into the padded rows (pairs): about 3x faster in a tf.data map. keras-hub's `MultiSegmentPacker` is
+not used because it has neither `longest_first`/`only_second` nor per-batch padding.
 
 Example:
 >>> import tensorflow as tf

@@ -31,7 +31,8 @@ def default_callbacks(model_dir, monitor="val_loss", mode="min", backup_save_fre
     the same order: build it with
     `replayable_epochs(lambda s: classification_dataset(..., shuffle=True, seed=s), epochs)`, give
     `fit` `steps_per_epoch` and pass `dataset_spans_epochs=True` here. Only the batches trained
-    after the last backup (at most `backup_save_freq`) are lost, and they are trained again. See `ResumableBackupAndRestore`.
+    after the last backup (at most `backup_save_freq`) are lost, and they are trained again. See
+    `ResumableBackupAndRestore`.
     """
     model_dir = Path(model_dir)
     callbacks = [

@@ -92,10 +92,10 @@ def create_optimizer(
     """AdamW as BERT fine-tunes: warmup then linear decay to 0, no decay on LayerNorm weights and biases.
 
     `global_clipnorm` clips all gradients together, as original BERT does (`tf.clip_by_global_norm(grads,
-    1.0)`); `clipnorm` clips each variable's gradient instead (pass `global_clipnorm=None` with it). Under tf.distribute both
-    clip the gradient of the global batch (see `AdamW`). Keras 3.15's `gradient_accumulation_steps` fails
-    under `MirroredStrategy` (a `merge_call` inside a `cond`). Under a `mixed_float16` policy
-    `model.compile` wraps the optimizer in a `LossScaleOptimizer` by itself.
+    1.0)`); `clipnorm` clips each variable's gradient instead (pass `global_clipnorm=None` with it). Under
+    tf.distribute both clip the gradient of the global batch (see `AdamW`). Keras 3.15's
+    `gradient_accumulation_steps` fails under `MirroredStrategy` (a `merge_call` inside a `cond`). Under a
+    `mixed_float16` policy `model.compile` wraps the optimizer in a `LossScaleOptimizer` by itself.
 
     Example:
     >>> optimizer = create_optimizer(5e-5, num_train_steps=1000, warmup_steps=100)
