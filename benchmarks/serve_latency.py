@@ -139,8 +139,8 @@ def make_variants(names, torch_model, hf_tokenizer, preprocessor, paths, seq_len
     import onnxruntime
     import tensorflow as tf
     import torch
-    from ai_edge_litert.interpreter import InterpreterWithCustomOps
-    from tensorflow_text import tflite_registrar
+
+    import keras_bert_zoo as kbz
 
     def hf_ids(texts, tensors):
         return hf_tokenizer(texts, padding="max_length", truncation=True, max_length=seq_len, return_tensors=tensors)
@@ -154,9 +154,7 @@ def make_variants(names, torch_model, hf_tokenizer, preprocessor, paths, seq_len
         serve = tf.saved_model.load(str(paths["savedmodel"])).signatures["serving_default"]
         fns["savedmodel"] = lambda texts: serve(text=tf.constant(texts))["probabilities"].numpy()
     for name in [n for n in names if n.startswith("tflite")]:
-        # kbz.export.tflite_interpreter takes no thread count; this is the same interpreter with one.
-        runner = InterpreterWithCustomOps(custom_op_registerers=tflite_registrar.SELECT_TFTEXT_OPS,
-                                          model_path=str(paths[name]), num_threads=threads).get_signature_runner()
+        runner = kbz.export.tflite_interpreter(paths[name], num_threads=threads).get_signature_runner()
         fns[name] = lambda texts, runner=runner: runner(text=np.array(texts, object))["probabilities"]
     if "onnx" in paths:
         options = onnxruntime.SessionOptions()

@@ -2,9 +2,11 @@
 
 import keras
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 from conftest import TINY, make_inputs
+from onnx import numpy_helper
 
 import keras_bert_zoo as kbz
 
@@ -55,6 +57,15 @@ def test_encoder_and_multiple_choice(encoder, tmp_path):
     path = kbz.export.onnx(model, tmp_path / "choices.onnx")
     inputs = {k: v.reshape(2, 4, 11) for k, v in make_inputs(8, 11, TINY["vocabulary_size"]).items()}
     assert_matches_keras(model, path, inputs)
+
+
+def test_file_is_self_contained_with_each_weight_once(encoder, tmp_path):
+    model = kbz.BertClassifier(encoder, num_classes=3)
+    graph = onnx.load(str(kbz.export.onnx(model, tmp_path / "classifier.onnx"))).graph
+    assert [value.name for value in graph.input] == ["padding_mask", "segment_ids", "token_ids"]
+    stored = sum(numpy_helper.to_array(tensor).size for tensor in graph.initializer)
+    floats = sum(int(np.prod(v.shape)) for v in model.weights if v.dtype == "float32")
+    assert floats <= stored <= floats + 1000  # + shape and index constants; no weight stored twice
 
 
 def test_pretrainer_is_refused(encoder, tmp_path):

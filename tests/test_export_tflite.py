@@ -66,6 +66,8 @@ def test_fp32_equals_keras_on_raw_texts_at_any_batch_size(sentiment, fp32_path):
         np.testing.assert_allclose(out["probabilities"], expected[rows], atol=1e-4)
         np.testing.assert_array_equal(out["label_id"], np.argmax(expected[rows], -1))
         np.testing.assert_array_equal(out["label"], np.array([b"neg", b"pos"])[np.argmax(expected[rows], -1)])
+    one_thread = kbz.export.tflite_interpreter(fp32_path, num_threads=1).get_signature_runner()
+    np.testing.assert_allclose(one_thread(text=np.array(TEXTS, object))["probabilities"], expected, atol=1e-4)
 
 
 def test_tokenizer_runs_inside_the_tflite(sentiment, fp32_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 import tf2onnx
-from onnx import save_model
+from onnx import numpy_helper, save_model
 
 from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.models import BertPretrainer, BertTask
@@ -44,16 +44,24 @@ def onnx(task_model, path, opset=17):
     if isinstance(task_model, BertPretrainer) or not isinstance(task_model, (BertEncoder, BertTask)):
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
     shape = task_model.inputs[0].shape
-    signature = [{name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}]
+    inputs = {name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}
+    # The weights go in as graph inputs and become initializers afterwards. Frozen into the graph as
+    # constants, every tf2onnx optimizer pass keeps another copy of them in protobuf's arena: BERT-base's
+    # 0.4 GB of weights took the export past 20 GiB resident; this way it needs about the weights' size.
+    trainable, non_trainable = task_model.trainable_variables, task_model.non_trainable_variables
+    weights = {f"weight_{i}": variable for i, variable in enumerate(trainable + non_trainable)}
+    signature = [inputs, [tf.TensorSpec(v.shape, v.dtype, name=name) for name, v in weights.items()]]
 
     @tf.function(input_signature=signature)
-    def serve(inputs):
-        outputs = task_model(inputs, training=False)
+    def serve(inputs, values):
+        outputs, _ = task_model.stateless_call(values[: len(trainable)], values[len(trainable) :], inputs,
+                                               training=False)
         return outputs if isinstance(outputs, dict) else {"logits": outputs}
 
     model_proto, _ = tf2onnx.convert.from_function(
         serve, input_signature=signature, opset=opset, custom_op_handlers={"Erfc": (_erfc_as_erf, [])}
     )
+    _inputs_to_initializers(model_proto.graph, weights)
     _name_dynamic_axes(model_proto.graph)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +74,17 @@ def _erfc_as_erf(ctx, node, name, args):
     node.type = "Erf"
     one = ctx.make_const(tf2onnx.utils.make_name(f"{name}_one"), np.array(1, np.float32))
     ctx.insert_new_node_on_output("Sub", node.output[0], inputs=[one.output[0], node.output[0]])
+
+
+def _inputs_to_initializers(graph, weights):
+    """Turns the graph inputs named in `weights` into initializers holding the variables' values (inputs no
+    node reads, such as dropout's seed state, are dropped)."""
+    used = {name for node in graph.node for name in node.input}
+    kept = [value for value in graph.input if value.name not in weights]
+    graph.initializer.extend(numpy_helper.from_array(np.asarray(weights[value.name]), value.name)
+                             for value in graph.input if value.name in weights and value.name in used)
+    del graph.input[:]
+    graph.input.extend(kept)
 
 
 def _name_dynamic_axes(graph):

@@ -111,9 +111,9 @@ def tflite(
     return path
 
 
-def tflite_interpreter(model):
+def tflite_interpreter(model, num_threads=None):
     """A LiteRT interpreter with tensorflow-text's kernels registered, for a .tflite from `tflite`
-    (its path, or its bytes).
+    (its path, or its bytes); `num_threads` caps the CPU threads it uses (None: LiteRT's default).
 
     Example:
     >>> runner = tflite_interpreter("sst2.tflite").get_signature_runner()  # doctest: +SKIP
@@ -121,7 +121,8 @@ def tflite_interpreter(model):
     (2, 2)
     """
     source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
-    return InterpreterWithCustomOps(custom_op_registerers=tflite_registrar.SELECT_TFTEXT_OPS, **source)
+    return InterpreterWithCustomOps(custom_op_registerers=tflite_registrar.SELECT_TFTEXT_OPS,
+                                    num_threads=num_threads, **source)
 
 
 def _serving_outputs(task_model, label_names):
