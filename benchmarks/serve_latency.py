@@ -18,9 +18,9 @@ Every request is exactly --seq-len tokens on every side (padding and truncation 
 row is padded; --texts sentences takes one dev sentence per text, padded. Before timing, the ids of both
 tokenizers are checked to be equal and every variant's probabilities are compared with torch's.
 Variants are timed interleaved (one request each per round, order rotated) so machine noise hits all;
-p99 of 10 requests is about the slowest one. The ONNX export runs in a child process under an address-space
-cap (--onnx-max-gib); an export that fails is a row of the table, not the end of the run. On a loaded
-machine torch's OpenMP threads suffer most (2 threads can be 10x slower than 1): compare on idle cores.
+p99 of 10 requests is about the slowest one. An export that fails is a row of the table, not the end of
+the run. On a loaded machine torch's OpenMP threads suffer most (2 threads can be 10x slower than 1):
+compare on idle cores.
 
     python benchmarks/serve_latency.py --markdown               # full run (~15-20 min on 2 idle cores)
     python benchmarks/serve_latency.py --models minilm --batch-sizes 1 --requests 3 --warmup 1
@@ -28,8 +28,6 @@ machine torch's OpenMP threads suffer most (2 threads can be 10x slower than 1):
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -53,7 +51,6 @@ def parse_args():
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list (torch is always run)")
     parser.add_argument("--texts", choices=("long", "sentences"), default="long")
     parser.add_argument("--calibration-texts", type=int, default=100, help="SST-2 train sentences for int8")
-    parser.add_argument("--onnx-max-gib", type=float, default=12, help="address-space cap of the ONNX export")
     parser.add_argument("--markdown", action="store_true", help="also print the table as markdown")
     args = parser.parse_args()
     args.models = args.models.split(",")
@@ -78,29 +75,7 @@ def request_texts(sentences, hf_tokenizer, mode, seq_len):
     return texts
 
 
-# Run by export_onnx_in_child: argv = .keras path, .onnx path, address-space cap in GiB.
-ONNX_CHILD = """import resource, sys
-cap = int(float(sys.argv[3]) * 2**30)
-resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-import keras, keras_bert_zoo as kbz
-kbz.export.onnx(keras.saving.load_model(sys.argv[1]), sys.argv[2])
-"""
-
-
-def export_onnx_in_child(classifier, root, max_gib):
-    """kbz.export.onnx in a child process with its address space capped: tf2onnx peaks at ~50x the weights
-    (5.5 GiB for MiniLM; BERT-base was OOM-killed past 20 GiB), so the cap fails this one export instead of
-    calling the OOM killer on a shared machine, and what tf2onnx holds is freed before anything is timed."""
-    classifier.save(root / "classifier.keras")
-    args = [str(root / "classifier.keras"), str(root / "model.onnx"), str(max_gib)]
-    child = subprocess.run([sys.executable, "-c", ONNX_CHILD, *args], capture_output=True, text=True)
-    if child.returncode:  # a negative code is a signal: TF segfaults (-11) when an allocation hits the cap
-        errors = [line for line in child.stderr.splitlines() if "Error" in line] or ["no Python error"]
-        raise RuntimeError(f"exit code {child.returncode} with a {max_gib} GiB cap: {errors[-1]}")
-    return root / "model.onnx"
-
-
-def export_all(classifier, preprocessor, variants, root, calibration, onnx_max_gib):
+def export_all(classifier, preprocessor, variants, root, calibration):
     """Writes the exports the variants need; returns ({variant, or "onnx": path}, {variant: why its export failed})."""
     import keras_bert_zoo as kbz
 
@@ -113,7 +88,7 @@ def export_all(classifier, preprocessor, variants, root, calibration, onnx_max_g
         "tflite-fp32": lambda: tflite("fp32"),
         "tflite-dynint8": lambda: tflite("dynint8", "dynamic_int8"),
         "tflite-int8": lambda: tflite("int8", "int8", calibration),
-        "onnx": lambda: export_onnx_in_child(classifier, root, onnx_max_gib),
+        "onnx": lambda: kbz.export.onnx(classifier, root / "model.onnx"),
     }
     paths, failed = {}, {}
     for name in [e for e in exports if e in variants or (e == "onnx" and any(v.startswith("onnx") for v in variants))]:
@@ -245,7 +220,7 @@ def bench_model(model_name, args, sentences, calibration):
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kbz_serve_") as root:
         classifier, torch_model = same_weight_models(preset, vocab, Path(root))
-        paths, failed = export_all(classifier, preprocessor, args.variants, Path(root), calibration, args.onnx_max_gib)
+        paths, failed = export_all(classifier, preprocessor, args.variants, Path(root), calibration)
         names = [v for v in args.variants if v not in failed]
         fns = make_variants(names, torch_model, hf_tokenizer, preprocessor, paths, args.seq_len, args.threads)
         print(f"{model_name}: {len(pool)} request texts, built and exported in {time.perf_counter() - start:.0f}s",
