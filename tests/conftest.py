@@ -1,6 +1,8 @@
 """Shared test helpers: tiny configs and random model inputs with padding."""
 
 import os
+import runpy
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never download anything
@@ -19,6 +21,19 @@ def make_inputs(batch=3, seq=9, vocabulary_size=97, seed=0, num_segments=2):
     token_ids = rng.integers(1, vocabulary_size, size=(batch, seq)).astype("int32") * padding_mask
     segment_ids = (rng.integers(0, num_segments, size=(batch, seq)) * padding_mask).astype("int32")
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+
+
+@pytest.fixture
+def run_recipe(monkeypatch, capsys):
+    """`run_recipe(path, *flags)` runs a recipe script as `python PATH FLAGS...` in this process (so
+    coverage and fixtures see it) and returns the lines it printed."""
+
+    def run(path, *flags):
+        monkeypatch.setattr(sys, "argv", [str(path), *map(str, flags)])
+        runpy.run_path(str(path), run_name="__main__")
+        return capsys.readouterr().out.strip().splitlines()
+
+    return run
 
 
 @pytest.fixture

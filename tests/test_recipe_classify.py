@@ -1,7 +1,5 @@
 """recipes/classify.py end to end in its fast mode: train, evaluate, export, and serve the export."""
 
-import runpy
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,13 +9,9 @@ RECIPE = Path(__file__).parents[1] / "recipes" / "classify.py"
 
 
 @pytest.mark.slow
-def test_classify_recipe_trains_evaluates_and_exports(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", [
-        str(RECIPE), "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
-        "--batch-size", "16", "--model-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "sst2"),
-    ])
-    runpy.run_path(str(RECIPE), run_name="__main__")
-    lines = capsys.readouterr().out.strip().splitlines()
+def test_classify_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
+                       "--batch-size", "16", "--model-dir", tmp_path / "run", "--export-dir", tmp_path / "sst2")
     assert lines[-1].startswith("dev accuracy: ")
     assert 0.0 <= float(lines[-1].split(": ")[1]) <= 1.0
     assert (tmp_path / "run" / "last.keras").is_file()

@@ -46,13 +46,9 @@ def test_read_examples_picks_the_reader_by_extension(tmp_path):
 
 
 @pytest.mark.slow
-def test_multiple_choice_recipe_trains_evaluates_and_exports(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", [
-        str(RECIPE), "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
-        "--sequence-length", "32", "--model-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "mc"),
-    ])
-    runpy.run_path(str(RECIPE), run_name="__main__")
-    lines = capsys.readouterr().out.strip().splitlines()
+def test_multiple_choice_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
+                       "--sequence-length", "32", "--model-dir", tmp_path / "run", "--export-dir", tmp_path / "mc")
     assert re.fullmatch(r"dev accuracy: \d\.\d{4}", lines[-1])
     assert 0.0 <= float(lines[-1].split(": ")[1]) <= 1.0
     model, _, export_kwargs = runs.load_run(tmp_path / "run")  # the run folder `keras-bert-zoo export` reads

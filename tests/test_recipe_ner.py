@@ -3,7 +3,6 @@ export), and its length-sorted prediction against a plain unsorted pass."""
 
 import re
 import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +36,10 @@ def recipe():
     return runpy.run_path(str(RECIPE))
 
 
-def test_ner_recipe_trains_scores_every_test_word_and_exports(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", [
-        str(RECIPE), "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
-        "--batch-size", "16", "--sequence-length", "24", "--max-test-examples", "120",
-        "--model-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "conll2003"),
-    ])
-    runpy.run_path(str(RECIPE), run_name="__main__")
-    lines = capsys.readouterr().out.strip().splitlines()
+def test_ner_recipe_trains_scores_every_test_word_and_exports(tmp_path, run_recipe):
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
+                       "--batch-size", "16", "--sequence-length", "24", "--max-test-examples", "120",
+                       "--model-dir", tmp_path / "run", "--export-dir", tmp_path / "conll2003")
     assert re.fullmatch(r"test entity F1: [01]\.\d{4}", lines[-1])
     assert re.fullmatch(r"test entity recall: [01]\.\d{4}", lines[-2])
     assert re.fullmatch(r"test entity precision: [01]\.\d{4}", lines[-3])

@@ -22,12 +22,6 @@ CORPUS = ROOT / "recipes" / "data" / "pretraining"
 SQUAD = ROOT / "tests" / "data" / "squad" / "dev-v2.0-first5.json"  # the same file the corpus was made from
 
 
-def _run(recipe, argv, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", [str(recipe), *map(str, argv)])
-    runpy.run_path(str(recipe), run_name="__main__")
-    return capsys.readouterr().out.strip().splitlines()
-
-
 def test_shipped_corpus_rebuilds_from_squad(tmp_path):
     subprocess.run([sys.executable, CORPUS / "make_corpus.py", SQUAD, "--out-dir", tmp_path], check=True,
                    capture_output=True)
@@ -49,11 +43,10 @@ def test_sentence_splitter_keeps_abbreviations_and_initials():
 
 
 @pytest.mark.slow
-def test_pretrain_recipe_then_classify_fine_tunes_its_checkpoint(tmp_path, monkeypatch, capsys):
+def test_pretrain_recipe_then_classify_fine_tunes_its_checkpoint(tmp_path, run_recipe, capsys):
     run, export = tmp_path / "run", tmp_path / "export"
-    lines = _run(PRETRAIN, ["--max-train-examples", 64, "--epochs", 1, "--sequence-length", 32,
-                            "--max-predictions-per-seq", 5, "--dupe-factor", 1, "--model-dir", run,
-                            "--export-dir", export], monkeypatch, capsys)
+    lines = run_recipe(PRETRAIN, "--max-train-examples", 64, "--epochs", 1, "--sequence-length", 32,
+                       "--max-predictions-per-seq", 5, "--dupe-factor", 1, "--model-dir", run, "--export-dir", export)
     match = re.fullmatch(r"MLM accuracy: (\d\.\d{4})  NSP accuracy: (\d\.\d{4})", lines[-1])
     assert match and all(0 <= float(value) <= 1 for value in match.groups())
     losses = [float(value) for line in lines if line.startswith(("training loss by epoch", "held-out loss"))
@@ -84,7 +77,6 @@ def test_pretrain_recipe_then_classify_fine_tunes_its_checkpoint(tmp_path, monke
     command = next(line for line in lines if line.startswith("fine-tune it: ")).removeprefix("fine-tune it: ")
     _python, recipe, *argv = shlex.split(command)
     assert recipe == "recipes/classify.py" and argv == ["--checkpoint", str(run / "hf")]
-    lines = _run(ROOT / recipe, [*argv, "--max-train-examples", 64, "--epochs", 1, "--batch-size", 16,
-                                 "--sequence-length", 32, "--model-dir", tmp_path / "classify",
-                                 "--export-dir", tmp_path / "sst2"], monkeypatch, capsys)
+    lines = run_recipe(ROOT / recipe, *argv, "--max-train-examples", 64, "--epochs", 1, "--batch-size", 16,
+                       "--sequence-length", 32, "--model-dir", tmp_path / "classify", "--export-dir", tmp_path / "sst2")
     assert re.fullmatch(r"dev accuracy: \d\.\d{4}", lines[-1])

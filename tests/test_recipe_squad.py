@@ -2,7 +2,6 @@
 
 import json
 import runpy
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,12 @@ RECIPE = Path(__file__).parents[1] / "recipes" / "squad.py"
 SAMPLE = RECIPE.parent / "data" / "squad" / "dev-v2.0-first5.json"
 
 
-def _run_recipe(monkeypatch, *flags):
-    monkeypatch.setattr(sys, "argv", [str(RECIPE), *flags])
-    runpy.run_path(str(RECIPE), run_name="__main__")
-
-
-def test_squad_recipe_trains_evaluates_and_exports(tmp_path, monkeypatch, capsys):
-    _run_recipe(monkeypatch, "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
-                "--sequence-length", "128", "--doc-stride", "32", "--model-dir", str(tmp_path / "run"),
-                "--export-dir", str(tmp_path / "squad"),
-                # Always answer: a model this small never beats its null score, and spans test more than "".
-                "--null-score-threshold", "inf", "--export-threshold", "flag")
-    lines = capsys.readouterr().out.strip().splitlines()
+def test_squad_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "64", "--epochs", "1",
+                       "--sequence-length", "128", "--doc-stride", "32", "--model-dir", tmp_path / "run",
+                       "--export-dir", tmp_path / "squad",
+                       # Always answer: a model this small never beats its null score, and spans test more than "".
+                       "--null-score-threshold", "inf", "--export-threshold", "flag")
     assert lines[-1].startswith("dev F1: ")
     assert 0.0 <= float(lines[-1].split(": ")[1]) <= 100.0
     assert any(line.strip().startswith("NoAns: exact") for line in lines)
@@ -63,6 +56,6 @@ def test_exported_threshold_is_never_answer_when_that_scores_best():
     assert best_f1_threshold({"best_f1": 61.0, "best_f1_thresh": -2.0, "total": 10}) == -2.0  # SQuAD v1.1
 
 
-def test_squad_recipe_wants_both_files_or_neither(monkeypatch, tmp_path):
+def test_squad_recipe_wants_both_files_or_neither(run_recipe, tmp_path):
     with pytest.raises(SystemExit):
-        _run_recipe(monkeypatch, "--train-file", str(SAMPLE), "--model-dir", str(tmp_path))
+        run_recipe(RECIPE, "--train-file", SAMPLE, "--model-dir", tmp_path)
