@@ -14,10 +14,13 @@ from keras_bert_zoo.export.serving_graph import text_graph
 
 
 def encoder_outputs(encoder, inputs):
-    """`pooled_output` and `mean_embedding` of `encoder` on `inputs`, in float32."""
+    """`pooled_output` and `mean_embedding` of `encoder` on `inputs`, in float32.
+
+    The TFLite export uses it too: `tf.expand_dims` converts with both axes dynamic, where
+    `mask[:, :, None]` has no TFLite kernel."""
     outputs = encoder(inputs, training=False)
     sequence = tf.cast(outputs["sequence_output"], tf.float32)
-    mask = tf.cast(inputs["padding_mask"], tf.float32)[:, :, None]
+    mask = tf.expand_dims(tf.cast(inputs["padding_mask"], tf.float32), -1)
     count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
     return {
         "pooled_output": tf.cast(outputs["pooled_output"], tf.float32),

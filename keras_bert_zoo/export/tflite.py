@@ -27,6 +27,7 @@ from tensorflow_text import tflite_registrar
 
 from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.serving_classifier import classifier_label_names, classifier_outputs
+from keras_bert_zoo.export.serving_encoder import encoder_outputs
 from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
 
 QUANTIZATIONS = (None, "fp16", "dynamic_int8", "int8")
@@ -131,7 +132,7 @@ def _serving_outputs(task_model, label_names):
     if label_names is not None and not isinstance(task_model, (BertClassifier, BertTokenClassifier)):
         raise ValueError(f"label_names apply to a BertClassifier or a BertTokenClassifier, not a {kind}.")
     if isinstance(task_model, BertEncoder):
-        return lambda inputs: _encoder_outputs(task_model, inputs)
+        return lambda inputs: encoder_outputs(task_model, inputs)
     if isinstance(task_model, BertClassifier):
         names = classifier_label_names(task_model.num_classes, label_names) if task_model.num_classes > 1 else None
         return lambda inputs: classifier_outputs(task_model(inputs, training=False), names)
@@ -150,19 +151,6 @@ def _serving_outputs(task_model, label_names):
     raise NotImplementedError(
         f"No TFLite export for a {kind}: export a BertClassifier, BertTokenClassifier or BertEncoder."
     )
-
-
-def _encoder_outputs(encoder, inputs):
-    """The SavedModel's `encoder_outputs` (keras_bert_zoo.export.serving_encoder), written so that it
-    converts when the sequence axis is dynamic too: TFLite has no kernel for `mask[:, :, None]`
-    on a [batch, sequence] tensor with both axes unknown; `tf.expand_dims` has one."""
-    outputs = encoder(inputs, training=False)
-    mask = tf.expand_dims(tf.cast(inputs["padding_mask"], tf.float32), -1)
-    total = tf.reduce_sum(tf.cast(outputs["sequence_output"], tf.float32) * mask, axis=1)
-    return {
-        "pooled_output": tf.cast(outputs["pooled_output"], tf.float32),
-        "mean_embedding": total / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0),
-    }
 
 
 def _check_runs(model, input_names):
