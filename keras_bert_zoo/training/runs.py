@@ -116,14 +116,15 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
     `monitor` picks `best.keras` (default: "val_loss" with validation data, else "loss").
     """
     train = replayable_epochs(make_train_dataset, args.epochs, seed=args.seed)
-    # Token-level heads (NER, SQuAD) leave the encoder's [CLS] pooler unused: expected, not worth a warning.
-    warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     callbacks = default_callbacks(args.model_dir, monitor=monitor, mode=mode, backup_save_freq=args.backup_every,
                                   dataset_spans_epochs=True)
-    return model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch, validation_data=validation_data,
-                     callbacks=callbacks, shuffle=False,  # the passes are shuffled already
-                     verbose=1 if sys.stdout.isatty() else 2)  # no progress bars in log files
+    with warnings.catch_warnings():
+        # Token-level heads (NER, SQuAD) leave the encoder's [CLS] pooler unused: expected, not worth a warning.
+        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
+        return model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch, validation_data=validation_data,
+                         callbacks=callbacks, shuffle=False,  # the passes are shuffled already
+                         verbose=1 if sys.stdout.isatty() else 2)  # no progress bars in log files
 
 
 def steps_per_epoch(num_examples, batch_size):
