@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
-from keras_bert_zoo.checkpoints.config import encoder_config_json, read_config
+from keras_bert_zoo.checkpoints.config import check_sizes, encoder_config_json, read_config
+from keras_bert_zoo.checkpoints.errors import CheckpointError
 from keras_bert_zoo.checkpoints.google_names import to_google
 from keras_bert_zoo.checkpoints.weight_map import CheckpointMismatchError, assign, extract, normalize_hf_names
 from keras_bert_zoo.vocabulary import read_vocabulary
@@ -20,25 +21,39 @@ VOCAB = "vocab.txt"
 
 
 def read_checkpoint(path):
-    """(BertEncoder kwargs, {`bert.`-prefixed HF name: array}, name renderer) for a checkpoint folder."""
+    """(BertEncoder kwargs, {`bert.`-prefixed HF name: array}, name renderer) for a checkpoint folder.
+
+    Every file is checked before the next is read, and the config against the weights' shapes
+    (read from file headers) before any tensor is: a bad file raises CheckpointError naming it.
+    """
     path = Path(path)
     if hf_folder.is_hf_folder(path):
-        config = read_config(path / "config.json")
-        state = normalize_hf_names(hf_folder.read_weights(path))
+        config_file, files = path / "config.json", hf_folder.weight_files(path)
+        config = read_config(config_file)
+        _check_vocabulary(path, config["vocabulary_size"])
+        shapes, state = hf_folder.weight_shapes(files), None
+        if shapes is None:  # a pytorch_model.bin has no header: its shapes come with its tensors
+            state = hf_folder.read_weights(files)
+            shapes = {name: value.shape for name, value in state.items()}
+        check_sizes(config, normalize_hf_names(shapes), config_file, ", ".join(map(str, files)))
+        state = normalize_hf_names(hf_folder.read_weights(files) if state is None else state)
         encoder_roots = ("embeddings.", "encoder.", "pooler.")
         state = {f"bert.{k}" if k.startswith(encoder_roots) else k: v for k, v in state.items()}
         display = str
     elif google_checkpoint.is_google_folder(path):
-        config = read_config(path / google_checkpoint.CONFIG)
-        state = google_checkpoint.read_weights(path)
+        config_file = path / google_checkpoint.CONFIG
+        config = read_config(config_file)
+        _check_vocabulary(path, config["vocabulary_size"])
         display = lambda name: to_google(name)[0]  # noqa: E731
+        prefix = google_checkpoint.checkpoint_prefix(path)
+        check_sizes(config, google_checkpoint.weight_shapes(path), config_file, prefix, display)
+        state = google_checkpoint.read_weights(path)
     else:
         raise FileNotFoundError(
             f"{path} is not a checkpoint folder: expected config.json + model.safetensors (or "
             "pytorch_model.bin) for Hugging Face, or bert_config.json + bert_model.ckpt.index/.data-* "
             "for a google-research/bert checkpoint."
         )
-    _check_vocabulary(path, config["vocabulary_size"])
     return config, state, display
 
 
@@ -47,8 +62,8 @@ def _check_vocabulary(path, vocabulary_size):
     if vocab.is_file():
         tokens = read_vocabulary(vocab)
         if len(tokens) != vocabulary_size:
-            raise ValueError(
-                f"{vocab} has {len(tokens)} tokens but the config says vocab_size={vocabulary_size}; "
+            raise CheckpointError(
+                f"{vocab}: has {len(tokens)} tokens but the config says vocab_size={vocabulary_size}; "
                 "the vocabulary does not belong to these weights."
             )
 
@@ -140,6 +155,7 @@ def save_google_checkpoint(model, out_dir, vocabulary=None):
 
 
 __all__ = [
+    "CheckpointError",
     "CheckpointMismatchError",
     "load_encoder",
     "load_pretrainer",

@@ -1,7 +1,11 @@
 """BERT config files (HF config.json, Google bert_config.json) <-> BertEncoder arguments."""
 
 import json
+import re
+from pathlib import Path
 
+from keras_bert_zoo.checkpoints.errors import CheckpointError
+from keras_bert_zoo.checkpoints.weight_map import CheckpointMismatchError
 from keras_bert_zoo.layers import HF_ACTIVATIONS
 
 _KEYS = {  # checkpoint key -> BertEncoder argument
@@ -19,24 +23,80 @@ _KEYS = {  # checkpoint key -> BertEncoder argument
 _REQUIRED = ("vocab_size", "num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
 
 
+_POSITIVE_INTEGERS = ("vocab_size", "num_hidden_layers", "num_attention_heads", "hidden_size",
+                      "intermediate_size", "max_position_embeddings", "type_vocab_size")
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def read_config(path):
-    """BertEncoder kwargs from a config.json / bert_config.json, with a named error if unusable."""
-    with open(path, encoding="utf-8") as f:
-        config = json.load(f)
+    """BertEncoder kwargs from a config.json / bert_config.json; CheckpointError naming what is wrong."""
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error}).") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: holds a JSON {type(config).__name__}, not an object.")
     missing = [key for key in _REQUIRED if key not in config]
     if missing:
-        raise ValueError(f"{path} lacks {', '.join(missing)}; it is not a BERT config.")
+        raise CheckpointError(f"{path}: lacks {', '.join(missing)}; it is not a BERT config.")
+    for key in _POSITIVE_INTEGERS:
+        if key in config and (type(config[key]) is not int or config[key] < 1):
+            raise CheckpointError(f"{path}: {key}={config[key]!r} is not a positive integer.")
+    if config["hidden_size"] % config["num_attention_heads"]:
+        raise CheckpointError(
+            f"{path}: hidden_size={config['hidden_size']} is not divisible by "
+            f"num_attention_heads={config['num_attention_heads']}."
+        )
+    dropout, epsilon = config.get("hidden_dropout_prob", 0.0), config.get("layer_norm_eps", 1e-12)
+    if not (_number(dropout) and 0 <= dropout < 1):
+        raise CheckpointError(f"{path}: hidden_dropout_prob={dropout!r} is not a number in [0, 1).")
+    if not (_number(epsilon) and epsilon > 0):
+        raise CheckpointError(f"{path}: layer_norm_eps={epsilon!r} is not a positive number.")
     if config.get("position_embedding_type", "absolute") != "absolute":
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: position_embedding_type={config['position_embedding_type']!r} is not supported "
             "(only BERT's absolute position embeddings are)."
         )
     activation = config.get("hidden_act", "gelu")
-    if activation not in HF_ACTIVATIONS:
-        raise ValueError(f"{path}: hidden_act={activation!r} is not one of {sorted(HF_ACTIVATIONS)}.")
+    if not isinstance(activation, str) or activation not in HF_ACTIVATIONS:
+        raise CheckpointError(f"{path}: hidden_act={activation!r} is not one of {sorted(HF_ACTIVATIONS)}.")
     kwargs = {ours: config[theirs] for theirs, ours in _KEYS.items() if theirs in config}
     kwargs["activation"] = HF_ACTIVATIONS[activation]
     return kwargs
+
+
+# config key -> (HF tensor name without `bert.`, axis) whose length it sets.
+_SIZES = {
+    "vocab_size": ("embeddings.word_embeddings.weight", 0),
+    "hidden_size": ("embeddings.word_embeddings.weight", 1),
+    "max_position_embeddings": ("embeddings.position_embeddings.weight", 0),
+    "type_vocab_size": ("embeddings.token_type_embeddings.weight", 0),
+    "intermediate_size": ("encoder.layer.0.intermediate.dense.weight", 0),
+}
+
+
+def check_sizes(kwargs, shapes, config_file, weights, display_name=str):
+    """Refuses a config whose sizes the weights do not have, before a model is built from it.
+
+    `shapes`: {HF name: shape} of the weights (from file headers: no tensor data needed), so a
+    config asking for a huge model over small files fails here instead of allocating it.
+    """
+    shapes = {name.removeprefix("bert."): tuple(shape) for name, shape in shapes.items()}
+    ours = dict(_KEYS)
+    problems = []
+    for key, (name, axis) in _SIZES.items():
+        if ours[key] in kwargs and name in shapes and len(shapes[name]) == 2:
+            if kwargs[ours[key]] != shapes[name][axis]:
+                problems.append(f"{key}={kwargs[ours[key]]} but {display_name('bert.' + name)} says "
+                                f"{shapes[name][axis]}")
+    layers = {int(m.group(1)) for name in shapes if (m := re.match(r"encoder\.layer\.(\d+)\.", name))}
+    if kwargs["num_layers"] != len(layers):
+        problems.append(f"num_hidden_layers={kwargs['num_layers']} but the weights hold {len(layers)} layers")
+    if problems:
+        raise CheckpointMismatchError(f"{config_file}: does not match {weights}: " + "; ".join(problems) + ".")
 
 
 def encoder_config_json(encoder, architecture):

@@ -4,11 +4,13 @@ This is TensorFlow's own file format, so it is read and written with tf.train / 
 """
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.checkpoints.errors import CheckpointError, check_weights
 from keras_bert_zoo.checkpoints.google_names import from_google, is_weight, to_google
 
 CONFIG = "bert_config.json"
@@ -30,16 +32,49 @@ def is_google_folder(path):
     return (Path(path) / CONFIG).is_file() and checkpoint_prefix(path) is not None
 
 
+def _reader(path):
+    """A checkpoint reader, after checking the .data files hold every byte the index promises."""
+    prefix = checkpoint_prefix(path)
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+    except (tf.errors.OpError, ValueError) as error:
+        raise CheckpointError(f"{prefix}.index: not a readable TF checkpoint ({error}).") from None
+    shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
+    needed = sum(math.prod(shapes[name]) * dtypes[name].size for name in shapes if dtypes[name] != tf.string)
+    data = sorted(prefix.parent.glob(f"{prefix.name}.data-*"))
+    held = sum(file.stat().st_size for file in data)
+    if held < needed:
+        raise CheckpointError(
+            f"{', '.join(map(str, data)) or f'{prefix}.data-*'}: {held} bytes, but {prefix.name}.index "
+            f"describes {needed} bytes of tensors; the checkpoint is truncated or incomplete."
+        )
+    return prefix, reader
+
+
+def weight_shapes(path):
+    """{HF name: HF shape} of a Google checkpoint's weights, from its index alone."""
+    _, reader = _reader(path)
+    shapes = {}
+    for google_name, shape in reader.get_variable_to_shape_map().items():
+        if is_weight(google_name):
+            hf_name, transposed = from_google(google_name)
+            shapes[hf_name] = tuple(reversed(shape)) if transposed else tuple(shape)
+    return shapes
+
+
 def read_weights(path):
     """HF-named numpy weights of a Google checkpoint (optimizer slots and global_step dropped)."""
-    reader = tf.train.load_checkpoint(str(checkpoint_prefix(path)))
+    prefix, reader = _reader(path)
     state = {}
     for google_name in reader.get_variable_to_shape_map():
         if is_weight(google_name):
             hf_name, transposed = from_google(google_name)
-            value = reader.get_tensor(google_name)
+            try:
+                value = reader.get_tensor(google_name)
+            except (tf.errors.OpError, IndexError, ValueError) as error:
+                raise CheckpointError(f"{prefix}: cannot read {google_name} ({error}).") from None
             state[hf_name] = value.T if transposed else value
-    return state
+    return check_weights(state, prefix, lambda name: to_google(name)[0])
 
 
 def write_checkpoint(out_dir, state, config):

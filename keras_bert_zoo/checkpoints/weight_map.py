@@ -9,8 +9,10 @@ import math
 
 import numpy as np
 
+from keras_bert_zoo.checkpoints.errors import CheckpointError
 
-class CheckpointMismatchError(ValueError):
+
+class CheckpointMismatchError(CheckpointError):
     """A checkpoint does not fit the model: names every missing, unexpected or misshapen tensor."""
 
 

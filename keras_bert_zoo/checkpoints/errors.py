@@ -1,0 +1,18 @@
+"""The one error of checkpoint reading, and the checks every reader applies to the tensors it read."""
+
+import numpy as np
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is unreadable, unsafe or inconsistent; the message starts with the file."""
+
+
+def check_weights(state, file, display_name=str):
+    """Refuses tensors that cannot be BERT weights: not floating point, or holding NaN/inf."""
+    for name, value in state.items():
+        value = np.asarray(value)
+        if not np.issubdtype(value.dtype, np.floating):
+            raise CheckpointError(f"{file}: {display_name(name)} holds {value.dtype} values; BERT weights are floats.")
+        if not np.isfinite(value).all():
+            raise CheckpointError(f"{file}: {display_name(name)} holds NaN or infinite values.")
+    return state
