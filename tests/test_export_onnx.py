@@ -1,5 +1,7 @@
 """ONNX export: onnxruntime gives the Keras model's outputs at any batch size and sequence length."""
 
+import os
+
 import keras
 import numpy as np
 import onnx
@@ -48,7 +50,10 @@ def test_task_models_match_keras_at_dynamic_shapes(encoder, tmp_path, head):
 
 
 def test_encoder_and_multiple_choice(encoder, tmp_path):
+    (tmp_path / "encoder.onnx").write_bytes(b"old")
+    os.link(tmp_path / "encoder.onnx", tmp_path / "reader")  # a reader of the old file keeps reading it:
     path = kbz.export.onnx(encoder, tmp_path / "encoder.onnx", opset=15)
+    assert (tmp_path / "reader").read_bytes() == b"old"  # the export replaced the file, not rewrote it
     shapes = {o.name: tuple(o.shape) for o in session(path).get_outputs()}
     assert shapes == {"sequence_output": ("batch", "sequence", 16), "pooled_output": ("batch", 16)}
     assert_matches_keras(encoder, path, make_inputs(3, 20, TINY["vocabulary_size"]))
@@ -57,6 +62,7 @@ def test_encoder_and_multiple_choice(encoder, tmp_path):
     path = kbz.export.onnx(model, tmp_path / "choices.onnx")
     inputs = {k: v.reshape(2, 4, 11) for k, v in make_inputs(8, 11, TINY["vocabulary_size"]).items()}
     assert_matches_keras(model, path, inputs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["choices.onnx", "encoder.onnx", "reader"]
 
 
 def test_file_is_self_contained_with_each_weight_once(encoder, tmp_path):

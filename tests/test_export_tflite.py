@@ -1,5 +1,7 @@
 """TFLite export: raw strings in the LiteRT interpreter give the Keras model's answers."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -101,7 +103,11 @@ def test_pair_classifier(tmp_path):
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=32)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=12)
     model = kbz.BertClassifier(encoder, num_classes=3)
+    (tmp_path / "pair.tflite").write_bytes(b"old")
+    os.link(tmp_path / "pair.tflite", tmp_path / "reader")  # a reader of the old file keeps reading it:
     path = kbz.export.tflite(model, preprocessor, tmp_path / "pair.tflite", pair=True)
+    assert (tmp_path / "reader").read_bytes() == b"old"  # the export replaced the file, not rewrote it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.tflite", "reader"]
     runner = kbz.export.tflite_interpreter(path).get_signature_runner()
     first, second = TEXTS, TEXTS[::-1]
     out = runner(text_a=np.array(first, object), text_b=np.array(second, object))

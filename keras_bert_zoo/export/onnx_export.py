@@ -11,14 +11,13 @@ Example:
 >>> session.run(["logits"], {k: v.numpy() for k, v in preprocessor(["a great movie"]).items()})  # doctest: +SKIP
 """
 
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper, save_model
 
 from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.export.versions import write_file
 from keras_bert_zoo.models import BertPretrainer, BertTask
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
@@ -63,10 +62,8 @@ def onnx(task_model, path, opset=17):
     )
     _inputs_to_initializers(model_proto.graph, weights)
     _name_dynamic_axes(model_proto.graph)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_model(model_proto, str(path))
-    return path
+    # The file name's extension would pick the format; the temporary name has another.
+    return write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
 
 
 def _erfc_as_erf(ctx, node, name, args):

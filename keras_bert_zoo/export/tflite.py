@@ -28,6 +28,7 @@ from tensorflow_text import tflite_registrar
 from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.serving_classifier import classifier_label_names, classifier_outputs
 from keras_bert_zoo.export.serving_encoder import encoder_outputs
+from keras_bert_zoo.export.versions import write_file
 from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
 
 QUANTIZATIONS = (None, "fp16", "dynamic_int8", "int8")
@@ -107,9 +108,7 @@ def tflite(
         converter.allow_custom_ops = True
         model = _convert(converter, quantization, examples, names)
     _check_runs(model, names)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(model)
-    return path
+    return write_file(path, lambda tmp: tmp.write_bytes(model))
 
 
 def tflite_interpreter(model, num_threads=None):
