@@ -73,6 +73,7 @@ def main(argv=None):
     runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
                                   warmup_examples=_warmup_examples(dev, columns))
+    runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev accuracy: {dev_accuracy:.4f}")
 

@@ -92,6 +92,7 @@ def main(argv=None):
     runs.save_run_info(args.model_dir, preprocessor)
     warmup = [{"context": context, "choices": choices} for context, choices in zip(dev.contexts[:4], dev.choices)]
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, warmup_examples=warmup)
+    runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev: {len(dev.labels)} questions, {dev.num_choices} choices each (chance: {1 / dev.num_choices:.4f})")
     print(f"dev accuracy: {dev_accuracy:.4f}")

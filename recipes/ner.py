@@ -94,6 +94,7 @@ def main(argv=None):
     runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
                                   warmup_examples=[" ".join(words) for words in test.words[:4]])
+    runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"test: {len(test_words)} sentences, {sum(map(len, test_words))} words, {num_cut} cut by "
           f"--sequence-length {args.sequence_length} (scored as O), {scores['support']} entities")

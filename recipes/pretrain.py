@@ -111,6 +111,7 @@ def main(argv=None):
     runs.save_run_info(args.model_dir, preprocessor)
     path = kbz.export.saved_model(pretrainer.encoder, preprocessor, args.export_dir,
                                   warmup_examples=[" ".join(document[:2]) for document in dev_documents[:4]])
+    runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"saved {hf_dir} (Hugging Face) and {google_dir} (google-research/bert); encoder exported to {path}")
     print(f"fine-tune it: python recipes/classify.py --checkpoint {shlex.quote(str(hf_dir))}")
     print(f"held-out: {len(random_next)} pairs, {np.mean(random_next):.1%} with a random next sentence "

@@ -127,6 +127,7 @@ def main(argv=None):
     runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
     warmup = list(zip(dev.questions, dev.contexts))[:4]
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs, warmup_examples=warmup)
+    runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path} with null score threshold {threshold:.4f} (dev F1 {scores_at(threshold)['f1']:.2f} "
           "at it)")
     print(f"dev F1: {scores['f1']:.2f}")

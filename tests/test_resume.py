@@ -52,6 +52,17 @@ def test_replayable_epochs_give_the_same_order_after_a_restart():
     assert stream(seed=1) != batches
 
 
+def _backups(backup_dir):
+    """The descriptions of the committed backups (backup-N.json), newest first, each with its "number"."""
+    numbers = sorted((int(path.name.split(".")[0].split("-")[1]) for path in Path(backup_dir).glob("backup-*.json")),
+                     reverse=True)
+    return [{"number": n, **json.loads((Path(backup_dir) / f"backup-{n}.json").read_text())} for n in numbers]
+
+
+def _files(backup):
+    return [f"backup-{backup['number']}.{suffix}" for suffix in ("json", "weights.h5", "state.npz")]
+
+
 def _small_model(seed=0, steps_per_execution=1):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((4,))
@@ -106,13 +117,11 @@ def test_in_process_resume(tmp_path, steps_per_execution, corrupt_newest, spans,
     backup_dir = tmp_path / "backup"
     with pytest.raises(KeyboardInterrupt):
         model.fit(**fit, callbacks=[backup(backup_dir), _Interrupt(*interrupt)])
-    metadata = json.loads((backup_dir / "training_metadata.json").read_text())
-    newest, previous = metadata["backups"]
+    newest, previous = _backups(backup_dir)
     assert [(b["epoch"], b["batch"]) for b in (newest, previous)] == positions
+    assert sorted(p.name for p in backup_dir.iterdir()) == sorted(_files(newest) + _files(previous))
     if corrupt_newest:  # e.g. a disk error: the previous backup is used and replays just as exactly
-        (backup_dir / newest["weights"]).write_bytes(b"not an h5 file")
-    assert sorted(p.name for p in backup_dir.iterdir()) == sorted(
-        ["training_metadata.json"] + [b[k] for b in (newest, previous) for k in ("weights", "state")])
+        (backup_dir / _files(newest)[1]).write_bytes(b"not an h5 file")
 
     model = _small_model(seed=1, steps_per_execution=steps_per_execution)  # other initial weights and RNG
     callback = backup(backup_dir)
@@ -144,7 +153,7 @@ def _read_lines(process, lines):
 
 @pytest.mark.slow
 def test_sigkilled_run_resumes_mid_epoch_and_ends_like_an_uninterrupted_run(tmp_path):
-    run_dir, metadata_path = tmp_path / "run", tmp_path / "run" / "backup" / "training_metadata.json"
+    run_dir = tmp_path / "run"
     popen = {"stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "text": True, "start_new_session": True}
     reference = subprocess.Popen(_command(tmp_path / "reference", tmp_path / "reference.npz"), **popen)
     victim = subprocess.Popen(_command(run_dir, tmp_path / "run.npz"), **popen)
@@ -158,9 +167,9 @@ def test_sigkilled_run_resumes_mid_epoch_and_ends_like_an_uninterrupted_run(tmp_
         backup = None
         while victim.poll() is None and time.monotonic() < deadline:
             steps = _steps(list(lines))
-            if steps and metadata_path.exists():
-                metadata = json.loads(metadata_path.read_text())  # replaced atomically: always whole
-                newest = metadata["backups"][0]
+            backups = _backups(run_dir / "backup") if steps else []  # each written atomically: always whole
+            if backups:
+                newest = backups[0]
                 if newest["epoch"] == 1 and newest["batch"] > 0 and max(steps) >= newest["iterations"] + 2:
                     os.killpg(victim.pid, signal.SIGKILL)
                     break
@@ -168,7 +177,7 @@ def test_sigkilled_run_resumes_mid_epoch_and_ends_like_an_uninterrupted_run(tmp_
         assert victim.wait(timeout=30) == -signal.SIGKILL, f"the run was not killed mid-epoch:\n{lines[-5:]}"
         reader.join(timeout=10)
         killed_steps = _steps(lines)
-        backup = json.loads(metadata_path.read_text())["backups"][0]  # the backup the restart must use
+        backup = _backups(run_dir / "backup")[0]  # the backup the restart must use
         epoch, batch, iterations = backup["epoch"], backup["batch"], backup["iterations"]
         assert epoch == 1 and 0 < batch < STEPS_PER_EPOCH and iterations == epoch * STEPS_PER_EPOCH + batch
         assert max(killed_steps) > iterations  # work after the last backup was lost: it must be redone
@@ -186,7 +195,8 @@ def test_sigkilled_run_resumes_mid_epoch_and_ends_like_an_uninterrupted_run(tmp_
                 process.wait()
 
     restart_lines = restart.stdout.splitlines()
-    assert restart_lines[0] == f"resumed {epoch} {batch} {iterations}"  # position and optimizer step restored
+    assert restart_lines[0] == f"resumed from the backup at epoch {epoch + 1}, batch {batch} ({run_dir / 'backup'})"
+    assert restart_lines[1] == f"resumed {epoch} {batch} {iterations}"  # position and optimizer step restored
     resumed_steps, reference_steps = _steps(restart_lines), _steps(out.splitlines())
     assert sorted(resumed_steps) == list(range(iterations + 1, EPOCHS * STEPS_PER_EPOCH + 1))  # none skipped/doubled
     assert sorted(reference_steps) == list(range(1, EPOCHS * STEPS_PER_EPOCH + 1))

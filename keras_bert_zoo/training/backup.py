@@ -10,6 +10,8 @@ first epoch after a restart.
 
 import io
 import json
+import os
+import re
 import warnings
 import zipfile
 
@@ -17,7 +19,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-_METADATA = "training_metadata.json"
+_METADATA = "training_metadata.json"  # keras.callbacks.BackupAndRestore's
+_FILE = re.compile(r"backup-(\d+)\.")  # backup-N.weights.h5, backup-N.state.npz, backup-N.json (its commit)
+# What reading a damaged or missing backup file raises.
+_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, tf.errors.OpError)
 
 
 def replayable_epochs(make_dataset, epochs, seed=0):
@@ -55,16 +60,31 @@ def _metric_variables(model):
     return [v for metric in model.metrics for v in metric.variables]
 
 
+def _fsync(path):
+    """Flushes a local file or folder to disk; remote file systems (gs://...) commit files on close."""
+    if "://" in os.fspath(path):
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
     """Backs up the whole training state and resumes exactly where the last backup was taken.
 
     A backup holds the model weights, the optimizer state (step counter, moments, loss scale), the
-    dropout RNG state, the epoch's running metrics and the position (epoch, batches done in it).
-    Restarting the same command restores all of it and fast-forwards the input pipeline past the
-    batches already trained on, without training on them, so the batches and callbacks line up with
-    an uninterrupted run. Backups are written to new files and committed by atomically replacing
-    `training_metadata.json`; a kill at any moment leaves the previous backup usable, and the
-    previous one is kept as a fallback if the newest cannot be read.
+    dropout RNG state, the epoch's running metrics (compiled ones included), the position (epoch,
+    batches done in it) and the best score of the `checkpoints` given. Restarting the same command
+    restores all of it and fast-forwards the input pipeline past the batches already trained on,
+    without training on them, so the batches and callbacks line up with an uninterrupted run.
+
+    Backup N is `backup-N.weights.h5`, `backup-N.state.npz` and `backup-N.json`, which describes it
+    and is written last, atomically, once the other two are on disk (fsynced): it is the commit. The
+    previous backup is kept too, and a restart falls back to it when any file of the newest is
+    missing or damaged, so a kill at any moment, even in the middle of a backup, loses at most the
+    batches since the last committed one.
 
     Args:
         backup_dir: where the backups live; used by this callback only.
@@ -73,7 +93,12 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
             `steps_per_epoch` (`replayable_epochs`). The restart then skips
             `epoch * steps_per_epoch + batch` batches of it. With False, Keras starts the dataset
             again each epoch and the restart skips `batch` batches of the interrupted epoch.
-        delete_checkpoint: delete the backups when `fit` ends normally.
+        delete_checkpoint: delete the backups when `fit` ends normally. With False, a restart after
+            `fit` ended restores the final state and trains no more (`runs.finish` deletes them).
+        checkpoints: `ModelCheckpoint` callbacks (e.g. `save_best_only=True`) whose best score the
+            backups keep, so that a resumed run replaces the best model only with a better one. Put
+            this callback after them in the callbacks list, so an epoch's backup sees its score.
+        verbose: print where training resumes.
 
     Skipping replays the data exactly only if the dataset yields the same batches in the same order
     after a restart: unshuffled, or shuffled with an order keyed by (seed, epoch) as
@@ -84,14 +109,18 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
     state: give each worker a backup_dir of its own (e.g. suffixed with its task index).
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", dataset_spans_epochs=False, delete_checkpoint=True):
+    def __init__(self, backup_dir, save_freq="epoch", dataset_spans_epochs=False, delete_checkpoint=True,
+                 checkpoints=(), verbose=0):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
         self.dataset_spans_epochs = dataset_spans_epochs
+        self.checkpoints = list(checkpoints)
+        self.verbose = verbose
         self._every_n_batches = save_freq != "epoch" and save_freq is not False and save_freq > 0
         self.resumed_from = None  # (epoch, batch, optimizer iterations) of the backup restored, if any
         self._metadata_path = tf.io.gfile.join(backup_dir, _METADATA)
         self._restored_metrics = None
         self._backup_steps = None
+        self._last_good = None  # the newest backup known whole: restored or committed by this process
         self._resume_epoch, self._resume_batch = 0, 0
         self._batches_done = 0
         self._batches_since_save = 0
@@ -99,63 +128,91 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     # --- restore -------------------------------------------------------------------------------
 
-    def _read_metadata(self):
-        if not tf.io.gfile.exists(self._metadata_path):
-            return None
-        with tf.io.gfile.GFile(self._metadata_path, "r") as f:
-            return json.loads(f.read())
+    def _numbers(self, committed=True):
+        """The numbers of the backups in backup_dir, newest first: the committed ones, or any with a file."""
+        if not tf.io.gfile.isdir(self.backup_dir):
+            return []
+        matches = [_FILE.match(file) for file in tf.io.gfile.listdir(self.backup_dir)]
+        return sorted({int(m.group(1)) for m in matches if m and (m.string.endswith(".json") or not committed)},
+                      reverse=True)
 
     def on_train_begin(self, logs=None):
         self._resume_epoch, self._resume_batch, self._restored_metrics = 0, 0, None
         self._batches_done = self._batches_since_save = 0
         self._skipping = False
-        self.resumed_from = None
-        metadata = self._read_metadata()
-        if metadata is None:
+        self.resumed_from = self._last_good = None
+        numbers = self._numbers()
+        if not numbers:
             self._current_epoch = 0
-            return
-        if "backups" not in metadata:  # written by keras.callbacks.BackupAndRestore
-            super().on_train_begin(logs)
-            self._resume_epoch = self._current_epoch = self.model._initial_epoch or 0
+            if tf.io.gfile.exists(self._metadata_path):  # written by keras.callbacks.BackupAndRestore
+                super().on_train_begin(logs)
+                self._resume_epoch = self._current_epoch = self.model._initial_epoch or 0
             return
         if not self.model.built:
             raise ValueError("ResumableBackupAndRestore needs a built model; call it on a batch before fit().")
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         errors = []
-        for backup in metadata["backups"]:  # newest first
+        for number in numbers:
             try:
-                self._restore(backup)
+                self._restore(number)
                 break
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:  # unreadable: try the previous
-                errors.append(error)
+            except _READ_ERRORS as error:  # damaged or missing file: try the previous backup
+                errors.append(f"backup-{number}: {error!r}")
         else:
             raise OSError(f"No backup in {self.backup_dir} could be read: {errors}")
+        if errors:
+            warnings.warn(f"Skipped unreadable backups in {self.backup_dir}: {errors}")
         steps = self.params.get("steps")
         if steps and self._backup_steps not in (None, steps):
             warnings.warn(f"The backup in {self.backup_dir} was taken with {self._backup_steps} steps per epoch, "
                           f"this run has {steps}; the restored position will not match the data.")
-        self.model._initial_epoch = self._resume_epoch
-        self._current_epoch = self._resume_epoch
+        self.model._initial_epoch = self._current_epoch = self._resume_epoch
+        finished = self._resume_epoch >= self.params.get("epochs", float("inf"))
+        if self.verbose:
+            print(f"training had finished: restored its final state from the backup ({self.backup_dir})" if finished
+                  else f"resumed from the backup at epoch {self._resume_epoch + 1}, batch {self._resume_batch} "
+                       f"({self.backup_dir})", flush=True)
         skip_epochs = self._resume_epoch * steps if self.dataset_spans_epochs and steps else 0
-        if self._resume_batch or skip_epochs:
+        if not finished and (self._resume_batch or skip_epochs):
             self._skip_batches(skip_epochs, self._resume_batch)
 
-    def _restore(self, backup):
-        self.model.load_weights(tf.io.gfile.join(self.backup_dir, backup["weights"]))
-        with tf.io.gfile.GFile(tf.io.gfile.join(self.backup_dir, backup["state"]), "rb") as f:
+    def _restore(self, number):
+        """Restores backup `number`; raises one of _READ_ERRORS, having restored nothing, if a file is bad."""
+        name = tf.io.gfile.join(self.backup_dir, f"backup-{number}")
+        with tf.io.gfile.GFile(f"{name}.json", "r") as f:
+            backup = json.loads(f.read())
+        with tf.io.gfile.GFile(f"{name}.state.npz", "rb") as f:
             state = dict(np.load(io.BytesIO(f.read())))
-        seeds = _seed_generator_states(self.model)
-        if len(seeds) == int(state["num_seed_states"]):
-            for i, variable in enumerate(seeds):
-                variable.assign(state[f"seed_{i}"])
+        metrics = [state[f"metric_{i}"] for i in range(int(state["num_metric_variables"]))]
+        seeds = [state[f"seed_{i}"] for i in range(int(state["num_seed_states"]))]
+        self.model.load_weights(f"{name}.weights.h5")  # the last read: it changes the model
+        variables = _seed_generator_states(self.model)
+        if len(variables) == len(seeds):
+            for variable, value in zip(variables, seeds):
+                variable.assign(value)
         else:
             warnings.warn("The model's dropout RNGs differ from the backup's; they start afresh.")
-        metrics = [state[f"metric_{i}"] for i in range(int(state["num_metric_variables"]))]
+        for checkpoint, saved in zip(self.checkpoints, backup.get("checkpoints", [])):
+            if saved["monitor"] == checkpoint.monitor:
+                checkpoint.best = saved["best"]
         self._restored_metrics = metrics if backup["batch"] else None
         self._resume_epoch, self._resume_batch = backup["epoch"], backup["batch"]
         self._backup_steps = backup.get("steps_per_epoch")
+        self._last_good = number
         self.resumed_from = (backup["epoch"], backup["batch"], backup.get("iterations"))
+
+    def _restore_metrics(self, data_batch):
+        """Gives the interrupted epoch its running metrics back (fit reset them at the epoch's start)."""
+        # Compiled metrics are built by the first trained batch, which a restart skips: build them now.
+        self.model._symbolic_build(data_batch=data_batch)
+        variables = _metric_variables(self.model)
+        if len(variables) == len(self._restored_metrics):
+            for variable, value in zip(variables, self._restored_metrics):
+                variable.assign(value)
+        else:
+            warnings.warn("The model's metrics differ from the backup's; the interrupted epoch's start afresh.")
+        self._restored_metrics = None
 
     def _skip_batches(self, whole_epoch_batches, epoch_batches):
         """Makes the first calls of the train function consume batches without training on them."""
@@ -174,8 +231,9 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
                 model.train_function = train_function
                 return train_function(iterator)
             calls -= 1
-            for _ in range(per_call):
-                next(iterator)
+            batches = [next(iterator) for _ in range(per_call)]
+            if self._restored_metrics is not None:
+                self._restore_metrics(batches[0])
             if calls == 0:
                 model.train_function = train_function
             return model.get_metrics_result()
@@ -185,13 +243,6 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
         self._batches_done = 0
-        if epoch == self._resume_epoch and self._restored_metrics is not None:
-            # fit resets the metrics before each epoch; give back the interrupted epoch's running values.
-            variables = _metric_variables(self.model)
-            if len(variables) == len(self._restored_metrics):
-                for variable, value in zip(variables, self._restored_metrics):
-                    variable.assign(value)
-            self._restored_metrics = None
 
     # --- back up -------------------------------------------------------------------------------
 
@@ -215,11 +266,9 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
     def _save_model(self):
         self._batches_since_save = 0
         tf.io.gfile.makedirs(self.backup_dir)
-        metadata = self._read_metadata() or {}
-        previous = metadata.get("backups", [])
-        number = previous[0]["number"] + 1 if previous else 0
-        name = f"backup-{number}"
-        self.model.save_weights(tf.io.gfile.join(self.backup_dir, f"{name}.weights.h5"), overwrite=True)
+        number = max(self._numbers(committed=False), default=-1) + 1  # never reuses a damaged backup's files
+        name = tf.io.gfile.join(self.backup_dir, f"backup-{number}")
+        self.model.save_weights(f"{name}.weights.h5", overwrite=True)
         seeds = _seed_generator_states(self.model)
         metrics = _metric_variables(self.model)
         state = {"num_seed_states": len(seeds), "num_metric_variables": len(metrics)}
@@ -227,27 +276,33 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
         state.update({f"metric_{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(metrics)})
         buffer = io.BytesIO()
         np.savez(buffer, **state)
-        with tf.io.gfile.GFile(tf.io.gfile.join(self.backup_dir, f"{name}.state.npz"), "wb") as f:
+        with tf.io.gfile.GFile(f"{name}.state.npz", "wb") as f:
             f.write(buffer.getvalue())
         optimizer = self.model.optimizer
-        backup = {
-            "number": number,
+        self._commit(number, {
             "epoch": self._current_epoch,
             "batch": self._batches_done,
             "iterations": int(keras.ops.convert_to_numpy(optimizer.iterations)) if optimizer is not None else None,
             "steps_per_epoch": self.params.get("steps"),
-            "weights": f"{name}.weights.h5",
-            "state": f"{name}.state.npz",
-        }
-        backups = [backup] + previous[:1]
-        # The commit: until this rename the previous metadata (and its files) stay the current backup.
-        temporary = self._metadata_path + ".tmp"
-        with tf.io.gfile.GFile(temporary, "w") as f:
-            f.write(json.dumps({"epoch": backup["epoch"], "batch": backup["batch"], "backups": backups}))
-        tf.io.gfile.rename(temporary, self._metadata_path, overwrite=True)
-        keep = {b[key] for b in backups for key in ("weights", "state")} | {_METADATA}
+            "checkpoints": [{"monitor": c.monitor, "best": None if c.best is None else float(c.best)}
+                            for c in self.checkpoints],
+        })
+
+    def _commit(self, number, description):
+        """Makes backup `number` the one a restart uses, once its files are on disk; deletes older ones."""
+        name = tf.io.gfile.join(self.backup_dir, f"backup-{number}")
+        _fsync(f"{name}.weights.h5")
+        _fsync(f"{name}.state.npz")
+        with tf.io.gfile.GFile(f"{name}.json.tmp", "w") as f:
+            f.write(json.dumps(description))
+        _fsync(f"{name}.json.tmp")
+        tf.io.gfile.rename(f"{name}.json.tmp", f"{name}.json", overwrite=True)
+        _fsync(self.backup_dir)
+        keep = {number, self._last_good}
+        self._last_good = number
         for file in tf.io.gfile.listdir(self.backup_dir):
-            if file.startswith("backup-") and file not in keep:
+            match = _FILE.match(file)
+            if match and int(match.group(1)) not in keep:
                 tf.io.gfile.remove(tf.io.gfile.join(self.backup_dir, file))
 
     def on_train_end(self, logs=None):

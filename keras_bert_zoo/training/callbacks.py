@@ -16,7 +16,7 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 
 def default_callbacks(model_dir, monitor="val_loss", mode="min", backup_save_freq="epoch",
-                      dataset_spans_epochs=False):
+                      dataset_spans_epochs=False, keep_backup=False):
     """Learning-rate logging, TensorBoard, best and last checkpoints, and BackupAndRestore.
 
     `model_dir/backup` lets a killed run resume where it stopped when started again with the same
@@ -32,17 +32,22 @@ def default_callbacks(model_dir, monitor="val_loss", mode="min", backup_save_fre
     `replayable_epochs(lambda s: classification_dataset(..., shuffle=True, seed=s), epochs)`, give
     `fit` `steps_per_epoch` and pass `dataset_spans_epochs=True` here. Only the batches trained
     after the last backup (at most `backup_save_freq`) are lost, and they are trained again. See
-    `ResumableBackupAndRestore`.
+    `ResumableBackupAndRestore`. The backup keeps `best.keras`'s best score too, so a resumed run replaces
+    it only with a better model; a resumed run prints where it resumed.
+
+    The backup is deleted when `fit` ends, or with `keep_backup=True` left for the caller to delete once
+    the run's outputs are written (`runs.finish`): a run killed in between, restarted, trains no more.
     """
     model_dir = Path(model_dir)
-    callbacks = [
+    checkpoints = [keras.callbacks.ModelCheckpoint(str(model_dir / "last.keras"))]
+    if monitor.startswith("val_"):
+        checkpoints.append(keras.callbacks.ModelCheckpoint(
+            str(model_dir / "best.keras"), monitor=monitor, mode=mode, save_best_only=True))
+    return [
         LearningRateLogger(),
         keras.callbacks.TensorBoard(log_dir=str(model_dir / "tensorboard")),
-        keras.callbacks.ModelCheckpoint(str(model_dir / "last.keras")),
+        *checkpoints,
         ResumableBackupAndRestore(str(model_dir / "backup"), save_freq=backup_save_freq,
-                                  dataset_spans_epochs=dataset_spans_epochs),
+                                  dataset_spans_epochs=dataset_spans_epochs, delete_checkpoint=not keep_backup,
+                                  checkpoints=checkpoints[1:], verbose=1),
     ]
-    if monitor.startswith("val_"):
-        callbacks.insert(3, keras.callbacks.ModelCheckpoint(
-            str(model_dir / "best.keras"), monitor=monitor, mode=mode, save_best_only=True))
-    return callbacks

@@ -4,18 +4,28 @@ with resumable backups, and the run folder that `keras-bert-zoo export` reads ba
 A recipe reads like this (see recipes/classify.py):
 
     args = parser.parse_args()               # after runs.add_common_flags(parser, ...)
-    strategy = runs.configure(args)
+    strategy = runs.configure(args)          # also makes this run the only one using args.model_dir
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
         model = kbz.BertClassifier(encoder, num_classes=2)
         runs.compile(model, args, steps_per_epoch, loss=..., metrics=[...])
     runs.fit(model, args, make_train_dataset, steps_per_epoch, validation_data=dev_ds)
     runs.save_run_info(args.model_dir, preprocessor, label_names=[...])
+    kbz.export.saved_model(model, preprocessor, args.export_dir, ...)
+    runs.finish(args.model_dir)              # the outputs are written: the backup goes
+
+Killed at any point (kill -9 included), the same command resumes: during `fit` from the last backup,
+after it from the end of training, going on to write the outputs.
 """
 
 import argparse
+import fcntl
 import json
 import math
+import os
+import shlex
+import shutil
+import socket
 import sys
 import warnings
 from pathlib import Path
@@ -30,6 +40,8 @@ from keras_bert_zoo.training.callbacks import default_callbacks
 from keras_bert_zoo.training.optimizer import create_optimizer
 
 RUN_INFO = "serving.json"
+LOCK = ".lock"
+_locks = {}  # model dir -> the open lock file by which this process holds it
 
 
 def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e-5, batch_size=32,
@@ -57,13 +69,50 @@ def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e
 
 
 def configure(args):
-    """Seeds everything, sets the precision policy and returns the tf.distribute strategy."""
+    """Locks `args.model_dir` (`lock_model_dir`), seeds everything, sets the precision policy and returns
+    the tf.distribute strategy."""
+    lock_model_dir(args.model_dir)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     if args.mixed_precision:
         on_gpu = bool(tf.config.list_logical_devices("GPU"))
         keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
     return strategy
+
+
+def lock_model_dir(model_dir):
+    """Makes this process the only run using `model_dir` until `finish`, or exits naming the run that is.
+
+    Two runs in one folder would each resume from, and delete, the other's backups. The lock is an
+    flock on `model_dir/.lock`, which records its holder (pid, host, command); the kernel releases it
+    when that process ends, however it ends, so a killed run's folder is free for its restart.
+    """
+    path = Path(model_dir).resolve() / LOCK
+    if path in _locks:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file = open(path, "a+")
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.seek(0)
+        holder = file.read()
+        file.close()
+        raise SystemExit(f"error: --model-dir {model_dir} is in use by another run ({holder}). Wait for it to end "
+                         "or pick another --model-dir.") from None
+    file.truncate(0)
+    file.write(f"pid {os.getpid()} on {socket.gethostname()}: {shlex.join(sys.argv)}")
+    file.flush()
+    _locks[path] = file
+
+
+def finish(model_dir):
+    """Ends a run whose outputs are written: deletes its backup (kept by `fit`) and unlocks `model_dir`."""
+    shutil.rmtree(Path(model_dir) / "backup", ignore_errors=True)
+    file = _locks.pop(Path(model_dir).resolve() / LOCK, None)
+    if file is not None:
+        file.truncate(0)
+        file.close()  # releases the flock
 
 
 def load_encoder_and_preprocessor(checkpoint, sequence_length, **encoder_kwargs):
@@ -113,12 +162,13 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
 
     `make_train_dataset(seed)` builds one shuffled pass. Backups every `args.backup_every` batches let a
     killed run, restarted with the same command, resume at the last backup (see `default_callbacks`).
+    The backup outlives `fit` until `finish`: restarted after `fit` ended, the run trains no more.
     `monitor` picks `best.keras` (default: "val_loss" with validation data, else "loss").
     """
     train = replayable_epochs(make_train_dataset, args.epochs, seed=args.seed)
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     callbacks = default_callbacks(args.model_dir, monitor=monitor, mode=mode, backup_save_freq=args.backup_every,
-                                  dataset_spans_epochs=True)
+                                  dataset_spans_epochs=True, keep_backup=True)
     with warnings.catch_warnings():
         # Token-level heads (NER, SQuAD) leave the encoder's [CLS] pooler unused: expected, not worth a warning.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
