@@ -315,7 +315,8 @@ def build_parser():
     p.add_argument("--server", metavar="HOST:PORT", help="TF Serving's gRPC address (e.g. localhost:8500)")
     p.add_argument("--rest", metavar="URL", help="TF Serving's REST address (e.g. http://localhost:8501)")
     p.add_argument("--model-name", help="served model name (default: MODEL's folder name)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for TF Serving")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds each request to TF Serving may take, the whole answer included (default 30)")
     p.set_defaults(run=predict)
     return parser
 

@@ -93,8 +93,9 @@ def write(path):
 def test_a_killed_writers_temporary_is_removed_a_live_ones_kept(tmp_path, kind):
     def start_writer():
         target = tmp_path / ("model" if kind == "version" else "m.tflite")
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(Path(versions.__file__).parent), str(target), kind],
-                                  stdout=subprocess.PIPE, text=True)
+        here = str(Path(versions.__file__).parent)
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, here, str(target), kind], stdout=subprocess.PIPE,
+                                  text=True)
         return writer, Path(writer.stdout.readline().strip())
 
     (killed, killed_tmp), (live, live_tmp) = start_writer(), start_writer()

@@ -5,9 +5,12 @@ the local SavedModel, the way the model server does (GetModelMetadata, Predict, 
 """
 
 import base64
+import contextlib
 import json
 import socket
+import struct
 import threading
+import time
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +21,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from google.protobuf import json_format
+from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
@@ -75,11 +79,20 @@ class FakePredictionService(prediction_service_pb2_grpc.PredictionServiceService
         return response
 
     def Predict(self, request, context):
+        """Misbehaves on request: the text "__drop__" drops the last prediction, "__variant__" answers a
+        DT_VARIANT tensor, "__slow__" answers after 5 s."""
         self._check(request.model_spec, context)
         columns = {name: tf.make_ndarray(tensor) for name, tensor in request.inputs.items()}
+        texts = list(columns["text"])
+        if b"__slow__" in texts:
+            for _ in range(100):
+                if context.is_active():
+                    time.sleep(0.05)
         response = predict_pb2.PredictResponse()
         for name, value in _run(self.local, request.model_spec.signature_name, columns).items():
-            response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
+            response.outputs[name].CopyFrom(tf.make_tensor_proto(value[:-1] if b"__drop__" in texts else value))
+        if b"__variant__" in texts:
+            response.outputs["label"].dtype = types_pb2.DT_VARIANT
         return response
 
 
@@ -124,8 +137,9 @@ def _rest_handler(name, path, local, received):
                 return self._answer(400, {"error": "Failed to process element: 0 of 'instances' list."})
             columns = {key: [row[key] for row in rows] for key in rows[0]}
             outputs = _run(local, body["signature_name"], columns)
+            count = len(rows) - any("__drop__" in row.values() for row in rows)
             self._answer(200, {"predictions": [{key: value.tolist()[i] for key, value in outputs.items()}
-                                               for i in range(len(rows))]})
+                                               for i in range(count)]})
 
         def log_message(self, *args):
             pass
@@ -142,6 +156,39 @@ def rest_server(exported, local):
     yield f"http://127.0.0.1:{server.server_address[1]}", received
     server.shutdown()
     server.server_close()
+
+
+@contextlib.contextmanager
+def misbehaving_server(answer):
+    """A local socket server that takes one HTTP request, then calls `answer(connection)` to misbehave."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve():
+        with listener, listener.accept()[0] as connection:
+            connection.recv(65536)  # the request: headers and a short JSON body
+            try:
+                answer(connection)
+            except OSError:  # the client hung up
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    thread.join(10)
+
+
+def _reset(connection):
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
+
+
+METADATA_ANSWER = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n' + b" " * 40
+
+
+def _trickle(connection):
+    for byte in METADATA_ANSWER:  # 4 bytes a second: half a minute in all, never a second between two reads
+        connection.sendall(bytes([byte]))
+        time.sleep(0.25)
 
 
 def _closed_port():
@@ -249,6 +296,50 @@ def test_remote_errors_are_clear_messages(grpc_server, rest_server):
         GrpcModel(f"127.0.0.1:{port}", "sst", timeout=10)
     with pytest.raises(ServingError, match=f"cannot reach TF Serving at http://127.0.0.1:{port}/.*refused"):
         RestModel(f"127.0.0.1:{port}", "sst", timeout=10)
+
+
+def test_an_answer_with_a_wrong_number_of_predictions_is_refused(exported, grpc_server, rest_server):
+    url, _ = rest_server
+    texts = {"text": ["a", "b", "__drop__"]}
+    with pytest.raises(ServingError, match=r"at 127.0.0.1:\d+ \(gRPC\) returned 2 predictions for 3 examples"):
+        GrpcModel(grpc_server, "sst").predict(texts)
+    with pytest.raises(ServingError, match=r"at http://127.0.0.1:\d+/v1/models/sst:predict returned 2 predictions for "
+                                           r"3 examples"):
+        RestModel(url, "sst").predict(texts)
+    with pytest.raises(SystemExit, match="^error: TF Serving at .* returned 2 predictions for 3 examples.$"):
+        main(["predict", str(exported.parent), *texts["text"], "--rest", url])
+
+
+def test_an_unknown_grpc_dtype_is_named(grpc_server):
+    with pytest.raises(ServingError, match=r"\(gRPC\) answered output 'label' as DT_VARIANT, which has no numpy form"):
+        GrpcModel(grpc_server, "sst").predict({"text": ["__variant__"]})
+
+
+@pytest.mark.parametrize("answer, problem", [
+    pytest.param(lambda connection: None, "closed the connection without answering", id="closes"),
+    pytest.param(_reset, "reset the connection", id="resets"),
+    pytest.param(lambda connection: connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n"),
+                 r"answered something that is not HTTP: 'SSH-2.0-OpenSSH_9.6\\r\\n'", id="not-http"),
+    pytest.param(lambda connection: connection.sendall(METADATA_ANSWER[:-30]),
+                 "cut its answer short after 10 of 40 bytes", id="cut-short"),
+])
+def test_rest_transport_failures_are_named(answer, problem):
+    with misbehaving_server(answer) as url:
+        with pytest.raises(ServingError, match=f"^TF Serving at {url}/v1/models/sst/metadata {problem}"):
+            RestModel(url, "sst")
+
+
+def test_timeout_is_a_deadline_for_the_whole_answer(grpc_server):
+    with misbehaving_server(_trickle) as url:
+        start = time.monotonic()
+        with pytest.raises(SystemExit, match=f"^error: TF Serving at {url}/v1/models/sst/metadata did not answer "
+                                             "within 1 s.$"):
+            main(["predict", "sst", "x", "--rest", url, "--timeout", "1"])
+        assert time.monotonic() - start < 2
+    start = time.monotonic()
+    with pytest.raises(ServingError, match=r"\(gRPC\) did not answer within 1 s"):
+        GrpcModel(grpc_server, "sst", timeout=1).predict({"text": ["__slow__"]})
+    assert time.monotonic() - start < 2
 
 
 def test_cli_predict_over_grpc_and_rest_prints_what_the_local_run_prints(exported, local, grpc_server, rest_server,

@@ -3,18 +3,24 @@
 The three clients share one interface: `client.signature` holds the TensorSpec of each input and
 output, and `client.predict({input name: [text, ...]})` returns one dict of outputs per example (see
 `predictions.split_examples`), the same dicts whichever client ran it. The remote clients read the
-signature from the server's model metadata, so they need no local copy of the model.
+signature from the server's model metadata, so they need no local copy of the model. Whatever goes wrong
+on the server or the way to it raises a `ServingError` naming the server and the problem; `timeout` bounds
+each request, the whole answer included.
 """
 
 import base64
+import contextlib
+import http.client
 import json
-import urllib.error
+import socket
+import threading
+import time
 import urllib.parse
-import urllib.request
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 
 from keras_bert_zoo.export.predictions import split_examples
 
@@ -43,6 +49,14 @@ def _check_inputs(signature, inputs):
         shape = signature.inputs[name].shape
         if shape.rank == 2 and shape[1] is not None and any(len(texts) != shape[1] for texts in examples):
             raise ValueError(f"{name} takes {shape[1]} texts per example; got {[len(texts) for texts in examples]}.")
+
+
+def _one_per_example(predictions, inputs, where):
+    """`predictions`, after checking that the server answered one per example."""
+    count = len(next(iter(inputs.values())))
+    if len(predictions) != count:
+        raise ServingError(f"{where} returned {len(predictions)} predictions for {count} examples.")
+    return predictions
 
 
 class LocalModel:
@@ -106,9 +120,17 @@ def predict_request(model_name, inputs, signature_name=SERVING_DEFAULT, version=
     return request
 
 
-def parse_predict_response(response):
-    """A gRPC PredictResponse → one dict of outputs per example."""
-    return split_examples({name: tf.make_ndarray(tensor) for name, tensor in response.outputs.items()})
+def parse_predict_response(response, where="the server"):
+    """A gRPC PredictResponse → one dict of outputs per example; `where` names the server in errors."""
+    outputs = {}
+    for name, tensor in response.outputs.items():
+        try:
+            outputs[name] = tf.make_ndarray(tensor)
+        except (KeyError, TypeError):  # a dtype numpy has no form for (a variant, a resource) or an unknown one
+            dtype = types_pb2.DataType.Name(tensor.dtype) if tensor.dtype in types_pb2.DataType.values() else (
+                f"dtype {tensor.dtype}")
+            raise ServingError(f"{where} answered output {name!r} as {dtype}, which has no numpy form.") from None
+    return split_examples(outputs)
 
 
 class GrpcModel:
@@ -126,6 +148,7 @@ class GrpcModel:
 
         self.target, self.model_name, self.version = target, model_name, version
         self.signature_name, self.timeout = signature_name, timeout
+        self._where = f"TF Serving at {target} (gRPC)"
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(target))
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
         _model_spec(request.model_spec, model_name, version)
@@ -137,23 +160,23 @@ class GrpcModel:
         """`{input name: [text, ...]}` → one dict of outputs per example."""
         _check_inputs(self.signature, inputs)
         request = predict_request(self.model_name, inputs, self.signature_name, self.version)
-        return parse_predict_response(self._call(self._stub.Predict, request))
+        predictions = parse_predict_response(self._call(self._stub.Predict, request), self._where)
+        return _one_per_example(predictions, inputs, self._where)
 
     def _call(self, method, request):
         import grpc
 
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout)  # a deadline for the whole call
         except grpc.RpcError as error:
             code, details = error.code(), error.details()
-        where = f"TF Serving at {self.target} (gRPC)"
         if code == grpc.StatusCode.UNAVAILABLE:
-            raise ServingError(f"cannot reach {where}: {details}")
+            raise ServingError(f"cannot reach {self._where}: {details}")
         if code == grpc.StatusCode.NOT_FOUND:
-            raise ServingError(f"{where} does not serve model {self.model_name!r}: {details}")
+            raise ServingError(f"{self._where} does not serve model {self.model_name!r}: {details}")
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            raise ServingError(f"{where} did not answer within {self.timeout:g} s.")
-        raise ServingError(f"{where} answered {code.name}: {details}")
+            raise ServingError(f"{self._where} did not answer within {self.timeout:g} s.")
+        raise ServingError(f"{self._where} answered {code.name}: {details}")
 
 
 def _to_json(name, text):
@@ -226,28 +249,80 @@ class RestModel:
     def predict(self, inputs):
         """`{input name: [text, ...]}` → one dict of outputs per example."""
         _check_inputs(self.signature, inputs)
-        body = self._call(f"{self.model_url}:predict", rest_request_body(inputs, self.signature_name))
-        return parse_rest_response(body, self.signature)
+        url = f"{self.model_url}:predict"
+        body = self._call(url, rest_request_body(inputs, self.signature_name))
+        return _one_per_example(parse_rest_response(body, self.signature), inputs, f"TF Serving at {url}")
 
     def _call(self, url, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                text = response.read()
-        except urllib.error.HTTPError as error:
-            message = _error_message(error.read())
-            if error.code == 404:
-                raise ServingError(f"TF Serving at {url} does not serve model {self.model_name!r}: {message}") from None
-            raise ServingError(f"TF Serving at {url} answered HTTP {error.code}: {message}") from None
-        except (urllib.error.URLError, TimeoutError) as error:
-            if isinstance(getattr(error, "reason", error), TimeoutError):
-                raise ServingError(f"TF Serving at {url} did not answer within {self.timeout:g} s.") from None
-            raise ServingError(f"cannot reach TF Serving at {url}: {error.reason}") from None
+        """The JSON answer to a GET of `url`, or to a POST of `body`."""
+        status, text = _http_exchange(url, None if body is None else json.dumps(body).encode(), self.timeout)
+        if status == 404:
+            raise ServingError(f"TF Serving at {url} does not serve model {self.model_name!r}: {_error_message(text)}")
+        if not 200 <= status < 300:
+            raise ServingError(f"TF Serving at {url} answered HTTP {status}: {_error_message(text)}")
         try:
             return json.loads(text)
         except json.JSONDecodeError:
             raise ServingError(f"{url} answered something that is not JSON: {text[:200]!r}") from None
+
+
+def _http_exchange(url, data, timeout):
+    """(HTTP status, body) of a GET of `url` (a POST of `data`), all of it within `timeout` seconds.
+
+    A socket timeout bounds each read, not the answer: a server that sends a byte now and then never
+    trips it. So a timer shuts the connection down when the time is up, which ends the read waiting.
+    """
+    parts = urllib.parse.urlsplit(url)
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(parts.netloc, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    late = ServingError(f"TF Serving at {url} did not answer within {timeout:g} s.")
+    try:
+        connection.connect()
+    except TimeoutError:
+        raise late from None
+    except OSError as error:
+        raise ServingError(f"cannot reach TF Serving at {url}: {error}") from None
+    expired = threading.Event()
+
+    def expire(sock=connection.sock):
+        expired.set()
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(deadline - time.monotonic(), expire)
+    watchdog.start()
+    problem = None
+    try:
+        connection.request("GET" if data is None else "POST", parts.path, body=data,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer = response.status, response.read()
+    except (http.client.HTTPException, OSError) as error:
+        problem = error
+    finally:
+        watchdog.cancel()
+        connection.close()
+    if expired.is_set() or isinstance(problem, TimeoutError):
+        raise late
+    if problem is not None:
+        raise ServingError(f"TF Serving at {url} {_broken(problem)}")
+    return answer
+
+
+def _broken(error):
+    """What the server did, by the transport error it caused."""
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "closed the connection without answering"
+    if isinstance(error, http.client.BadStatusLine):
+        return f"answered something that is not HTTP: {error.line[:80]!r}"
+    if isinstance(error, http.client.IncompleteRead):
+        received = len(error.partial)
+        of = "" if error.expected is None else f" of {received + error.expected}"
+        return f"cut its answer short after {received}{of} bytes"
+    if isinstance(error, ConnectionResetError):
+        return "reset the connection"
+    return f"broke the exchange off: {type(error).__name__}: {error}"
 
 
 def _error_message(body):
