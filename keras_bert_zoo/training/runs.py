@@ -101,7 +101,7 @@ def lock_model_dir(model_dir):
         raise SystemExit(f"error: --model-dir {model_dir} is in use by another run ({holder}). Wait for it to end "
                          "or pick another --model-dir.") from None
     file.truncate(0)
-    file.write(f"pid {os.getpid()} on {socket.gethostname()}: {shlex.join(sys.argv)}")
+    file.write(f"pid {os.getpid()} on {socket.gethostname()}: {shlex.join(sys.orig_argv)}")
     file.flush()
     _locks[path] = file
 

@@ -1,0 +1,142 @@
+"""Kill -9 a real recipe process anywhere, run the same command again: it resumes, completes and says so.
+
+Each recipe runs with its real compile (metrics included) on tiny settings, is SIGKILLed by
+tests/kill_launcher.py at a chosen point, and is then started again with the same command line.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from keras_bert_zoo.training import runs
+
+ROOT = Path(__file__).parents[1]
+LAUNCHER = ROOT / "tests" / "kill_launcher.py"
+TIMEOUT = 300  # seconds one run may take on 2 busy cores
+TINY = ["--checkpoint", "bert_tiny_uncased", "--max-train-examples", "16", "--batch-size", "4",
+        "--sequence-length", "32", "--backup-every", "2"]
+RECIPES = {  # recipe: (its flags on top of TINY, the line with its final metric)
+    "classify.py": ([], r"dev accuracy: \d\.\d{4}"),
+    "ner.py": (["--max-test-examples", "8"], r"test entity F1: \d\.\d{4}"),
+    "squad.py": (["--epochs", "1", "--sequence-length", "64", "--doc-stride", "32", "--null-score-threshold", "inf",
+                  "--export-threshold", "flag"], r"dev F1: \d+\.\d\d"),
+    "pretrain.py": (["--max-predictions-per-seq", "5", "--dupe-factor", "1"],
+                    r"MLM accuracy: \d\.\d{4}  NSP accuracy: \d\.\d{4}"),
+    "multiple_choice.py": ([], r"dev accuracy: \d\.\d{4}"),
+}
+
+
+def _command(recipe, tmp_path, kill_at=None):
+    flags, _ = RECIPES[recipe]
+    launcher = [str(LAUNCHER), kill_at] if kill_at else []
+    return [sys.executable, *launcher, str(ROOT / "recipes" / recipe), *TINY, *flags,
+            "--model-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+
+
+def _run(command, **kwargs):
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False, **kwargs)
+
+
+def _killed(command):
+    """Runs a kill_launcher command, checking it was killed; returns the finished process."""
+    process = _run(command)
+    assert process.returncode == -signal.SIGKILL, process.stderr[-3000:]
+    return process
+
+
+def _completed(command, metric):
+    """Runs a recipe command to its end; returns its output lines, checking it printed its metric."""
+    process = _run(command)
+    assert process.returncode == 0, process.stderr[-3000:]
+    lines = process.stdout.splitlines()
+    assert re.fullmatch(metric, lines[-1]), lines[-5:]
+    return lines
+
+
+def _resumed_line(lines, run_dir, batch):
+    """Checks the run says where it resumed before it reports any training."""
+    expected = f"resumed from the backup at epoch 1, batch {batch} ({run_dir / 'backup'})"
+    assert expected in lines, lines[:10]
+    first_training = next(i for i, line in enumerate(lines) if " - loss: " in line)
+    assert lines.index(expected) < first_training
+
+
+def _weights(keras_file):
+    """{path: array} of the weights in a .keras file."""
+    arrays = {}
+    with zipfile.ZipFile(keras_file) as archive, archive.open("model.weights.h5") as f, h5py.File(f) as h5:
+        h5.visititems(lambda name, item: arrays.setdefault(name, item[()]) if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", [name for name in RECIPES if name != "classify.py"])
+def test_recipe_killed_after_a_backup_resumes_there_with_its_metrics(recipe, tmp_path):
+    """Killed right after its first backup (batch 2, metrics compiled), the same command resumes and completes."""
+    _killed(_command(recipe, tmp_path, "backup:1"))
+    lines = _completed(_command(recipe, tmp_path), RECIPES[recipe][1])
+    _resumed_line(lines, tmp_path / "run", batch=2)
+    assert not (tmp_path / "run" / "backup").exists()
+
+
+@pytest.mark.slow
+def test_classify_killed_after_a_backup_in_a_save_and_after_fit_ends_like_an_uninterrupted_run(tmp_path):
+    reference = subprocess.Popen(_command("classify.py", tmp_path / "reference"), cwd=ROOT, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        run_dir, metric = tmp_path / "run", RECIPES["classify.py"][1]
+        # 1. Killed right after the backup at batch 2; the lock file still names the dead process.
+        _killed(_command("classify.py", tmp_path, "backup:1"))
+        assert "kill_launcher.py backup:1" in (run_dir / runs.LOCK).read_text()
+        # 2. Resumed at batch 2, killed in its first backup (batch 4) between writing the files and the commit.
+        _killed(_command("classify.py", tmp_path, "mid-save:1"))
+        assert sorted(path.name for path in (run_dir / "backup").glob("backup-*.json")) == ["backup-0.json"]
+        # 3. Resumed at batch 2 again, killed when fit returns, before the recipe writes its outputs.
+        process = _killed(_command("classify.py", tmp_path, "after-fit"))
+        _resumed_line(process.stdout.splitlines(), run_dir, batch=2)
+        assert not (run_dir / runs.RUN_INFO).exists()
+        # 4. Restarted, it trains no more and writes the outputs.
+        lines = _completed(_command("classify.py", tmp_path), metric)
+        assert lines[0] == f"training had finished: restored its final state from the backup ({run_dir / 'backup'})"
+        assert not any(" - loss: " in line for line in lines)
+        out, err = reference.communicate(timeout=TIMEOUT)
+        assert reference.returncode == 0, err[-3000:]
+    finally:
+        if reference.poll() is None:
+            reference.kill()
+            reference.wait()
+    assert lines[-1] == out.splitlines()[-1]  # the same dev accuracy
+    assert not (run_dir / "backup").exists() and (run_dir / runs.RUN_INFO).is_file()
+    got, expected = _weights(run_dir / "last.keras"), _weights(tmp_path / "reference" / "run" / "last.keras")
+    assert got.keys() == expected.keys()
+    assert max(float(np.abs(got[k] - expected[k]).max()) for k in expected) <= 1e-6
+
+
+def test_a_second_run_on_a_live_model_dir_is_refused_and_a_dead_runs_lock_is_taken_over(tmp_path):
+    run_dir = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from keras_bert_zoo.training import runs; runs.lock_model_dir(sys.argv[1]); "
+                               "print('locked', flush=True); sys.stdin.read()", str(run_dir)],
+        cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        second = _run(_command("classify.py", tmp_path))
+        assert second.returncode != 0
+        message = second.stderr.strip().splitlines()[-1]
+        assert message.startswith(f"error: --model-dir {run_dir} is in use by another run "
+                                  f"(pid {holder.pid} on {socket.gethostname()}: ")
+        assert "runs.lock_model_dir(sys.argv[1])" in message  # its command
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    runs.lock_model_dir(run_dir)  # the holder is dead: its lock is free
+    runs.finish(run_dir)
