@@ -7,7 +7,9 @@ the local SavedModel, the way the model server does (GetModelMetadata, Predict, 
 import base64
 import contextlib
 import json
+import os
 import socket
+import stat
 import struct
 import threading
 import time
@@ -42,8 +44,12 @@ def exported(tmp_path_factory):
     keras.utils.set_random_seed(0)
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=32)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB, lowercase=True), sequence_length=16)
-    return kbz.export.saved_model(kbz.BertClassifier(encoder, num_classes=3), preprocessor,
-                                  tmp_path_factory.mktemp("models") / "sst", LABELS)
+    umask = os.umask(0o022)
+    try:
+        return kbz.export.saved_model(kbz.BertClassifier(encoder, num_classes=3), preprocessor,
+                                      tmp_path_factory.mktemp("models") / "sst", LABELS)
+    finally:
+        os.umask(umask)
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +205,11 @@ def _closed_port():
 
 def _dtypes(specs):
     return {name: spec.dtype for name, spec in specs.items()}
+
+
+def test_an_export_under_umask_022_is_readable_by_tf_serving_running_as_another_user(exported):
+    modes = {(path.is_dir(), stat.S_IMODE(path.stat().st_mode)) for path in [exported, *exported.rglob("*")]}
+    assert modes == {(True, 0o755), (False, 0o644)}
 
 
 def test_local_model_reads_its_signature_and_predicts(local):
