@@ -189,3 +189,34 @@ def test_strategy_names_and_tf_config(monkeypatch):
     assert tf_config_workers() == 3
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {**cluster, "ps": ["d:1"]}}))
     assert tf_config_workers() == 0  # parameter-server clusters are not ours
+
+
+def test_auto_tries_a_tpu_then_workers_then_gpus_then_one_device(monkeypatch):
+    class Resolver:  # finds a TPU only where one is named, as off Google Cloud
+        def __init__(self, tpu=None):
+            self.tpu = tpu or os.environ.get("TPU_NAME")
+            if self.tpu is None:
+                raise ValueError("Please provide a TPU Name to connect to.")
+
+    monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", Resolver)
+    monkeypatch.setattr(tf.config, "experimental_connect_to_cluster", lambda resolver: None)
+    monkeypatch.setattr(tf.tpu.experimental, "initialize_tpu_system", lambda resolver: None)
+    monkeypatch.setattr(tf.distribute, "TPUStrategy", lambda resolver: f"tpu {resolver.tpu}")
+    monkeypatch.setattr(tf.distribute, "MultiWorkerMirroredStrategy", lambda **options: "multi_worker")
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda: "mirrored")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["/physical_device:GPU:0"])
+    monkeypatch.setattr("keras_bert_zoo.distribute.patch_keras_for_multi_worker", lambda: None)
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:1"]}}))
+    monkeypatch.setenv("TPU_NAME", "pod-1")
+
+    assert get_strategy("auto") == "tpu pod-1"
+    monkeypatch.delenv("TPU_NAME")
+    assert get_strategy("auto", tpu="grpc://10.0.0.2:8470") == "tpu grpc://10.0.0.2:8470"
+    assert get_strategy("tpu", tpu="my-tpu") == "tpu my-tpu"
+    assert get_strategy("auto") == "multi_worker"
+    monkeypatch.delenv("TF_CONFIG")
+    assert get_strategy("auto") == "mirrored"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
+    assert get_strategy("auto") is tf.distribute.get_strategy()
+    with pytest.raises(ValueError, match="Please provide a TPU Name"):
+        get_strategy("tpu")

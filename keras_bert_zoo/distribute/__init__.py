@@ -25,8 +25,20 @@ from keras_bert_zoo.distribute.datasets import (
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
-def _tpu_strategy():
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+def _tpu_resolver(tpu=None):
+    """A TPUClusterResolver for `tpu`, or None when `tpu` is None and no TPU is found.
+
+    `tpu`: a TPU name or `grpc://` address; None looks for this VM's TPU or $TPU_NAME.
+    """
+    try:
+        return tf.distribute.cluster_resolver.TPUClusterResolver(tpu)
+    except (ValueError, RuntimeError, tf.errors.NotFoundError):
+        if tpu is not None:
+            raise
+        return None
+
+
+def _tpu_strategy(resolver):
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
@@ -54,14 +66,16 @@ def local_devices():
     return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
 
 
-def get_strategy(name="auto", devices=None, collective_timeout=None):
+def get_strategy(name="auto", devices=None, collective_timeout=None, tpu=None):
     """Returns a tf.distribute strategy by name.
 
-    "auto" takes MultiWorkerMirroredStrategy when $TF_CONFIG describes more than one worker, else a
-    TPU if TPUClusterResolver finds one, else MirroredStrategy over the visible GPUs if there are
-    any, else the default (single device) strategy. "mirrored" replicates over `devices`, by default
-    every GPU or, without GPUs, every logical CPU. `collective_timeout` (seconds) bounds how long a
-    multi-worker collective waits for a lost peer before it fails instead of hanging.
+    "auto" takes a TPU if TPUClusterResolver finds one (`tpu`, else this VM's or $TPU_NAME's),
+    else MultiWorkerMirroredStrategy when $TF_CONFIG describes more than one worker, else
+    MirroredStrategy over the visible GPUs if there are any, else the default (single device)
+    strategy. "mirrored" replicates over `devices`, by default every GPU or, without GPUs, every
+    logical CPU. `collective_timeout` (seconds) bounds how long a multi-worker collective waits for
+    a lost peer before it fails instead of hanging. `tpu` (a TPU name or `grpc://` address) is
+    where "tpu" and "auto" look for a TPU; a `tpu` that cannot be resolved is an error.
 
     Example:
     >>> strategy = get_strategy("default")
@@ -71,12 +85,11 @@ def get_strategy(name="auto", devices=None, collective_timeout=None):
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose one of {STRATEGIES}.")
     if name == "auto":
+        resolver = _tpu_resolver(tpu)
+        if resolver is not None:
+            return _tpu_strategy(resolver)
         if tf_config_workers() > 1:
             return get_strategy("multi_worker", collective_timeout=collective_timeout)
-        try:
-            return _tpu_strategy()
-        except (ValueError, RuntimeError, tf.errors.NotFoundError):
-            pass
         return (
             tf.distribute.MirroredStrategy()
             if tf.config.list_physical_devices("GPU")
@@ -90,7 +103,7 @@ def get_strategy(name="auto", devices=None, collective_timeout=None):
         patch_keras_for_multi_worker()
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    return _tpu_strategy()
+    return _tpu_strategy(tf.distribute.cluster_resolver.TPUClusterResolver(tpu))
 
 
 def patch_keras_for_multi_worker():
