@@ -41,6 +41,22 @@ def test_layer_depths():
     assert layer_depth("transformer_layer_0/self_attention_layer/query/kernel", 4) == 1
     assert layer_depth("transformer_layer_3/feedforward_output_dense/bias", 4) == 4
     assert layer_depth("pooled_dense/kernel", 4) == 5 and layer_depth("logits/kernel", 4) == 5
+    # a name scope or an outer model prefixes the encoder's paths
+    assert layer_depth("outer/token_embedding/embeddings", 4) == 0
+    assert layer_depth("outer/transformer_layer_2/self_attention_layer/query/kernel", 4) == 3
+    with pytest.raises(ValueError, match="transformer_layer_4/output/bias is in transformer_layer_4 but num_layers=4"):
+        layer_depth("transformer_layer_4/output/bias", 4)
+
+
+def test_layerwise_decay_under_a_name_scope_is_not_uniform():
+    with keras.name_scope("outer"):
+        model = kbz.BertClassifier(kbz.BertEncoder(**TINY), num_classes=2)
+    optimizer = create_optimizer(1e-2, 10, 0, layerwise_lr_decay=0.5, num_layers=TINY["num_layers"])
+    optimizer.build(model.trainable_variables)
+    assert model.trainable_variables[0].path == "outer/token_embedding/embeddings"
+    assert optimizer._lr_multipliers[0] == 0.5 ** (TINY["num_layers"] + 1)
+    with pytest.raises(ValueError, match=r"places none of these variables in the encoder .*\['x'\]"):
+        create_optimizer(1e-2, 10, 0, layerwise_lr_decay=0.5, num_layers=2).build([keras.Variable(1.0, name="x")])
 
 
 def test_layerwise_decay_scales_each_layers_step():

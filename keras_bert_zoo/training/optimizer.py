@@ -11,13 +11,24 @@ from keras_bert_zoo.training.schedule import WarmupLinearDecay
 NO_DECAY = ["gamma", "beta", "bias"]
 
 
+_EMBEDDINGS = {"token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm"}
+
+
 def layer_depth(path, num_layers):
-    """0 for embeddings, i + 1 for transformer_layer_i, num_layers + 1 for pooler and heads."""
-    if path.split("/")[0] in ("token_embedding", "position_embedding", "segment_embedding",
-                              "embeddings_layer_norm"):
+    """0 for embeddings, i + 1 for transformer_layer_i, num_layers + 1 for pooler and heads.
+
+    The encoder's layer names are looked for anywhere in the path, so a name scope or an outer
+    model prefixing them changes nothing.
+    """
+    parts = path.split("/")
+    if _EMBEDDINGS.intersection(parts):
         return 0
-    match = re.match(r"transformer_layer_(\d+)/", path)
-    return int(match.group(1)) + 1 if match else num_layers + 1
+    for part in parts:
+        if match := re.fullmatch(r"transformer_layer_(\d+)", part):
+            if int(match.group(1)) >= num_layers:
+                raise ValueError(f"{path} is in transformer_layer_{match.group(1)} but num_layers={num_layers}.")
+            return int(match.group(1)) + 1
+    return num_layers + 1
 
 
 def _sum_over_replicas(grads):
@@ -64,9 +75,13 @@ class LayerwiseAdamW(AdamW):
     def build(self, variables):
         super().build(variables)
         top = self.num_layers + 1
-        self._lr_multipliers = [
-            self.layerwise_lr_decay ** (top - layer_depth(v.path, self.num_layers)) for v in variables
-        ]
+        depths = [layer_depth(v.path, self.num_layers) for v in variables]
+        if variables and min(depths) == top:  # decay would silently be uniform
+            raise ValueError(
+                "layerwise_lr_decay places none of these variables in the encoder (no token_embedding or "
+                f"transformer_layer_<i> in their paths): {sorted(v.path for v in variables)}"
+            )
+        self._lr_multipliers = [self.layerwise_lr_decay ** (top - depth) for depth in depths]
 
     def update_step(self, gradient, variable, learning_rate):
         multiplier = self._lr_multipliers[self._get_variable_index(variable)]
