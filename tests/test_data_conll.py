@@ -200,3 +200,25 @@ def test_the_keras_loss_convention_averages_over_labelled_tokens(pipeline):
 def test_unknown_tags_are_an_error(tokenizers):
     with pytest.raises(ValueError, match=r"Tags \['B-FOO'\] are not in label_names"):
         ner_dataset([["x"]], [["B-FOO"]], tokenizers("bert_tiny_uncased")[0], ["O"], 8, 1)
+
+
+def test_ner_dataset_tokenizes_each_word_once(tokenizers, conll):
+    tokenizer = tokenizers("bert_tiny_uncased")[0]
+    words = tf.Variable(0, dtype=tf.int64)
+
+    class Counting:  # counts the words the pipeline tokenizes, also inside tf.data
+        def __getattr__(self, name):
+            return getattr(tokenizer, name)
+
+        def __call__(self, strings):
+            words.assign_add(tf.size(strings, out_type=tf.int64))
+            return tokenizer(strings)
+
+    sentences = conll.words[:40]
+    labels = ner_label_names(conll.tags)
+    with pytest.warns(UserWarning, match="do not fit in sequence_length=16"):
+        ds = ner_dataset(sentences, conll.tags[:40], Counting(), labels, 16, 8, bucket_by_sequence_length=[8])
+    for _ in range(2):  # two epochs
+        for _ in ds:
+            pass
+    assert words.numpy() == sum(map(len, sentences))

@@ -198,6 +198,7 @@ def ner_dataset(
     `sentences`: lists of words; `tags`: a tag per word, or None for `inputs`-only batches (then
     `label_names` is unused). Labels follow the module's convention (-100 ignored). Words that do
     not fit in `sequence_length` are reported with a warning (see `ner_word_ids` for the counts).
+    The sentences are tokenized once, up front (a few int32 rows of `sequence_length` each).
     `options`: the other `DatasetOptions` fields (`bucket_by_sequence_length`, `cache`,
     `max_examples`, `input_context`, ...; see `keras_bert_zoo.data.options`).
 
@@ -209,22 +210,15 @@ def ner_dataset(
     if options.max_examples is not None:
         sentences = sentences[: options.max_examples]
         tags = None if tags is None else tags[: options.max_examples]
-    _, cut_words = ner_word_ids(sentences, tokenizer, sequence_length)
+    tag_ids = None if tags is None else _tag_ids(tags, label_names)
+    features = ner_features(_ragged(sentences, tf.string), tokenizer, sequence_length, tag_ids)  # once
+    cut_words = features["cut_words"].numpy()
     if cut_words.any():
         warnings.warn(
             f"{cut_words.sum()} words in {np.count_nonzero(cut_words)} of {len(sentences)} sentences "
             f"do not fit in sequence_length={sequence_length}: they get no label and no prediction.",
             stacklevel=2,
         )
-    words = _ragged(sentences, tf.string)
-    if tags is None:
-        source = tf.data.Dataset.from_tensor_slices(words)
-    else:
-        source = tf.data.Dataset.from_tensor_slices((words, _tag_ids(tags, label_names)))
-
-    def encode(batch):
-        words, tag_ids = (batch, None) if tags is None else batch
-        return ner_features(words, tokenizer, sequence_length, tag_ids)
 
     def to_model(features):
         inputs = {key: features[key] for key in ("token_ids", "segment_ids", "padding_mask")}
@@ -233,8 +227,8 @@ def ner_dataset(
     sequence_keys = {"token_ids": tokenizer.pad_id, "segment_ids": 0, "padding_mask": 0, "word_ids": -1,
                      "labels": IGNORE_LABEL, "sample_weight": 0.0}
     return build_dataset(
-        source, len(sentences), encode, to_model, options, sequence_keys=sequence_keys,
-        pad_to=sequence_length,
+        tf.data.Dataset.from_tensor_slices(features), len(sentences), lambda batch: batch, to_model, options,
+        sequence_keys={key: pad for key, pad in sequence_keys.items() if key in features}, pad_to=sequence_length,
     )
 
 
