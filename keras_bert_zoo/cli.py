@@ -91,8 +91,30 @@ def _latest_version(path):
     return path / str(latest)
 
 
+def _model_labels(label_ids, labels, num_classes, gold, file):
+    """The model's labels by class id, as its predictions show them.
+
+    Classes it never predicted take the gold labels it was not seen to predict: no score depends
+    on which of those goes where (in the binary case there is only one).
+    """
+    names = [None] * num_classes
+    for label_id, label in zip(label_ids, labels):
+        names[label_id] = label
+    unseen, free = sorted(set(gold) - set(names)), [i for i, name in enumerate(names) if name is None]
+    if len(unseen) > len(free):
+        known = [name for name in names if name is not None]
+        raise SystemExit(f"error: labels {unseen} of {file} are not labels of the model (it predicts {known}).")
+    for i, label in zip(free, unseen):
+        names[i] = label
+    return names
+
+
 def evaluate(args):
-    """Scores an exported classifier on a labelled TSV through its serving signature (raw strings in)."""
+    """Scores an exported classifier on a labelled TSV through its serving signature (raw strings in).
+
+    A classifier gets the task's GLUE metrics in the model's own class order: binary F1 counts its
+    label 1 as positive, as GLUE does. A regressor (`num_classes=1`) gets Pearson, Spearman and MSE.
+    """
     import numpy as np
     import tensorflow as tf
 
@@ -104,18 +126,30 @@ def evaluate(args):
     columns = args.text_columns.split(",")
     examples = read_glue_tsv(args.file, columns, args.label_column)
     names = ["text"] if len(columns) == 1 else ["text_a", "text_b"]
-    predicted = []
+    outputs = []
     for start in range(0, len(examples.labels), args.batch_size):
         batch = {
             name: tf.constant(texts[start : start + args.batch_size]) for name, texts in zip(names, examples.texts)
         }
-        predicted += [label.decode() for label in serve(**batch)["label"].numpy()]
-    label_names = sorted(set(predicted) | set(examples.labels))
-    gold = np.array([label_names.index(label) for label in examples.labels])
-    guess = np.array([label_names.index(label) for label in predicted])
+        outputs.append({key: value.numpy() for key, value in serve(**batch).items()})
+    predicted = {key: np.concatenate([out[key] for out in outputs]) for key in outputs[0]}
     print(f"model: {path}")
-    for name, metric in metrics.glue_metrics(args.task).items():
-        print(f"{name}: {metric(gold, guess):.4f}")
+    if "score" in predicted:  # a regressor
+        try:
+            gold = np.array(examples.labels, dtype="float64")
+        except ValueError as error:
+            raise SystemExit(f"error: {args.file}: a regressor needs numeric labels ({error}).") from None
+        scores = {"pearson": metrics.pearson_corrcoef(gold, predicted["score"]),
+                  "spearman": metrics.spearman_corrcoef(gold, predicted["score"]),
+                  "mse": float(np.mean((gold - predicted["score"]) ** 2))}
+    else:
+        labels = [label.decode() for label in predicted["label"]]
+        label_names = _model_labels(predicted["label_id"], labels, predicted["probabilities"].shape[-1],
+                                    examples.labels, args.file)
+        gold = np.array([label_names.index(label) for label in examples.labels])
+        scores = {name: metric(gold, predicted["label_id"]) for name, metric in metrics.glue_metrics(args.task).items()}
+    for name, value in scores.items():
+        print(f"{name}: {value:.4f}")
 
 
 def _prediction_inputs(signature_inputs, texts, flagged, model):
