@@ -25,13 +25,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.data import (
     IGNORE_LABEL,
     ner_dataset,
+    ner_features,
     ner_label_names,
-    ner_word_ids,
     predictions_to_word_tags,
     read_conll,
 )
@@ -111,19 +112,20 @@ def predict_word_tags(model, sentences, tokenizer, label_names, sequence_length,
     Words cut by `sequence_length` get "O". Sentences run in batches of similar length, each trimmed
     to its longest row: without that every batch would cost `sequence_length` positions.
     """
-    word_ids, cut_words = ner_word_ids(sentences, tokenizer, sequence_length)
-    order = np.argsort(np.sum(word_ids >= 0, axis=1), kind="stable")  # by wordpiece count
-    ordered = [sentences[i] for i in order]
-    batches = ner_dataset(ordered, None, tokenizer, label_names, sequence_length, batch_size)
+    words = tf.ragged.constant(sentences, dtype=tf.string, ragged_rank=1)
+    features = {key: value.numpy() for key, value in ner_features(words, tokenizer, sequence_length).items()}
+    lengths = np.sum(features["padding_mask"], axis=1)
+    order = np.argsort(lengths, kind="stable")
     tags = [None] * len(sentences)
-    for start, inputs in zip(range(0, len(ordered), batch_size), batches):
-        width = int(np.max(np.sum(inputs["padding_mask"], axis=1)))
-        logits = model.predict_on_batch({name: value[:, :width] for name, value in inputs.items()})
+    for start in range(0, len(sentences), batch_size):
         rows = order[start: start + batch_size]
+        width = int(np.max(lengths[rows]))
+        logits = model.predict_on_batch(
+            {name: features[name][rows, :width] for name in ("token_ids", "segment_ids", "padding_mask")})
         for row, sentence_tags in zip(rows, predictions_to_word_tags(
-                logits, word_ids[rows, :width], label_names, [sentences[i] for i in rows])):
+                logits, features["word_ids"][rows, :width], label_names, [sentences[i] for i in rows])):
             tags[row] = sentence_tags
-    return tags, int(np.sum(cut_words))
+    return tags, int(np.sum(features["cut_words"]))
 
 
 if __name__ == "__main__":
