@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from keras_bert_zoo.data.options import DatasetOptions, build_dataset
 from keras_bert_zoo.text.packer import BertPacker
+from keras_bert_zoo.text.tokenizer import ragged_value_rowids
 from keras_bert_zoo.text.words import char_offsets
 
 
@@ -81,7 +82,7 @@ def read_squad(path_or_data):
 
 def _count_where(compare, offsets, per_row):
     """Per row of ragged `offsets`, how many values satisfy `compare(value, per_row[row])`."""
-    rows = offsets.value_rowids()
+    rows = ragged_value_rowids(offsets)
     hits = tf.cast(compare(offsets.flat_values, tf.gather(per_row, rows)), tf.int32)
     return tf.math.unsorted_segment_sum(hits, rows, tf.size(per_row))
 
@@ -122,7 +123,7 @@ def squad_windows(
     num_windows = 1 + tf.maximum(0, (context_length - room + step - 1) // step)
 
     windows = tf.ragged.range(num_windows)
-    example = tf.cast(windows.value_rowids(), tf.int32)
+    example = tf.cast(ragged_value_rowids(windows), tf.int32)
     window = windows.flat_values
     start = window * tf.gather(step, example)
     stop = tf.minimum(start + tf.gather(room, example), tf.gather(context_length, example))

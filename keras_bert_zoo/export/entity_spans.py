@@ -15,6 +15,8 @@ Example:
 
 import tensorflow as tf
 
+from keras_bert_zoo.text.tokenizer import ragged_value_rowids
+
 _OUTSIDE, _BEGIN, _INSIDE, _END, _SINGLE = range(5)
 _PREFIX_CODES = {"B": _BEGIN, "I": _INSIDE, "E": _END, "S": _SINGLE}
 
@@ -47,7 +49,7 @@ def entity_spans(tag_ids, word_scores, label_names):
     prefix_of, type_of, type_names = parse_labels(label_names)
     flat_tags = tf.cast(tag_ids.flat_values, tf.int32)
     prefix, kind = tf.gather(prefix_of, flat_tags), tf.gather(type_of, flat_tags)
-    row = tag_ids.value_rowids()
+    row = ragged_value_rowids(tag_ids)
     word = tf.cast(tf.range(tf.size(flat_tags, out_type=row.dtype)) - tf.gather(tag_ids.row_starts(), row), tf.int32)
     previous_prefix = tf.concat([[_OUTSIDE], prefix[:-1]], axis=0)
     previous_kind = tf.concat([[-1], kind[:-1]], axis=0)

@@ -15,11 +15,16 @@ Example:
 >>> path = saved_model(classifier, preprocessor, "saved_models/sst2", ["negative", "positive"])  # doctest: +SKIP
 """
 
+import dataclasses
+import json
+from pathlib import Path
+
 import keras
 
 from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.serving_classifier import classifier_graph
 from keras_bert_zoo.export.serving_encoder import encoder_graph
+from keras_bert_zoo.export.serving_graph import ServingLimits
 from keras_bert_zoo.export.serving_multiple_choice import multiple_choice_graph
 from keras_bert_zoo.export.serving_span_qa import span_qa_graph
 from keras_bert_zoo.export.serving_token_classifier import token_classifier_graph
@@ -28,7 +33,7 @@ from keras_bert_zoo.export.warmup import warmup_inputs, write_warmup_requests
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
 
 
-def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options):
+def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options, limits):
     """The task's `ServingGraph`, after checking that the arguments apply to it."""
     if isinstance(task_model, BertPretrainer):  # what serves of a pretrained model is its encoder
         task_model = task_model.encoder
@@ -38,15 +43,15 @@ def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options)
     if label_names is not None and not isinstance(task_model, (BertClassifier, BertTokenClassifier)):
         raise ValueError(f"label_names apply to a BertClassifier or a BertTokenClassifier, not a {kind}.")
     if isinstance(task_model, BertClassifier):
-        return classifier_graph(task_model, preprocessor, label_names, pair)
+        return classifier_graph(task_model, preprocessor, label_names, pair, limits)
     if isinstance(task_model, BertTokenClassifier):
-        return token_classifier_graph(task_model, preprocessor, label_names)
+        return token_classifier_graph(task_model, preprocessor, label_names, limits)
     if isinstance(task_model, BertSpanQA):
-        return span_qa_graph(task_model, preprocessor, **span_qa_options)
+        return span_qa_graph(task_model, preprocessor, **span_qa_options, limits=limits)
     if isinstance(task_model, BertMultipleChoice):
-        return multiple_choice_graph(task_model, preprocessor)
+        return multiple_choice_graph(task_model, preprocessor, limits)
     if isinstance(task_model, BertEncoder):
-        return encoder_graph(task_model, preprocessor, pair)
+        return encoder_graph(task_model, preprocessor, pair, limits)
     raise TypeError(
         f"No SavedModel export for a {kind}: export a BertClassifier, BertTokenClassifier, BertSpanQA, "
         "BertMultipleChoice or BertEncoder."
@@ -55,7 +60,8 @@ def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options)
 
 def saved_model(
     task_model, preprocessor, base_path, label_names=None, pair=False, *, doc_stride=128, max_query_length=64,
-    n_best=20, max_answer_length=30, null_score_threshold=0.0, warmup_examples=None,
+    n_best=20, max_answer_length=30, null_score_threshold=0.0, warmup_examples=None, max_chars_per_text=1_000_000,
+    max_texts_per_request=1_000, max_windows_per_context=1_000, encoder_batch_size=64,
 ):
     """Writes `<base_path>/<next version>/`, a SavedModel TF Serving loads, and returns its path.
 
@@ -75,13 +81,21 @@ def saved_model(
             of examples, each a string for one-input signatures, a tuple in input order or a dict
             by input name. Each is run through `serving_default` before anything is written.
             None: a couple of built-in examples.
+        max_chars_per_text, max_texts_per_request, max_windows_per_context: what one request may
+            hold (characters of any one string, rows, span QA windows of one context); a request over
+            a limit fails with an `InvalidArgument` error naming the limit. encoder_batch_size: rows
+            the encoder runs on at once. Memory per request grows with these, not with the request
+            (`keras_bert_zoo.export.serving_graph.ServingLimits`); they are written to
+            `assets.extra/serving_limits.json`.
 
     The version folder appears only once complete (`write_version`); a failure leaves nothing.
     """
+    limits = ServingLimits(max_chars_per_text, max_texts_per_request, max_windows_per_context, encoder_batch_size)
     graph = _serving_graph(
         task_model, preprocessor, label_names, pair,
         {"doc_stride": doc_stride, "max_query_length": max_query_length, "n_best": n_best,
          "max_answer_length": max_answer_length, "null_score_threshold": null_score_threshold},
+        limits,
     )
     archive = keras.export.ExportArchive()
     archive.track(task_model)
@@ -95,5 +109,6 @@ def saved_model(
     def write(directory):
         archive.write_out(str(directory), verbose=False)
         write_warmup_requests(directory, warmup)
+        (Path(directory) / "assets.extra" / "serving_limits.json").write_text(json.dumps(dataclasses.asdict(limits)))
 
     return write_version(base_path, write)

@@ -9,7 +9,7 @@ Example:
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_graph import text_graph
+from keras_bert_zoo.export.serving_graph import ServingLimits, text_graph
 
 
 def classifier_label_names(num_classes, label_names):
@@ -33,7 +33,7 @@ def classifier_outputs(logits, label_names):
     }
 
 
-def classifier_graph(model, preprocessor, label_names=None, pair=False):
+def classifier_graph(model, preprocessor, label_names=None, pair=False, limits=ServingLimits()):
     """`serving_default` takes `text`, or `text_a` and `text_b` with `pair`; text longer than the
     preprocessor's `sequence_length` is truncated as in training."""
     names = classifier_label_names(model.num_classes, label_names) if model.num_classes > 1 else None
@@ -41,4 +41,4 @@ def classifier_graph(model, preprocessor, label_names=None, pair=False):
     def from_ids(inputs):
         return classifier_outputs(model(inputs, training=False), names)
 
-    return text_graph(preprocessor, from_ids, pair)
+    return text_graph(preprocessor, from_ids, pair, limits)

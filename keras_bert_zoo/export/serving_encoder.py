@@ -10,7 +10,7 @@ Example:
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_graph import text_graph
+from keras_bert_zoo.export.serving_graph import ServingLimits, text_graph
 
 
 def encoder_outputs(encoder, inputs):
@@ -28,11 +28,11 @@ def encoder_outputs(encoder, inputs):
     }
 
 
-def encoder_graph(encoder, preprocessor, pair=False):
+def encoder_graph(encoder, preprocessor, pair=False, limits=ServingLimits()):
     """`serving_default` takes `text`, or `text_a` and `text_b` with `pair`; text longer than the
     preprocessor's `sequence_length` is truncated."""
 
     def from_ids(inputs):
         return encoder_outputs(encoder, inputs)
 
-    return text_graph(preprocessor, from_ids, pair)
+    return text_graph(preprocessor, from_ids, pair, limits)

@@ -16,6 +16,86 @@ import tensorflow as tf
 ENCODER_INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
+@dataclasses.dataclass(frozen=True)
+class ServingLimits:
+    """What one `serving_default` request may hold, so that no request can exhaust the server's memory.
+
+    A request over a limit is refused with an `InvalidArgument` error that names the limit, before
+    any encoder runs. The encoder runs on at most `encoder_batch_size` rows (texts, pairs, QA
+    windows) at a time, so its memory grows with that, not with the request.
+
+    Args:
+        max_chars_per_text: characters (Unicode code points) of any one input string.
+        max_texts_per_request: rows of a request (its batch size).
+        max_windows_per_context: span QA windows of one context (one encoder row each).
+        encoder_batch_size: rows the encoder runs on at once.
+    """
+
+    max_chars_per_text: int = 1_000_000
+    max_texts_per_request: int = 1_000
+    max_windows_per_context: int = 1_000
+    encoder_batch_size: int = 64
+
+    def __post_init__(self):
+        for name, value in dataclasses.asdict(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, not {value!r}.")
+
+    def check_texts(self, *texts):
+        """`texts` ([batch] or [batch, n] strings, the same batch), once they are within the limits."""
+        rows = tf.shape(texts[0])[0]
+        checks = [_assert_at_most(rows, self.max_texts_per_request, "request has {} texts", "max_texts_per_request")]
+        for strings in texts:
+            chars = tf.strings.length(strings, unit="UTF8_CHAR")
+            if chars.shape.rank == 2:
+                chars = tf.reduce_max(chars, axis=1)
+            chars = tf.concat([chars, [0]], axis=0)  # the 0 for an empty batch
+            longest = tf.argmax(chars, output_type=tf.int32)
+            checks.append(_assert_at_most(chars[longest], self.max_chars_per_text, "text {} has {} characters",
+                                          "max_chars_per_text", longest))
+        with tf.control_dependencies(checks):
+            return tuple(tf.identity(strings) for strings in texts)
+
+    def check_windows(self, example_index, num_examples):
+        """An assert that no example has more than `max_windows_per_context` windows."""
+        windows = tf.math.unsorted_segment_sum(tf.ones_like(example_index), example_index, num_examples)
+        windows = tf.concat([windows, [0]], axis=0)  # the 0 for an empty batch
+        most = tf.argmax(windows, output_type=tf.int32)
+        return _assert_at_most(windows[most], self.max_windows_per_context, "context {} needs {} windows",
+                               "max_windows_per_context", most)
+
+
+def _assert_at_most(value, limit, what, name, *where):
+    """An assert that `value <= limit`, failing with "<what>; this model accepts at most <limit> (<name>)"."""
+    message = tf.strings.format(f"{what}; this model accepts at most {limit:,} ({name})", [*where, value])
+    return tf.debugging.Assert(value <= limit, [message])
+
+
+def in_chunks(fn, inputs, chunk_size):
+    """`fn(inputs)` computed on `chunk_size` rows at a time, one chunk after the other.
+
+    `inputs` and the outputs are nests of [rows, ...] tensors; an empty batch runs `fn` once. The
+    memory `fn` needs then grows with `chunk_size`, not with the number of rows.
+    """
+    def row_specs(nest):
+        return tf.nest.map_structure(lambda t: tf.TensorSpec([None, *t.shape[1:]], t.dtype), nest)
+
+    outputs = tf.function(fn).get_concrete_function(row_specs(inputs)).structured_outputs
+    rows = tf.shape(tf.nest.flatten(inputs)[0])[0]
+    num_chunks = tf.maximum((rows + chunk_size - 1) // chunk_size, 1)
+    arrays = tf.nest.map_structure(
+        lambda spec: tf.TensorArray(spec.dtype, num_chunks, infer_shape=False, element_shape=spec.shape),
+        row_specs(outputs),
+    )
+
+    def step(i, arrays):
+        chunk = fn(tf.nest.map_structure(lambda t: t[i * chunk_size:(i + 1) * chunk_size], inputs))
+        return i + 1, tf.nest.map_structure(lambda array, value: array.write(i, value), arrays, chunk)
+
+    _, arrays = tf.while_loop(lambda i, _: i < num_chunks, step, (0, arrays), parallel_iterations=1)
+    return tf.nest.map_structure(lambda array: array.concat(), arrays)
+
+
 @dataclasses.dataclass
 class ServingGraph:
     """The two endpoints of one export, with the examples that warm it up by default."""
@@ -27,18 +107,27 @@ class ServingGraph:
     default_warmup: list  # warmup examples, each a dict {input name: string (or list of strings)}
 
 
-def text_graph(preprocessor, from_ids, pair=False):
-    """The `ServingGraph` of a task that reads one text (`text`) or a pair (`text_a`, `text_b`)."""
+def text_graph(preprocessor, from_ids, pair=False, limits=ServingLimits()):
+    """The `ServingGraph` of a task that reads one text (`text`) or a pair (`text_a`, `text_b`).
+
+    Texts are preprocessed and encoded `limits.encoder_batch_size` at a time (`in_chunks`).
+    """
+    def serve(texts):
+        return from_ids(preprocessor(texts if pair else texts[0]))
+
+    def serve_text(*texts):
+        return in_chunks(serve, limits.check_texts(*texts), limits.encoder_batch_size)
+
     if pair:
         return ServingGraph(
-            serve_text=lambda text_a, text_b: from_ids(preprocessor((text_a, text_b))),
+            serve_text=lambda text_a, text_b: serve_text(text_a, text_b),
             text_inputs=string_inputs("text_a", "text_b"),
             from_ids=from_ids,
             ids_inputs=ids_inputs(),
             default_warmup=[{"text_a": "A man is playing a guitar.", "text_b": "Someone plays music."}],
         )
     return ServingGraph(
-        serve_text=lambda text: from_ids(preprocessor(text)),
+        serve_text=lambda text: serve_text(text),
         text_inputs=string_inputs("text"),
         from_ids=from_ids,
         ids_inputs=ids_inputs(),

@@ -13,21 +13,27 @@ Example:
 import tensorflow as tf
 
 from keras_bert_zoo.data.multiple_choice import pack_choices
-from keras_bert_zoo.export.serving_graph import ServingGraph, ids_inputs, string_inputs
+from keras_bert_zoo.export.serving_graph import ServingGraph, ServingLimits, ids_inputs, in_chunks, string_inputs
 
 
-def multiple_choice_graph(model, preprocessor):
-    """`serving_default` and `from_ids` of a multiple-choice model (one context, `num_choices` choices)."""
+def multiple_choice_graph(model, preprocessor, limits=ServingLimits()):
+    """`serving_default` and `from_ids` of a multiple-choice model (one context, `num_choices` choices);
+    the encoder runs on `limits.encoder_batch_size` pairs at a time (at least one context's)."""
     num_choices = model.num_choices
+    contexts_at_once = max(1, limits.encoder_batch_size // num_choices)
 
     def from_ids(inputs):
         probabilities = tf.nn.softmax(model(inputs, training=False), axis=-1)
         return {"probabilities": probabilities, "label_id": tf.argmax(probabilities, -1, output_type=tf.int32)}
 
-    def serve_text(context, choices):
+    def serve(texts):
+        context, choices = texts
         outputs = from_ids(pack_choices(preprocessor, context, choices))
         outputs["answer"] = tf.gather(choices, outputs["label_id"], batch_dims=1)
         return outputs
+
+    def serve_text(context, choices):
+        return in_chunks(serve, limits.check_texts(context, choices), contexts_at_once)
 
     return ServingGraph(
         serve_text=serve_text,

@@ -5,7 +5,8 @@ in the graph as in training (`kbz.data.squad_windows`: `[CLS] question [SEP] win
 preprocessor's `sequence_length`, the question cut to `max_query_length` wordpieces, consecutive
 windows sharing `doc_stride` pieces), every window is scored, and the best span over all windows
 is chosen as `kbz.data.decode_answers` chooses it (`keras_bert_zoo.export.answer_spans`). A long
-context is not truncated: it costs one encoder run per window. Outputs, [batch] each:
+context is not truncated: it costs one encoder row per window, up to `max_windows_per_context`
+windows (`ServingLimits`). Outputs, [batch] each:
 
 - `answer` string: the answer's text, "" when there is none;
 - `answer_start`, `answer_end` int32: its character offsets in `context` (end exclusive), -1 when
@@ -29,9 +30,11 @@ from keras_bert_zoo.data.squad import squad_windows
 from keras_bert_zoo.export.answer_spans import best_answers
 from keras_bert_zoo.export.serving_graph import (
     ServingGraph,
+    ServingLimits,
     encoder_inputs,
     fixed_sequence_length,
     ids_inputs,
+    in_chunks,
     string_inputs,
     valid_utf8,
 )
@@ -39,9 +42,12 @@ from keras_bert_zoo.export.serving_graph import (
 
 def span_qa_graph(
     model, preprocessor, doc_stride=128, max_query_length=64, n_best=20, max_answer_length=30,
-    null_score_threshold=0.0,
+    null_score_threshold=0.0, limits=ServingLimits(),
 ):
-    """`serving_default` and `from_ids` of a span QA model; the decoding parameters as in `decode_answers`."""
+    """`serving_default` and `from_ids` of a span QA model; the decoding parameters as in `decode_answers`.
+
+    The windows are scored `limits.encoder_batch_size` at a time (`in_chunks`).
+    """
     sequence_length = fixed_sequence_length(preprocessor, "BertSpanQA")
     if n_best < 1 or max_answer_length < 1:
         raise ValueError(f"n_best={n_best} and max_answer_length={max_answer_length} must both be >= 1.")
@@ -56,13 +62,15 @@ def span_qa_graph(
             tf.shape(question)[0], batch, message="question and context need the same batch size"
         )
         with tf.control_dependencies([same_batch]):
-            question, context = valid_utf8(question), valid_utf8(context)
+            question, context = limits.check_texts(question, context)
+        question, context = valid_utf8(question), valid_utf8(context)
         no_answer = tf.fill([batch], -1)
         windows = squad_windows(
             tf.range(batch), question, context, no_answer, no_answer, tokenizer, sequence_length, doc_stride,
             max_query_length,
         )
-        logits = from_ids(encoder_inputs(windows))
+        with tf.control_dependencies([limits.check_windows(windows["example_index"], batch)]):
+            logits = in_chunks(from_ids, encoder_inputs(windows), limits.encoder_batch_size)
         return best_answers(
             context, logits["start_logits"], logits["end_logits"], windows["offsets"], windows["example_index"],
             n_best, max_answer_length, null_score_threshold,

@@ -36,19 +36,22 @@ from keras_bert_zoo.data.conll import ner_features
 from keras_bert_zoo.export.entity_spans import entity_spans, parse_labels
 from keras_bert_zoo.export.serving_graph import (
     ServingGraph,
+    ServingLimits,
     encoder_inputs,
     fixed_sequence_length,
     ids_inputs,
+    in_chunks,
     string_inputs,
     valid_utf8,
 )
+from keras_bert_zoo.text.tokenizer import ragged_value_rowids
 from keras_bert_zoo.text.words import char_offsets, split_words, substrings
 
 
 def _position_in_row(ragged):
     """The index of each flat value of `ragged` within its row."""
     index = tf.range(tf.size(ragged.flat_values, out_type=tf.int64))
-    return index - tf.gather(ragged.row_starts(), ragged.value_rowids())
+    return index - tf.gather(ragged.row_starts(), ragged_value_rowids(ragged))
 
 
 def _select(keep, *ragged):
@@ -57,7 +60,7 @@ def _select(keep, *ragged):
     Written with flat ops (no `tf.ragged.boolean_mask`): ragged ops add validation asserts that
     make the served graph several times larger and slower to load.
     """
-    lengths = tf.math.unsorted_segment_sum(tf.cast(keep, tf.int64), ragged[0].value_rowids(), ragged[0].nrows())
+    lengths = tf.math.unsorted_segment_sum(tf.cast(keep, tf.int64), ragged_value_rowids(ragged[0]), ragged[0].nrows())
     return [tf.RaggedTensor.from_row_lengths(tf.boolean_mask(r.flat_values, keep), lengths, validate=False)
             for r in ragged]
 
@@ -72,8 +75,9 @@ def _char_spans(texts, begin, end):
     return begin.with_flat_values(chars[:, 0]), begin.with_flat_values(chars[:, 1])
 
 
-def token_classifier_graph(model, preprocessor, label_names):
-    """`serving_default` and `from_ids` of a tagger whose classes are the tags `label_names`."""
+def token_classifier_graph(model, preprocessor, label_names, limits=ServingLimits()):
+    """`serving_default` and `from_ids` of a tagger whose classes are the tags `label_names`; the encoder
+    runs on `limits.encoder_batch_size` texts at a time (`in_chunks`)."""
     if label_names is None:
         raise ValueError(
             "Exporting a BertTokenClassifier needs label_names, the tag of each class "
@@ -92,7 +96,7 @@ def token_classifier_graph(model, preprocessor, label_names):
         return {"probabilities": probabilities, "tag_id": tag_id, "tag": tf.gather(tf.constant(names), tag_id)}
 
     def serve_text(text):
-        text = valid_utf8(text)
+        text = valid_utf8(limits.check_texts(text)[0])
         words, begin, end = split_words(text)
         # Words the tokenizer reads as nothing are dropped; of the rest, at most sequence_length - 2
         # (a piece each at least) can fit, so only those are tokenized again by ner_features.
@@ -100,12 +104,12 @@ def token_classifier_graph(model, preprocessor, label_names):
         num_words = tf.cast(words.row_lengths(), tf.int32)
         words, begin, end = _select(_position_in_row(words) < sequence_length - 2, words, begin, end)
         features = ner_features(words, tokenizer, sequence_length)
-        tokens = from_ids(encoder_inputs(features))
+        tokens = in_chunks(from_ids, encoder_inputs(features), limits.encoder_batch_size)
         word_ids = features["word_ids"]
         previous = tf.pad(word_ids[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
         first_piece = (word_ids >= 0) & (word_ids != previous)  # words in order, each at its first piece
         num_tagged = tf.reduce_sum(tf.cast(first_piece, tf.int32), axis=1)
-        tagged = _position_in_row(words) < tf.gather(tf.cast(num_tagged, tf.int64), words.value_rowids())
+        tagged = _position_in_row(words) < tf.gather(tf.cast(num_tagged, tf.int64), ragged_value_rowids(words))
         words, begin, end = _select(tagged, words, begin, end)
 
         def per_word(values):
@@ -114,7 +118,7 @@ def token_classifier_graph(model, preprocessor, label_names):
         tag_ids = per_word(tokens["tag_id"])
         spans = entity_spans(tag_ids, per_word(tf.reduce_max(tokens["probabilities"], axis=-1)), names)
         word_start, word_end = _char_spans(text, begin, end)
-        row_start = tf.gather(words.row_starts(), spans["type"].value_rowids())
+        row_start = tf.gather(words.row_starts(), ragged_value_rowids(spans["type"]))
         first = row_start + tf.cast(spans["first_word"].flat_values, tf.int64)
         last = row_start + tf.cast(spans["end_word"].flat_values, tf.int64) - 1
 

@@ -220,17 +220,18 @@ def _as_string_batch(inputs):
 
 
 def ragged_value_rowids(ragged):
-    """`ragged.value_rowids()` of a 2-D ragged tensor in three plain ops (far cheaper eagerly)."""
+    """`ragged.value_rowids()` of a 2-D ragged tensor in three plain ops: memory linear in its values
+    (`value_rowids()` builds a [rows, longest row] mask) and far cheaper eagerly."""
     inner_splits = ragged.row_splits[1:-1, tf.newaxis]
     ones = tf.ones_like(inner_splits[:, 0])
     row_starts = tf.scatter_nd(inner_splits, ones, ragged.row_splits[-1:] + 1)
-    return tf.cumsum(row_starts)[:-1]
+    return tf.reshape(tf.cumsum(row_starts)[:-1], [-1])  # rank 1 also when traced
 
 
 def _char_length_at(strings, rows, positions):
     """UTF-8 length of the character whose lead byte is `strings[rows][positions]` (else 1)."""
-    width = tf.maximum(tf.reduce_max(tf.strings.length(strings)), 1)  # reduce_max([]) is INT_MIN
-    raw = tf.io.decode_raw(strings, tf.uint8, fixed_length=width)  # [batch, width], zero padded
-    byte = tf.gather(tf.reshape(raw, [-1]), rows * tf.cast(width, rows.dtype) + positions)
+    lengths = tf.cast(tf.strings.length(strings), rows.dtype)
+    raw = tf.io.decode_raw(tf.strings.reduce_join(strings), tf.uint8)  # all bytes, memory linear in them
+    byte = tf.gather(raw, tf.gather(tf.cumsum(lengths, exclusive=True), rows) + positions)
     # Lead bytes 110xxxxx, 1110xxxx, 11110xxx start 2-, 3- and 4-byte characters.
     return 1 + sum(tf.cast(byte >= lead, positions.dtype) for lead in (0xC0, 0xE0, 0xF0))

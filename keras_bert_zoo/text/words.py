@@ -21,6 +21,8 @@ Example:
 import tensorflow as tf
 import tensorflow_text as text
 
+from keras_bert_zoo.text.tokenizer import ragged_value_rowids
+
 # BERT's punctuation: Unicode P*, plus ASCII 33-47, 58-64, 91-96 and 123-126 ($ + < = > ^ ` | ~ are S*).
 _PUNCTUATION = r"!-/:-@\[-`{-~\p{P}"
 # The CJK ideograph blocks BERT's basic tokenizer puts spaces around.
@@ -54,8 +56,8 @@ def char_offsets(strings, byte_offsets):
     """Byte offsets (ragged [batch, (tokens)]) into UTF-8 `strings` -> code point offsets."""
     _, char_starts = tf.strings.unicode_decode_with_offsets(strings, "UTF-8")
     width = tf.cast(tf.maximum(tf.reduce_max(tf.strings.length(strings)), 0) + 1, tf.int64)
-    keys = char_starts.flat_values + char_starts.value_rowids() * width  # sorted across rows
-    rows = byte_offsets.value_rowids()
+    keys = char_starts.flat_values + ragged_value_rowids(char_starts) * width  # sorted across rows
+    rows = ragged_value_rowids(byte_offsets)
     values = tf.cast(byte_offsets.flat_values, tf.int64) + rows * width
     chars = tf.searchsorted(keys, values, side="left") - tf.gather(
         tf.cast(char_starts.row_starts(), tf.int32), rows
