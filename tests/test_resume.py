@@ -8,6 +8,7 @@ equal to the uninterrupted run's (max abs difference 0); the tests allow 1e-6.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 import tensorflow as tf
 
 from keras_bert_zoo.data import TextExamples, classification_dataset
-from keras_bert_zoo.training import ResumableBackupAndRestore, replayable_epochs
+from keras_bert_zoo.training import ResumableBackupAndRestore, default_callbacks, replayable_epochs
 
 WORKER = Path(__file__).parent / "resume_worker.py"
 STEPS_PER_EPOCH, EPOCHS = 8, 2  # resume_worker.py's defaults: 32 examples, batches of 4
@@ -212,3 +213,64 @@ def test_sigkilled_run_resumes_mid_epoch_and_ends_like_an_uninterrupted_run(tmp_
     assert weight_diff <= 1e-6
     assert not (run_dir / "backup").exists()  # the finished run deleted its backup
     assert tf.io.gfile.exists(str(run_dir / "last.keras"))
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(40, 4)).astype("float32"), rng.normal(size=(40, 1)).astype("float32")  # 10 batches of 4
+
+
+def test_a_damaged_newest_backup_falls_back_to_the_previous_whatever_file_is_damaged(tmp_path, monkeypatch):
+    x, y = _data()
+    fit = {"x": x, "y": y, "batch_size": 4, "epochs": 2, "shuffle": False, "verbose": 0}
+    reference = _small_model()
+    reference.fit(**fit, callbacks=[ResumableBackupAndRestore(tmp_path / "reference", save_freq=3)])
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")))
+    interrupted = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        _small_model().fit(**fit, callbacks=[ResumableBackupAndRestore(interrupted, save_freq=3), _Interrupt(1, 7)])
+    monkeypatch.undo()
+    newest, previous = _backups(interrupted)
+    # Each backup's files, then its description, then the folder (the rename) reached the disk before it counted.
+    name = str(interrupted / f"backup-{newest['number']}")
+    assert synced[-4:] == [f"{name}.weights.h5", f"{name}.state.npz", f"{name}.json.tmp", str(interrupted)]
+
+    def truncate(path):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    damages = {"weights.h5": truncate, "state.npz": lambda path: path.write_bytes(b""), "json": truncate}
+    for suffix, damage in [*damages.items(), ("state.npz", Path.unlink)]:
+        backup_dir = tmp_path / f"{suffix}-{damage.__name__}"
+        shutil.copytree(interrupted, backup_dir)
+        damage(backup_dir / f"backup-{newest['number']}.{suffix}")
+        model, callback = _small_model(seed=1), ResumableBackupAndRestore(backup_dir, save_freq=3)
+        with pytest.warns(UserWarning, match=f"Skipped unreadable backups .*backup-{newest['number']}"):
+            model.fit(**fit, callbacks=[callback])
+        assert callback.resumed_from == (previous["epoch"], previous["batch"], previous["iterations"])
+        for got, want in zip(model.weights, reference.weights):
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), atol=1e-6)
+
+
+class _Score(keras.callbacks.Callback):
+    """Logs a made-up validation score for each epoch, the best in epoch 0."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = [1.0, 0.0, 0.5][epoch]
+
+
+def test_best_checkpoint_keeps_its_best_score_across_a_restart(tmp_path):
+    x, y = _data()
+    fit = {"x": x, "y": y, "batch_size": 4, "epochs": 3, "shuffle": False, "verbose": 0}
+
+    def callbacks(*extra):
+        return [_Score(), *default_callbacks(tmp_path, monitor="val_score", mode="max", backup_save_freq=3), *extra]
+
+    with pytest.raises(KeyboardInterrupt):
+        _small_model().fit(**fit, callbacks=callbacks(_Interrupt(1, 4)))  # after epoch 0, the best, was saved
+    best = (tmp_path / "best.keras").read_bytes()
+    resumed = callbacks()
+    _small_model(seed=1).fit(**fit, callbacks=resumed)
+    checkpoint = next(c for c in resumed if isinstance(c, keras.callbacks.ModelCheckpoint) and c.save_best_only)
+    assert checkpoint.best == 1.0
+    assert (tmp_path / "best.keras").read_bytes() == best  # epochs 1 and 2 scored worse: epoch 0's model stays
