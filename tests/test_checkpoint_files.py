@@ -81,6 +81,16 @@ def test_hostile_configs_are_refused_before_anything_is_built(saved, tmp_path):
     assert "intermediate_size=16384 but bert.encoder.layer.0.intermediate.dense.weight says 16" in out[2]
 
 
+def test_a_size_the_weights_cannot_confirm_is_refused(hf):
+    state = load_file(hf / "model.safetensors")
+    del state["embeddings.word_embeddings.weight"]
+    save_file(state, hf / "model.safetensors")
+    config = edit_config(hf, hidden_size=10**9)
+    with pytest.raises(CheckpointError, match=f"{config}: does not match .*: bert.embeddings.word_embeddings.weight "
+                                              "is missing.$"):
+        read_checkpoint(hf)
+
+
 @pytest.mark.parametrize("changes, problem", [
     (dict(hidden_size="8"), "hidden_size='8' is not a positive integer."),
     (dict(num_attention_heads=0), "num_attention_heads=0 is not a positive integer."),

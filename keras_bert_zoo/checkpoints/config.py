@@ -85,16 +85,18 @@ def check_sizes(kwargs, shapes, config_file, weights, display_name=str):
     config asking for a huge model over small files fails here instead of allocating it.
     """
     shapes = {name.removeprefix("bert."): tuple(shape) for name, shape in shapes.items()}
-    ours = dict(_KEYS)
-    problems = []
+    problems = {}  # ordered, without repeats
     for key, (name, axis) in _SIZES.items():
-        if ours[key] in kwargs and name in shapes and len(shapes[name]) == 2:
-            if kwargs[ours[key]] != shapes[name][axis]:
-                problems.append(f"{key}={kwargs[ours[key]]} but {display_name('bert.' + name)} says "
-                                f"{shapes[name][axis]}")
+        if _KEYS[key] not in kwargs:  # the encoder's default, a small size
+            continue
+        shape, shown = shapes.get(name), display_name(f"bert.{name}")
+        if shape is None or len(shape) != 2:
+            problems[f"{shown} is missing" if shape is None else f"{shown} has shape {shape}, not 2-D"] = None
+        elif kwargs[_KEYS[key]] != shape[axis]:
+            problems[f"{key}={kwargs[_KEYS[key]]} but {shown} says {shape[axis]}"] = None
     layers = {int(m.group(1)) for name in shapes if (m := re.match(r"encoder\.layer\.(\d+)\.", name))}
     if kwargs["num_layers"] != len(layers):
-        problems.append(f"num_hidden_layers={kwargs['num_layers']} but the weights hold {len(layers)} layers")
+        problems[f"num_hidden_layers={kwargs['num_layers']} but the weights hold {len(layers)} layers"] = None
     if problems:
         raise CheckpointMismatchError(f"{config_file}: does not match {weights}: " + "; ".join(problems) + ".")
 
