@@ -46,7 +46,7 @@ def main():
     kill_at, recipe, *argv = sys.argv[1:]
     point, _, k = kill_at.partition(":")
     if point == "backup":
-        _kill_around(ResumableBackupAndRestore, "_commit", int(k), before=False)
+        _kill_around(ResumableBackupAndRestore, "_save_model", int(k), before=False)
     elif point == "mid-save":
         _kill_around(ResumableBackupAndRestore, "_commit", int(k), before=True)
     elif point == "after-fit":
