@@ -1,6 +1,7 @@
 """SavedModel export of classifiers: raw strings in, the same answers as the Keras model, loadable the way
 TF Serving loads it; what the entry point refuses."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,16 @@ def test_default_warmup_requests(exported):
         [b"This is a short example sentence."], [b""]]
 
 
+def test_limits_are_written_and_refuse_a_larger_request(exported):
+    path, served = exported
+    assert json.loads((path / "assets.extra" / "serving_limits.json").read_text()) == {
+        "max_chars_per_text": 1_000_000, "max_texts_per_request": 1_000, "max_windows_per_context": 1_000,
+        "encoder_batch_size": 64}
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"request has 1001 texts; this model accepts at most 1,000 \(max_texts_per_request\)"):
+        served(text=["good"] * 1001)
+
+
 def test_refused_arguments_write_nothing(classifier, tmp_path):
     model, preprocessor = classifier
     with pytest.raises(ValueError, match="2 label names for 3 classes"):
@@ -112,4 +123,6 @@ def test_refused_arguments_write_nothing(classifier, tmp_path):
         kbz.export.saved_model(model.encoder, preprocessor, tmp_path, ["a"])
     with pytest.raises(ValueError, match="Warmup example 0 has inputs"):
         kbz.export.saved_model(model, preprocessor, tmp_path, warmup_examples=[{"texts": "a"}])
+    with pytest.raises(ValueError, match="max_chars_per_text must be a positive int"):
+        kbz.export.saved_model(model, preprocessor, tmp_path, max_chars_per_text=0)
     assert not any(tmp_path.iterdir())

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from ai_edge_litert.interpreter import SignatureRunner
 
 import keras_bert_zoo as kbz
 
@@ -155,3 +156,16 @@ def test_bad_arguments(sentiment, tmp_path):
     with pytest.raises(NotImplementedError, match="BertSpanQA"):
         kbz.export.tflite(kbz.BertSpanQA(model.encoder), preprocessor, tmp_path / "m.tflite")
     assert not any(tmp_path.iterdir())
+
+
+
+def test_an_error_without_a_message_names_the_likely_cause(fp32_path, monkeypatch):
+    runner = kbz.export.tflite_interpreter(fp32_path).get_signature_runner()
+
+    def out_of_memory(self, **inputs):  # what LiteRT raises when an allocation fails
+        raise RuntimeError("")
+
+    monkeypatch.setattr(SignatureRunner, "__call__", out_of_memory)
+    with pytest.raises(RuntimeError, match=r"LiteRT failed \(no message\) on a request of text \[2\] \(longest 12 "
+                                           r"characters\), most likely out of memory"):
+        runner(text=np.array(["a good movie", "bad"], object))

@@ -15,13 +15,14 @@ Example:
 array([b'pos'], dtype=object)
 """
 
+import re
 import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
-from ai_edge_litert.interpreter import InterpreterWithCustomOps
+from ai_edge_litert.interpreter import InterpreterWithCustomOps, SignatureRunner
 from tensorflow.lite.python import convert as lite_convert
 from tensorflow_text import tflite_registrar
 
@@ -121,8 +122,38 @@ def tflite_interpreter(model, num_threads=None):
     (2, 2)
     """
     source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
-    return InterpreterWithCustomOps(custom_op_registerers=tflite_registrar.SELECT_TFTEXT_OPS,
-                                    num_threads=num_threads, **source)
+    return _Interpreter(custom_op_registerers=tflite_registrar.SELECT_TFTEXT_OPS, num_threads=num_threads, **source)
+
+
+class _Interpreter(InterpreterWithCustomOps):
+    """LiteRT's interpreter, whose signature runners name the likely cause of an out-of-memory error."""
+
+    def get_signature_runner(self, signature_key=None):
+        return _SignatureRunner(self, super().get_signature_runner(signature_key)._signature_key)
+
+
+class _SignatureRunner(SignatureRunner):
+    def __call__(self, **inputs):
+        try:
+            return super().__call__(**inputs)
+        except RuntimeError as error:
+            message = str(error).strip()
+            # What LiteRT says when an allocation fails: nothing, or that a node failed to prepare.
+            if message and not re.search("alloc|prepare|memory", message, re.IGNORECASE):
+                raise
+            sizes = ", ".join(f"{name} {_describe(value)}" for name, value in inputs.items())
+            raise RuntimeError(
+                f"LiteRT failed ({message or 'no message'}) on a request of {sizes}, most likely out of memory: "
+                "send fewer or shorter texts per call."
+            ) from error
+
+
+def _describe(value):
+    """An input's shape, and the length of its longest string, in words."""
+    value = np.asarray(value)
+    if value.dtype != object or not value.size:
+        return f"{list(value.shape)}"
+    return f"{list(value.shape)} (longest {max(len(v) for v in value.flat):,} characters)"
 
 
 def _serving_outputs(task_model, label_names):
