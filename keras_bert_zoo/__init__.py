@@ -2,18 +2,52 @@
 
 >>> import keras_bert_zoo as kbz
 >>> encoder = kbz.BertEncoder.from_preset("bert_tiny_uncased")
+
+Importing the package is cheap: each name below imports its module (and TensorFlow, where that module
+needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` never load TensorFlow.
 """
 
-from keras_bert_zoo import data, distribute, export, metrics, presets, training
-from keras_bert_zoo.checkpoints import save_google_checkpoint, save_hf
-from keras_bert_zoo.encoder import BertEncoder
-from keras_bert_zoo.models import (
-    BertClassifier,
-    BertMultipleChoice,
-    BertPretrainer,
-    BertSpanQA,
-    BertTokenClassifier,
-)
-from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
+import importlib
 
 __version__ = "0.1.0"
+
+# name -> the module that holds it; a name equal to its module's last part is the module itself.
+# A module is imported only when one of its names is used, so one that is missing is an error then, not here.
+_LAZY = {
+    # submodules
+    "data": "keras_bert_zoo.data",
+    "distribute": "keras_bert_zoo.distribute",
+    "export": "keras_bert_zoo.export",
+    "metrics": "keras_bert_zoo.metrics",
+    "presets": "keras_bert_zoo.presets",
+    "training": "keras_bert_zoo.training",
+    # objects
+    "BertEncoder": "keras_bert_zoo.encoder",
+    "BertClassifier": "keras_bert_zoo.models",
+    "BertMultipleChoice": "keras_bert_zoo.models",
+    "BertPretrainer": "keras_bert_zoo.models",
+    "BertSpanQA": "keras_bert_zoo.models",
+    "BertTokenClassifier": "keras_bert_zoo.models",
+    "BertPreprocessor": "keras_bert_zoo.text",
+    "BertTokenizer": "keras_bert_zoo.text",
+    "save_google_checkpoint": "keras_bert_zoo.checkpoints",
+    "save_hf": "keras_bert_zoo.checkpoints",
+    "load": "keras_bert_zoo.loading",
+    "preset_weights": "keras_bert_zoo.loading",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"{__name__}.{name}" else getattr(module, name)
+    globals()[name] = value  # later uses skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -10,9 +10,10 @@
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from keras_bert_zoo import quiet
 
 
 def _load_source(source):
@@ -69,6 +70,13 @@ def train(args, recipe_args):
     """Runs recipes/<task>.py with the remaining flags: the CLI and the recipe are the same code."""
     import runpy
 
+    if args.task is None:
+        if args.help:
+            args.parser.print_help()
+            return
+        args.parser.error("give a TASK (a recipe in recipes/); see keras-bert-zoo train --help.")
+    if args.help:  # `train TASK --help` shows the recipe's flags
+        recipe_args = ["--help", *recipe_args]
     script = RECIPES / f"{args.task}.py"
     if not script.is_file():
         raise SystemExit(
@@ -281,8 +289,11 @@ def list_presets(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="keras-bert-zoo", description="BERT-family models in Keras 3: import, train, export."
+        prog="keras-bert-zoo", description="BERT-family models in Keras 3: import, train, export.",
+        epilog=f"TensorFlow's start-up lines are hidden; --verbose (or {quiet.VERBOSE_ENV}=1) shows them.",
     )
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show TensorFlow's own log lines (start-up notices, C++ INFO and WARNING)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("presets", help="list the named presets")
@@ -300,10 +311,13 @@ def build_parser():
     p.set_defaults(run=convert)
 
     p = commands.add_parser("train", help="run a training recipe (the same code as recipes/<task>.py)",
-                            description="Flags after TASK go to the recipe; see keras-bert-zoo train TASK --help.")
+                            description="Flags after TASK go to the recipe; see keras-bert-zoo train TASK --help.",
+                            add_help=False)
     recipes = sorted(script.stem for script in RECIPES.glob("*.py") if not script.stem.startswith("_"))
-    p.add_argument("task", choices=recipes or None, help="a recipe in recipes/")
-    p.set_defaults(run=train, passthrough=True)
+    p.add_argument("task", nargs="?", choices=recipes or None, help="a recipe in recipes/")
+    p.add_argument("-h", "--help", action="store_true",
+                   help="show this help, or with TASK the recipe's flags")  # `train TASK --help` goes to the recipe
+    p.set_defaults(run=train, passthrough=True, parser=p)
 
     p = commands.add_parser(
         "export", help="export a training run's model: SavedModel for TF Serving, TFLite or ONNX",
@@ -352,12 +366,18 @@ def build_parser():
     p.add_argument("--timeout", type=float, default=30.0,
                    help="seconds each request to TF Serving may take, the whole answer included (default 30)")
     p.set_defaults(run=predict)
+    for p in commands.choices.values():  # --verbose after the command works too (it never reaches a recipe)
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv=None):
     args, rest = build_parser().parse_known_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.verbose:
+        quiet.set_verbose()  # a recipe run by `train` sees it too
+    # Every command but `presets` and `train --help` needs TensorFlow: import it without its start-up lines.
+    if args.run is not list_presets and getattr(args, "task", "") is not None:
+        quiet.import_tensorflow()
     if getattr(args, "passthrough", False):
         args.run(args, rest)
     elif rest:

@@ -16,10 +16,11 @@ Files are SWAG CSV (.csv, e.g. rowanz/swagaf data/train.csv and val.csv: four ch
 """
 
 import argparse
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_bert_zoo.quiet import import_tensorflow
+
+import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

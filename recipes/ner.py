@@ -18,17 +18,18 @@ recipe prints how many there were.
 """
 
 import argparse
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_bert_zoo.quiet import import_tensorflow
 
-import keras
-import numpy as np
-import tensorflow as tf
+import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
-import keras_bert_zoo as kbz
-from keras_bert_zoo.data import (
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_bert_zoo as kbz  # noqa: E402
+from keras_bert_zoo.data import (  # noqa: E402
     IGNORE_LABEL,
     ner_dataset,
     ner_features,
@@ -36,7 +37,7 @@ from keras_bert_zoo.data import (
     predictions_to_word_tags,
     read_conll,
 )
-from keras_bert_zoo.training import runs
+from keras_bert_zoo.training import runs  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "conll2003"
 

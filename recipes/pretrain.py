@@ -18,11 +18,12 @@ hold the weights at the end of training.
 """
 
 import argparse
-import os
 import shlex
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_bert_zoo.quiet import import_tensorflow
+
+import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -16,10 +16,11 @@ the best span over them, or "no answer" when the null score beats it by more tha
 import argparse
 import json
 import math
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_bert_zoo.quiet import import_tensorflow
+
+import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
