@@ -11,6 +11,11 @@ encoder's int32 `token_ids`, `segment_ids` and `padding_mask`. What each task ta
 - `BertMultipleChoice`: `keras_bert_zoo.export.serving_multiple_choice`
 - `BertEncoder`: `keras_bert_zoo.export.serving_encoder`
 
+A request holds at most `max_texts_per_request` rows of at most `max_chars_per_text` characters
+(and, for span QA, `max_windows_per_context` windows a context), else it fails with an
+`InvalidArgument` error naming the limit; the encoder runs on `encoder_batch_size` rows at a time,
+so the memory a request takes is bounded (`serving_graph.ServingLimits`).
+
 Example:
 >>> path = saved_model(classifier, preprocessor, "saved_models/sst2", ["negative", "positive"])  # doctest: +SKIP
 """

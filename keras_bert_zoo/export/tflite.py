@@ -115,6 +115,8 @@ def tflite(
 def tflite_interpreter(model, num_threads=None):
     """A LiteRT interpreter with tensorflow-text's kernels registered, for a .tflite from `tflite`
     (its path, or its bytes); `num_threads` caps the CPU threads it uses (None: LiteRT's default).
+    The .tflite has no request limits: a request too large for memory fails with a RuntimeError
+    naming its size, or (with no memory at all left) crashes the process, so bound it before.
 
     Example:
     >>> runner = tflite_interpreter("sst2.tflite").get_signature_runner()  # doctest: +SKIP
