@@ -51,6 +51,8 @@ def test_over_limit_requests_are_refused_naming_the_limit():
     answer = _serve(span_qa_graph(kbz.BertSpanQA(_encoder(16)), preprocessor, doc_stride=2, max_query_length=2,
                                   limits=dataclasses.replace(limits, max_chars_per_text=1000)))
     assert answer(tf.constant(["who"]), tf.constant([SENTENCE * 2]))["answer"].shape == (1,)  # 2 windows
+    assert "context 0 has 1001 characters; this model accepts at most 1,000 (max_chars_per_text)" in _refusal(
+        answer, ["who"], ["x" * 1001])
     assert "context 1 needs 3 windows; this model accepts at most 2 (max_windows_per_context)" in _refusal(
         answer, ["who", "who"], ["john", SENTENCE * 3])
     with pytest.raises(ValueError, match="encoder_batch_size must be a positive int"):

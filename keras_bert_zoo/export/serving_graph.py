@@ -41,20 +41,20 @@ class ServingLimits:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, not {value!r}.")
 
-    def check_texts(self, *texts):
-        """`texts` ([batch] or [batch, n] strings, the same batch), once they are within the limits."""
-        rows = tf.shape(texts[0])[0]
+    def check_texts(self, **texts):
+        """The tensors of `texts` (input name: [batch] or [batch, n] strings), once within the limits."""
+        rows = tf.shape(next(iter(texts.values())))[0]
         checks = [_assert_at_most(rows, self.max_texts_per_request, "request has {} texts", "max_texts_per_request")]
-        for strings in texts:
+        for name, strings in texts.items():
             chars = tf.strings.length(strings, unit="UTF8_CHAR")
             if chars.shape.rank == 2:
                 chars = tf.reduce_max(chars, axis=1)
             chars = tf.concat([chars, [0]], axis=0)  # the 0 for an empty batch
             longest = tf.argmax(chars, output_type=tf.int32)
-            checks.append(_assert_at_most(chars[longest], self.max_chars_per_text, "text {} has {} characters",
+            checks.append(_assert_at_most(chars[longest], self.max_chars_per_text, name + " {} has {} characters",
                                           "max_chars_per_text", longest))
         with tf.control_dependencies(checks):
-            return tuple(tf.identity(strings) for strings in texts)
+            return tuple(tf.identity(strings) for strings in texts.values())
 
     def check_windows(self, example_index, num_examples):
         """An assert that no example has more than `max_windows_per_context` windows."""
@@ -115,19 +115,19 @@ def text_graph(preprocessor, from_ids, pair=False, limits=ServingLimits()):
     def serve(texts):
         return from_ids(preprocessor(texts if pair else texts[0]))
 
-    def serve_text(*texts):
-        return in_chunks(serve, limits.check_texts(*texts), limits.encoder_batch_size)
+    def serve_text(**texts):
+        return in_chunks(serve, limits.check_texts(**texts), limits.encoder_batch_size)
 
     if pair:
         return ServingGraph(
-            serve_text=lambda text_a, text_b: serve_text(text_a, text_b),
+            serve_text=lambda text_a, text_b: serve_text(text_a=text_a, text_b=text_b),
             text_inputs=string_inputs("text_a", "text_b"),
             from_ids=from_ids,
             ids_inputs=ids_inputs(),
             default_warmup=[{"text_a": "A man is playing a guitar.", "text_b": "Someone plays music."}],
         )
     return ServingGraph(
-        serve_text=lambda text: serve_text(text),
+        serve_text=lambda text: serve_text(text=text),
         text_inputs=string_inputs("text"),
         from_ids=from_ids,
         ids_inputs=ids_inputs(),

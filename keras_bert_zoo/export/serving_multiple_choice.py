@@ -33,7 +33,7 @@ def multiple_choice_graph(model, preprocessor, limits=ServingLimits()):
         return outputs
 
     def serve_text(context, choices):
-        return in_chunks(serve, limits.check_texts(context, choices), contexts_at_once)
+        return in_chunks(serve, limits.check_texts(context=context, choices=choices), contexts_at_once)
 
     return ServingGraph(
         serve_text=serve_text,

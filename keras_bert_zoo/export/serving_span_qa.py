@@ -62,7 +62,7 @@ def span_qa_graph(
             tf.shape(question)[0], batch, message="question and context need the same batch size"
         )
         with tf.control_dependencies([same_batch]):
-            question, context = limits.check_texts(question, context)
+            question, context = limits.check_texts(question=question, context=context)
         question, context = valid_utf8(question), valid_utf8(context)
         no_answer = tf.fill([batch], -1)
         windows = squad_windows(

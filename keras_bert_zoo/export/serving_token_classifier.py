@@ -96,7 +96,7 @@ def token_classifier_graph(model, preprocessor, label_names, limits=ServingLimit
         return {"probabilities": probabilities, "tag_id": tag_id, "tag": tf.gather(tf.constant(names), tag_id)}
 
     def serve_text(text):
-        text = valid_utf8(limits.check_texts(text)[0])
+        text = valid_utf8(limits.check_texts(text=text)[0])
         words, begin, end = split_words(text)
         # Words the tokenizer reads as nothing are dropped; of the rest, at most sequence_length - 2
         # (a piece each at least) can fit, so only those are tokenized again by ner_features.
