@@ -8,6 +8,7 @@ needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` nev
 """
 
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
@@ -36,7 +37,8 @@ _LAZY = {
     "preset_weights": "keras_bert_zoo.loading",
 }
 
-__all__ = sorted(_LAZY)
+# `from keras_bert_zoo import *` imports every module below: only those that are there.
+__all__ = sorted(name for name, module in _LAZY.items() if importlib.util.find_spec(module) is not None)
 
 
 def __getattr__(name):

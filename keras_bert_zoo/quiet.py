@@ -66,8 +66,13 @@ def import_tensorflow():
 
         return tensorflow
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's INFO and WARNING lines at run time
-    sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError):  # no stderr to tidy up
+        import tensorflow
+
+        return tensorflow
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
