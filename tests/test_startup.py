@@ -65,12 +65,43 @@ def test_train_task_help_shows_the_recipe_flags_without_tensorflow_start_up_line
         assert marker not in result.stderr
 
 
-def test_verbose_shows_tensorflow_start_up_lines():
-    # The recipe itself, run as a script: the recipes and the CLI hide (and show) the same way.
-    result = subprocess.run([sys.executable, str(RECIPES / "classify.py"), "--help"], capture_output=True,
-                            text=True, env=_env(**{quiet.VERBOSE_ENV: "1"}), check=True)
-    assert "--train-file" in result.stdout
-    assert [line for line in result.stderr.splitlines() if quiet.noise(line)], result.stderr
+FAKE_TENSORFLOW = """if True:
+    import os
+    os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
+    os.write(2, b"I0000 00:00:1.2 7 cudart_stub.cc:31] Could not find cuda drivers on your machine.\\n")
+    os.write(2, b"a real problem\\n")
+    if os.environ.get("FAIL"):
+        raise ImportError("no TensorFlow here")
+
+    class config:
+        def list_physical_devices():
+            os.write(2, b"E0000 00:00:1.2 7 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\\n")
+            return []
+"""
+
+
+@pytest.mark.parametrize("verbose, fail", [("", ""), ("1", ""), ("", "1")])
+def test_import_tensorflow_hides_only_the_start_up_lines(tmp_path, verbose, fail):
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text(FAKE_TENSORFLOW)
+    code = "from keras_bert_zoo.quiet import import_tensorflow; import_tensorflow()"  # it looks up the devices
+    env = _env(**{quiet.VERBOSE_ENV: verbose, "FAIL": fail, "PYTHONPATH": str(tmp_path)})
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == (1 if fail else 0)
+    lines = result.stderr.splitlines()
+    assert "a real problem" in lines
+    if fail:  # the traceback shows, after what the import printed
+        assert lines[-1] == "ImportError: no TensorFlow here" and not any(quiet.noise(line) for line in lines)
+    elif verbose:
+        assert sum(quiet.noise(line) for line in lines) == 2, result.stderr  # cuInit comes at the first op
+    else:
+        assert lines == ["a real problem"]
+
+
+def test_the_recipes_import_tensorflow_quietly_before_keras():
+    for recipe in RECIPES.glob("*.py"):
+        source = recipe.read_text()
+        assert 0 < source.index("\nimport_tensorflow()") < source.index("\nimport keras"), recipe
 
 
 def test_cli_verbose_flag_sets_the_variable(monkeypatch, capsys):
