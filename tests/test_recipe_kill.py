@@ -80,13 +80,33 @@ def _weights(keras_file):
     return arrays
 
 
+@pytest.fixture(scope="module")
+def killed_runs(tmp_path_factory):
+    """{recipe: (tmp_path, process)}: every recipe but classify, started at once and killed after its first backup.
+
+    They run while the tests restart them one by one, which keeps both cores busy."""
+    started = {}
+    for recipe in RECIPES:
+        if recipe != "classify.py":
+            tmp_path = tmp_path_factory.mktemp(recipe.removesuffix(".py"))
+            started[recipe] = tmp_path, subprocess.Popen(_command(recipe, tmp_path, "backup:1"), cwd=ROOT, text=True,
+                                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    yield started
+    for _, process in started.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", [name for name in RECIPES if name != "classify.py"])
-def test_recipe_killed_after_a_backup_resumes_there_with_its_metrics(recipe, tmp_path, run_recipe):
+def test_recipe_killed_after_a_backup_resumes_there_with_its_metrics(recipe, killed_runs, run_recipe):
     """Killed right after its first backup (batch 2, metrics compiled), the same command resumes and completes.
 
     The restart runs in this process (as `run_recipe` does), which saves a Python and TensorFlow start."""
-    _killed(_command(recipe, tmp_path, "backup:1"))
+    tmp_path, killed = killed_runs[recipe]
+    _, err = killed.communicate(timeout=TIMEOUT)
+    assert killed.returncode == -signal.SIGKILL, err[-3000:]
     _, recipe_path, *flags = _command(recipe, tmp_path)
     lines = run_recipe(recipe_path, *flags)
     assert re.fullmatch(RECIPES[recipe][1], lines[-1]), lines[-5:]
@@ -125,6 +145,7 @@ def test_classify_killed_in_a_save_and_after_fit_ends_like_an_uninterrupted_run(
     assert max(float(np.abs(got[k] - expected[k]).max()) for k in expected) <= 1e-6
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_live_model_dir_is_refused(tmp_path):
     """This process holds the model dir; a recipe started on it stops at once, naming this process."""
     run_dir = tmp_path / "run"

@@ -178,7 +178,7 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
             self._skip_batches(skip_epochs, self._resume_batch)
 
     def _restore(self, number):
-        """Restores backup `number`; raises one of _READ_ERRORS, having restored nothing, if a file is bad."""
+        """Restores backup `number`, or raises one of _READ_ERRORS if one of its files is missing or damaged."""
         name = tf.io.gfile.join(self.backup_dir, f"backup-{number}")
         with tf.io.gfile.GFile(f"{name}.json", "r") as f:
             backup = json.loads(f.read())
@@ -204,8 +204,9 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _restore_metrics(self, data_batch):
         """Gives the interrupted epoch its running metrics back (fit reset them at the epoch's start)."""
-        # Compiled metrics are built by the first trained batch, which a restart skips: build them now.
-        self.model._symbolic_build(data_batch=data_batch)
+        if len(_metric_variables(self.model)) != len(self._restored_metrics):
+            # Compiled metrics are built by the first trained batch, which a restart skips: build them now.
+            self.model._symbolic_build(data_batch=data_batch)
         variables = _metric_variables(self.model)
         if len(variables) == len(self._restored_metrics):
             for variable, value in zip(variables, self._restored_metrics):
