@@ -18,7 +18,8 @@ MODELS = {"minilm": "all_minilm_l6_v2", "bert-base": "bert_base_uncased"}
 
 CHILD = """import json, os, resource, sys, tempfile, time
 import keras_bert_zoo as kbz
-model = kbz.BertClassifier(kbz.BertEncoder.from_preset(sys.argv[1]), num_classes=2)
+model = kbz.BertClassifier(kbz.BertEncoder.from_preset(
+    sys.argv[1], weights='auto' if kbz.presets.get(sys.argv[1]).weights_package else None), num_classes=2)
 with tempfile.TemporaryDirectory() as root:
     start = time.perf_counter()
     path = kbz.export.onnx(model, os.path.join(root, "model.onnx"))

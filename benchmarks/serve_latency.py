@@ -170,7 +170,8 @@ def same_weight_models(preset, vocab, root):
 
     import keras_bert_zoo as kbz
 
-    classifier = kbz.BertClassifier(kbz.BertEncoder.from_preset(preset), num_classes=2)
+    classifier = kbz.BertClassifier(kbz.BertEncoder.from_preset(
+        preset, weights="auto" if kbz.presets.get(preset).weights_package else None), num_classes=2)
     kbz.save_hf(classifier.encoder, root / "hf", vocabulary=vocab)
     torch_model = transformers.BertForSequenceClassification.from_pretrained(root / "hf", num_labels=2).eval()
     kernel, bias = classifier.get_layer("logits").get_weights()  # save_hf writes the encoder only

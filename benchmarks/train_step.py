@@ -80,7 +80,7 @@ def bert_base_folder(root):
 def checkpoint_folder(name, root):
     import keras_bert_zoo as kbz
 
-    return kbz.presets.weights_dir("all_minilm_l6_v2") if name == "minilm-l6" else bert_base_folder(root)
+    return kbz.preset_weights.find("all_minilm_l6_v2").folder if name == "minilm-l6" else bert_base_folder(root)
 
 
 def make_batches(seq_len, batch, vocabulary_size, seed=0):

@@ -1,7 +1,7 @@
 """keras_bert_zoo: BERT-family models in Keras 3, from checkpoint to served model.
 
 >>> import keras_bert_zoo as kbz
->>> encoder = kbz.BertEncoder.from_preset("bert_tiny_uncased")
+>>> encoder = kbz.BertEncoder.from_preset("all_minilm_l6_v2")  # real weights, from its pip package
 
 Importing the package is cheap: each name below imports its module (and TensorFlow, where that module
 needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` never load TensorFlow.
@@ -34,7 +34,7 @@ _LAZY = {
     "save_google_checkpoint": "keras_bert_zoo.checkpoints",
     "save_hf": "keras_bert_zoo.checkpoints",
     "load": "keras_bert_zoo.loading",
-    "preset_weights": "keras_bert_zoo.loading",
+    "preset_weights": "keras_bert_zoo.preset_weights",
 }
 
 # `from keras_bert_zoo import *` imports every module below: only those that are there.

@@ -16,23 +16,32 @@ from pathlib import Path
 from keras_bert_zoo import quiet
 
 
-def _load_source(source):
+def _load_source(source, random_init=False):
     """(model, vocabulary) from an HF/Google folder, a preset name or a .keras file.
 
-    Checkpoints with pretraining heads convert as a BertPretrainer so the heads are kept.
+    Checkpoints with pretraining heads convert as a BertPretrainer so the heads are kept. A preset
+    loads its real weights (or says where to get them); `random_init` asks for random ones.
     """
     import keras
 
-    from keras_bert_zoo import checkpoints, presets
+    from keras_bert_zoo import checkpoints, preset_weights, presets
 
     if source in presets.names():
         from keras_bert_zoo.encoder import BertEncoder
 
         try:
-            vocabulary = presets.vocabulary_file(source)
-        except ValueError:
-            vocabulary = None
-        return BertEncoder.from_preset(source), vocabulary
+            found = preset_weights.find(source, None if random_init else preset_weights.AUTO)
+        except (preset_weights.MissingWeightsError, preset_weights.PresetWeightsError) as error:
+            raise SystemExit(f"error: {error}") from None
+        if found is None:
+            print(f"weights: random (--random-init), the architecture of preset {source}")
+            vocabulary = presets.get(source).vocabulary_file
+            return BertEncoder.from_preset(source, weights=None), vocabulary
+        print(f"weights: preset {source} from {found.origin}")
+        vocabulary = found.folder / checkpoints.VOCAB
+        return BertEncoder.from_checkpoint(found.folder), vocabulary if vocabulary.is_file() else None
+    if random_init:
+        raise SystemExit(f"error: --random-init takes a preset name; {source} is not one.")
     path = Path(source)
     if path.suffix == ".keras":
         return keras.saving.load_model(path), None
@@ -48,7 +57,7 @@ def _load_source(source):
 def convert(args):
     from keras_bert_zoo import checkpoints
 
-    model, vocabulary = _load_source(args.source)
+    model, vocabulary = _load_source(args.source, args.random_init)
     vocabulary = args.vocabulary or vocabulary
     if args.to == "hf":
         checkpoints.save_hf(model, args.destination, vocabulary=vocabulary)
@@ -302,12 +311,15 @@ def build_parser():
     p = commands.add_parser(
         "convert",
         help="convert a checkpoint between Hugging Face, Google TF and .keras",
-        description="SRC: an HF folder, a Google checkpoint folder, a preset name or a .keras file.",
+        description="SRC: an HF folder, a Google checkpoint folder, a preset name (its real weights, see "
+                    "README) or a .keras file.",
     )
     p.add_argument("source", metavar="SRC")
     p.add_argument("destination", metavar="DST", help="output folder (hf, google) or .keras file")
     p.add_argument("--to", required=True, choices=("hf", "google", "keras"))
     p.add_argument("--vocabulary", help="vocab.txt to write beside the weights (default: SRC's)")
+    p.add_argument("--random-init", action="store_true", help="SRC is a preset: write its architecture with "
+                                                              "random weights (it loads real ones otherwise)")
     p.set_defaults(run=convert)
 
     p = commands.add_parser("train", help="run a training recipe (the same code as recipes/<task>.py)",

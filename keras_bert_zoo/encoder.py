@@ -163,16 +163,23 @@ class BertEncoder(keras.Model):
         return cls(**config)
 
     @classmethod
-    def from_preset(cls, name, **kwargs):
-        """Builds a preset's architecture; loads real weights where the preset ships them.
+    def from_preset(cls, name, weights="auto", **kwargs):
+        """A preset with its real weights (see `keras_bert_zoo.preset_weights`), or random ones with weights=None.
+
+        `weights`: "auto" (the preset's pip package, then `~/.cache/keras_bert_zoo/<name>/`), a folder or
+        `.zip` of the preset's weights (Google release or Hugging Face folder), or None for a random start.
+        Without weights it raises `MissingWeightsError` naming where they come from.
 
         >>> import keras_bert_zoo as kbz
-        >>> kbz.BertEncoder.from_preset("bert_tiny_uncased").num_layers
+        >>> kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=None).num_layers  # random start
         2
         """
-        from keras_bert_zoo import presets
+        from keras_bert_zoo import preset_weights, presets
 
-        return presets.build_encoder(name, **kwargs)
+        found = preset_weights.find(name, weights)
+        if found is None:
+            return cls(**{**presets.get(name).config, **kwargs})
+        return cls.from_checkpoint(found.folder, **kwargs)
 
     @classmethod
     def from_checkpoint(cls, path, **kwargs):

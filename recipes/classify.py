@@ -51,7 +51,8 @@ def main(argv=None):
 
     # 2. Model: encoder + classification head, built under the strategy.
     with strategy.scope():
-        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
+        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
+                                                                 random_init=args.random_init)
         model = kbz.BertClassifier(encoder, num_classes=len(label_names))
         runs.compile(model, args, runs.steps_per_epoch(num_train, args.batch_size),
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -70,7 +70,8 @@ def main(argv=None):
 
     # 2. Model: the encoder scores each pair on its pooled [CLS]; a softmax over the choices picks one.
     with strategy.scope():
-        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
+        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
+                                                                 random_init=args.random_init)
         model = kbz.BertMultipleChoice(encoder, num_choices=train.num_choices)
         runs.compile(model, args, runs.steps_per_epoch(num_train, args.batch_size),
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

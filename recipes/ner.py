@@ -69,7 +69,8 @@ def main(argv=None):
     # 2. Model: encoder + a dense layer on every wordpiece. Only each word's first piece has a label;
     # the loss ignores the rest ([CLS], [SEP], padding, later pieces), marked IGNORE_LABEL.
     with strategy.scope():
-        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
+        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
+                                                                 random_init=args.random_init)
         tokenizer = preprocessor.tokenizer
 
         def train_pass(seed):  # batches of sentences of similar length: little padding to compute

@@ -1,11 +1,11 @@
 """Pretrain BERT on raw text (masked LM + next sentence prediction), then fine-tune what it learned.
 
-With no arguments it trains the bert_tiny_uncased architecture (2 layers, hidden 128; the preset ships
-no weights, so it starts from random ones) on the Wikipedia text in recipes/data/pretraining (five
-articles, ~14,000 words), reports masked-LM and NSP accuracy on held-out paragraphs, and writes the
-pretrained model as a Hugging Face folder (runs/pretrain/hf) and a google-research/bert checkpoint
-(runs/pretrain/google), both with the pretraining heads and vocab.txt, plus an encoder SavedModel
-(raw text -> `pooled_output`, `mean_embedding`) in saved_models/pretrain/<version>/.
+With no arguments it trains the bert_tiny_uncased architecture (2 layers, hidden 128) from random
+weights (`--random-init` is this recipe's default for a preset; `--no-random-init` continues from the
+preset's real weights) on the Wikipedia text in recipes/data/pretraining (five articles, ~14,000
+words), reports masked-LM and NSP accuracy on held-out paragraphs, and writes the pretrained model
+as a Hugging Face folder (runs/pretrain/hf) and a google-research/bert checkpoint (runs/pretrain/google),
+both with the pretraining heads and vocab.txt, plus an encoder SavedModel (raw text -> `pooled_output`, `mean_embedding`) in saved_models/pretrain/<version>/.
 
 Each epoch draws new sentence pairs, NSP negatives and masks (BERT's create_pretraining_data, in
 tf.data): `--dupe-factor` pairings of the corpus per epoch (`--max-train-examples` counts these pairs).
@@ -53,7 +53,8 @@ def parse_args(argv=None):
     # From scratch a small model takes a high learning rate. 64 wordpieces hold two of this corpus'
     # sentences (~30 pieces each) and make 5x cheaper steps on CPU than 128.
     runs.add_common_flags(parser, checkpoint="bert_tiny_uncased", model_dir="runs/pretrain",
-                          export_dir="saved_models/pretrain", learning_rate=1e-3, sequence_length=64, epochs=6)
+                          export_dir="saved_models/pretrain", learning_rate=1e-3, sequence_length=64, epochs=6,
+                          random_init=True)
     return parser.parse_args(argv)
 
 
@@ -67,7 +68,7 @@ def main(argv=None):
 
     # 2. Model: the encoder with BERT's pretraining heads: masked LM (tied to the word embeddings) and NSP.
     with strategy.scope():
-        pretrainer, preprocessor = load_pretrainer(args.checkpoint, args.sequence_length)
+        pretrainer, preprocessor = load_pretrainer(args.checkpoint, args.sequence_length, args.random_init)
         tokenizer = preprocessor.tokenizer
 
         def pairs(documents, seed, **options):
@@ -120,20 +121,20 @@ def main(argv=None):
     print(f"MLM accuracy: {scores['mlm_logits_accuracy']:.4f}  NSP accuracy: {scores['nsp_logits_accuracy']:.4f}")
 
 
-def load_pretrainer(checkpoint, sequence_length):
+def load_pretrainer(checkpoint, sequence_length, random_init):
     """`(BertPretrainer, BertPreprocessor)` from a preset or a checkpoint folder.
 
     A checkpoint with pretraining heads (e.g. one this recipe wrote) continues with them; otherwise
-    new, randomly initialized heads go on the encoder (random too for a preset without weights).
+    new, randomly initialized heads go on the encoder (random too with `random_init` for a preset).
     """
     if Path(checkpoint).is_dir() and _has_pretraining_heads(checkpoint):
         print(f"continuing from {checkpoint}: encoder and pretraining heads")
         preprocessor = kbz.BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length,
                                                             padding="longest")
         return kbz.BertPretrainer.from_checkpoint(checkpoint), preprocessor
-    encoder, preprocessor = runs.load_encoder_and_preprocessor(checkpoint, sequence_length)
-    starts_random = checkpoint in kbz.presets.names() and kbz.presets.get(checkpoint).weights is None
-    print(f"{checkpoint}: {'random encoder' if starts_random else 'its encoder'}, new pretraining heads")
+    random_init = random_init and checkpoint in kbz.presets.names()  # a folder's weights always load
+    encoder, preprocessor = runs.load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=random_init)
+    print(f"{checkpoint}: {'random encoder' if random_init else 'its encoder'}, new pretraining heads")
     return kbz.BertPretrainer(encoder), preprocessor
 
 

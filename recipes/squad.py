@@ -82,7 +82,8 @@ def main(argv=None):
     train, dev = read_squad({"data": train_articles}), read_squad({"data": dev_articles})
     num_train = min(len(train.ids), args.max_train_examples or len(train.ids))
     with strategy.scope():
-        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
+        encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
+                                                                 random_init=args.random_init)
     tokenizer = preprocessor.tokenizer
     # Batches of windows of similar length: most are 100-250 pieces, so 32-piece buckets pad little.
     buckets = [*range(32, args.sequence_length, 32), args.sequence_length]

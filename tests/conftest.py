@@ -2,10 +2,13 @@
 
 import os
 import runpy
+import tempfile
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never download anything
+# Preset weights a developer keeps in ~/.cache/keras_bert_zoo never leak into the tests (or their subprocesses).
+os.environ["KERAS_BERT_ZOO_HOME"] = tempfile.mkdtemp(prefix="kbz-home-")
 
 import numpy as np
 import pytest

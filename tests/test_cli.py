@@ -38,7 +38,7 @@ def test_convert_hf_to_google_to_keras_to_hf_keeps_every_weight(tmp_path):
 
 
 def test_convert_a_preset_writes_its_vocabulary(tmp_path):
-    assert main(["convert", "bert_tiny_uncased", str(tmp_path / "tiny"), "--to", "hf"]) == 0
+    assert main(["convert", "bert_tiny_uncased", str(tmp_path / "tiny"), "--to", "hf", "--random-init"]) == 0
     encoder = kbz.BertEncoder.from_checkpoint(tmp_path / "tiny")
     assert encoder.num_layers == 2
     assert len((tmp_path / "tiny" / "vocab.txt").read_text().splitlines()) == 30522
@@ -48,7 +48,7 @@ def test_convert_a_preset_writes_its_vocabulary(tmp_path):
 @pytest.mark.slow
 def test_train_runs_the_recipe_and_evaluate_scores_its_export(tmp_path, capsys):
     dev = Path(__file__).parents[1] / "recipes" / "data" / "sst2" / "dev.tsv"
-    main(["train", "classify", "--checkpoint", "bert_tiny_uncased", "--max-train-examples", "32",
+    main(["train", "classify", "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "32",
           "--batch-size", "16", "--model-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "sst2")])
     trained = capsys.readouterr().out.strip().splitlines()[-1]
     assert trained.startswith("dev accuracy: ")

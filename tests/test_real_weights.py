@@ -6,7 +6,7 @@ import torch
 import transformers
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo import presets
+from keras_bert_zoo import preset_weights
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def minilm():
-    folder = presets.weights_dir("all_minilm_l6_v2")
+    folder = preset_weights.find("all_minilm_l6_v2").folder
     tokenizer = transformers.BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True)
     batch = tokenizer(SENTENCES, padding=True, return_tensors="np")
     assert (batch["input_ids"] != tokenizer.unk_token_id).mean() > 0.9  # a real vocab was read

@@ -46,6 +46,17 @@ def test_unknown_checkpoint_is_a_clear_error():
         runs.load_encoder_and_preprocessor("no_such_model", 16)
 
 
+def test_a_preset_without_weights_stops_unless_random_init_is_asked(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_BERT_ZOO_HOME", str(tmp_path))
+    with pytest.raises(SystemExit, match="error: No weights for preset 'bert_tiny_uncased'.*--random-init"):
+        runs.load_encoder_and_preprocessor("bert_tiny_uncased", 16)
+    encoder, _ = runs.load_encoder_and_preprocessor("bert_tiny_uncased", 16, random_init=True)
+    assert capsys.readouterr().out == "weights: random (--random-init), the architecture of preset bert_tiny_uncased\n"
+    kbz.save_hf(encoder, tmp_path / "bert_tiny_uncased", vocabulary=kbz.presets.vocabulary_file("bert_tiny_uncased"))
+    runs.load_encoder_and_preprocessor("bert_tiny_uncased", 16)
+    assert capsys.readouterr().out == f"weights: preset bert_tiny_uncased from cache {tmp_path / 'bert_tiny_uncased'}\n"
+
+
 def test_common_flags_defaults():
     parser = runs.add_common_flags(argparse.ArgumentParser(), "bert_tiny_uncased", "runs/x", "saved_models/x")
     args = parser.parse_args([])

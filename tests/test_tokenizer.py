@@ -367,8 +367,10 @@ def test_config_round_trip_carries_the_vocabulary():
 def test_from_preset():
     ours = BertTokenizer.from_preset("bert_tiny_uncased")
     assert ours.lowercase and ours.vocabulary_size == 30522
+    with pytest.raises(FileNotFoundError, match="No weights for preset 'bert_base_cased'.*bert-base-cased"):
+        BertTokenizer.from_preset("bert_base_cased")  # its vocab.txt comes with its weights
     with pytest.raises(ValueError, match="not shipped"):
-        BertTokenizer.from_preset("bert_base_cased")
+        BertTokenizer.from_preset("bert_base_cased", weights=None)
 
 
 def test_from_checkpoint_reads_or_infers_casing(tmp_path):

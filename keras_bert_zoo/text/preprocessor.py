@@ -70,9 +70,9 @@ class BertPreprocessor(keras.layers.Layer):
         return cls(**config)
 
     @classmethod
-    def from_preset(cls, name, **kwargs):
-        """A preprocessor with the tokenizer of a `keras_bert_zoo.presets` entry."""
-        return cls(BertTokenizer.from_preset(name), **kwargs)
+    def from_preset(cls, name, weights="auto", **kwargs):
+        """A preprocessor with the tokenizer of a `keras_bert_zoo.presets` entry (see `BertTokenizer.from_preset`)."""
+        return cls(BertTokenizer.from_preset(name, weights=weights), **kwargs)
 
     @classmethod
     def from_checkpoint(cls, path, **kwargs):

@@ -199,10 +199,20 @@ class BertTokenizer(keras.layers.Layer):
         return config
 
     @classmethod
-    def from_preset(cls, name, **kwargs):
-        """The tokenizer of a `keras_bert_zoo.presets` entry, e.g. "bert_base_uncased"."""
-        vocab_file = presets.vocabulary_file(name)
-        return cls(vocabulary=vocab_file, lowercase=presets.get(name).lowercase, **kwargs)
+    def from_preset(cls, name, weights="auto", **kwargs):
+        """The tokenizer of a `keras_bert_zoo.presets` entry, e.g. "bert_base_uncased".
+
+        The vocabulary ships with this package for most presets; the others take the vocab.txt beside
+        their weights (`weights` as in `BertEncoder.from_preset`).
+        """
+        preset = presets.get(name)
+        if preset.vocabulary_file is not None or weights is None:
+            vocab_file = presets.vocabulary_file(name)
+        else:
+            from keras_bert_zoo import preset_weights
+
+            vocab_file = preset_weights.find(name, weights).folder / "vocab.txt"
+        return cls(vocabulary=vocab_file, lowercase=preset.lowercase, **kwargs)
 
     @classmethod
     def from_checkpoint(cls, path, **kwargs):

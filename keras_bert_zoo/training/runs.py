@@ -45,10 +45,13 @@ _locks = {}  # model dir -> the open lock file by which this process holds it
 
 
 def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e-5, batch_size=32,
-                     sequence_length=128, epochs=1):
+                     sequence_length=128, epochs=1, random_init=False):
     """Flags every recipe takes; the defaults run on the data the repository ships."""
     parser.add_argument("--checkpoint", default=checkpoint,
                         help="preset name, Hugging Face folder or Google checkpoint folder")
+    parser.add_argument("--random-init", action=argparse.BooleanOptionalAction, default=random_init,
+                        help="start the preset's architecture from random weights (a preset loads real ones "
+                             "otherwise, or says where to get them)")
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=batch_size, help="global batch size")
     parser.add_argument("--sequence-length", type=int, default=sequence_length)
@@ -115,20 +118,37 @@ def finish(model_dir):
         file.close()  # releases the flock
 
 
-def load_encoder_and_preprocessor(checkpoint, sequence_length, **encoder_kwargs):
+def load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=False, **encoder_kwargs):
     """A BertEncoder and its matching BertPreprocessor from a preset name or a checkpoint folder.
 
-    The preprocessor truncates at `sequence_length` and pads each batch to its longest row.
+    Prints where the weights came from. A preset without weights is an error unless `random_init`
+    (`--random-init`) asks for its architecture with random weights. The preprocessor truncates at
+    `sequence_length` and pads each batch to its longest row.
     """
+    from keras_bert_zoo import preset_weights
     from keras_bert_zoo.encoder import BertEncoder
     from keras_bert_zoo.text import BertPreprocessor
 
     if checkpoint in presets.names():
-        return (BertEncoder.from_preset(checkpoint, **encoder_kwargs),
-                BertPreprocessor.from_preset(checkpoint, sequence_length=sequence_length, padding="longest"))
+        try:
+            found = preset_weights.find(checkpoint, None if random_init else preset_weights.AUTO)
+        except (preset_weights.MissingWeightsError, preset_weights.PresetWeightsError) as error:
+            raise SystemExit(f"error: {error}") from None
+        if found is None:
+            print(f"weights: random (--random-init), the architecture of preset {checkpoint}")
+            encoder = BertEncoder.from_preset(checkpoint, weights=None, **encoder_kwargs)
+        else:
+            print(f"weights: preset {checkpoint} from {found.origin}")
+            encoder = BertEncoder.from_checkpoint(found.folder, **encoder_kwargs)
+        return encoder, BertPreprocessor.from_preset(checkpoint, weights=found and found.folder,
+                                                     sequence_length=sequence_length, padding="longest")
     if not Path(checkpoint).is_dir():
         raise SystemExit(f"error: --checkpoint {checkpoint} is neither a preset (keras-bert-zoo presets) "
                          "nor a checkpoint folder.")
+    if random_init:
+        raise SystemExit("error: --random-init takes a preset name as --checkpoint (its architecture); "
+                         f"{checkpoint} is a checkpoint folder, whose weights load without it.")
+    print(f"weights: checkpoint folder {checkpoint}")
     return (BertEncoder.from_checkpoint(checkpoint, **encoder_kwargs),
             BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length, padding="longest"))
 
