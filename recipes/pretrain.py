@@ -5,7 +5,8 @@ weights (`--random-init` is this recipe's default for a preset; `--no-random-ini
 preset's real weights) on the Wikipedia text in recipes/data/pretraining (five articles, ~14,000
 words), reports masked-LM and NSP accuracy on held-out paragraphs, and writes the pretrained model
 as a Hugging Face folder (runs/pretrain/hf) and a google-research/bert checkpoint (runs/pretrain/google),
-both with the pretraining heads and vocab.txt, plus an encoder SavedModel (raw text -> `pooled_output`, `mean_embedding`) in saved_models/pretrain/<version>/.
+both with the pretraining heads and vocab.txt, plus an encoder SavedModel (raw text -> `pooled_output`,
+`mean_embedding`) in saved_models/pretrain/<version>/.
 
 Each epoch draws new sentence pairs, NSP negatives and masks (BERT's create_pretraining_data, in
 tf.data): `--dupe-factor` pairings of the corpus per epoch (`--max-train-examples` counts these pairs).

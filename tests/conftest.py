@@ -2,8 +2,8 @@
 
 import os
 import runpy
-import tempfile
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never download anything

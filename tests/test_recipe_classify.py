@@ -10,7 +10,8 @@ RECIPE = Path(__file__).parents[1] / "recipes" / "classify.py"
 
 @pytest.mark.slow
 def test_classify_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
-    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64", "--epochs", "1",
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64",
+                       "--epochs", "1",
                        "--batch-size", "16", "--model-dir", tmp_path / "run", "--export-dir", tmp_path / "sst2")
     assert lines[-1].startswith("dev accuracy: ")
     assert 0.0 <= float(lines[-1].split(": ")[1]) <= 1.0

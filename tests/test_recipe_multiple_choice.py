@@ -47,7 +47,8 @@ def test_read_examples_picks_the_reader_by_extension(tmp_path):
 
 @pytest.mark.slow
 def test_multiple_choice_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
-    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64", "--epochs", "1",
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64",
+                       "--epochs", "1",
                        "--sequence-length", "32", "--model-dir", tmp_path / "run", "--export-dir", tmp_path / "mc")
     assert re.fullmatch(r"dev accuracy: \d\.\d{4}", lines[-1])
     assert 0.0 <= float(lines[-1].split(": ")[1]) <= 1.0

@@ -37,7 +37,8 @@ def recipe():
 
 
 def test_ner_recipe_trains_scores_every_test_word_and_exports(tmp_path, run_recipe):
-    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64", "--epochs", "1",
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64",
+                       "--epochs", "1",
                        "--batch-size", "16", "--sequence-length", "24", "--max-test-examples", "120",
                        "--model-dir", tmp_path / "run", "--export-dir", tmp_path / "conll2003")
     assert re.fullmatch(r"test entity F1: [01]\.\d{4}", lines[-1])

@@ -15,7 +15,8 @@ SAMPLE = RECIPE.parent / "data" / "squad" / "dev-v2.0-first5.json"
 
 
 def test_squad_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
-    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64", "--epochs", "1",
+    lines = run_recipe(RECIPE, "--checkpoint", "bert_tiny_uncased", "--random-init", "--max-train-examples", "64",
+                       "--epochs", "1",
                        "--sequence-length", "128", "--doc-stride", "32", "--model-dir", tmp_path / "run",
                        "--export-dir", tmp_path / "squad",
                        # Always answer: a model this small never beats its null score, and spans test more than "".
