@@ -8,12 +8,11 @@ needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` nev
 """
 
 import importlib
-import importlib.util
 
 __version__ = "0.1.0"
 
 # name -> the module that holds it; a name equal to its module's last part is the module itself.
-# A module is imported only when one of its names is used, so one that is missing is an error then, not here.
+# A module is imported only when one of its names is used.
 _LAZY = {
     # submodules
     "data": "keras_bert_zoo.data",
@@ -37,8 +36,7 @@ _LAZY = {
     "preset_weights": "keras_bert_zoo.preset_weights",
 }
 
-# `from keras_bert_zoo import *` imports every module below: only those that are there.
-__all__ = sorted(name for name, module in _LAZY.items() if importlib.util.find_spec(module) is not None)
+__all__ = sorted(_LAZY)  # `from keras_bert_zoo import *` imports every module above
 
 
 def __getattr__(name):

@@ -17,14 +17,13 @@ from keras_bert_zoo import quiet
 
 
 def _load_source(source, random_init=False):
-    """(model, vocabulary) from an HF/Google folder, a preset name or a .keras file.
+    """(model, vocabulary) from an HF/Google folder, a preset name or a .keras file (`kbz.load`).
 
-    Checkpoints with pretraining heads convert as a BertPretrainer so the heads are kept. A preset
-    loads its real weights (or says where to get them); `random_init` asks for random ones.
+    A checkpoint converts as the class it holds, heads and labels kept. A preset loads its real
+    weights (or says where to get them); `random_init` asks for random ones.
     """
-    import keras
-
     from keras_bert_zoo import checkpoints, preset_weights, presets
+    from keras_bert_zoo.loading import load
 
     if source in presets.names():
         from keras_bert_zoo.encoder import BertEncoder
@@ -42,16 +41,12 @@ def _load_source(source, random_init=False):
         return BertEncoder.from_checkpoint(found.folder), vocabulary if vocabulary.is_file() else None
     if random_init:
         raise SystemExit(f"error: --random-init takes a preset name; {source} is not one.")
-    path = Path(source)
-    if path.suffix == ".keras":
-        return keras.saving.load_model(path), None
-    if not path.exists():
-        raise SystemExit(f"error: {source} is not a preset, a .keras file or a checkpoint folder.")
-    _, state, _ = checkpoints.read_checkpoint(path)
-    vocabulary = path / checkpoints.VOCAB if (path / checkpoints.VOCAB).is_file() else None
-    if any(name.startswith("cls.") for name in state):
-        return checkpoints.load_pretrainer(path), vocabulary
-    return checkpoints.load_encoder(path), vocabulary
+    try:
+        model = load(source)
+    except FileNotFoundError as error:
+        raise SystemExit(f"error: {error}") from None
+    vocabulary = Path(source) / checkpoints.VOCAB
+    return model, vocabulary if vocabulary.is_file() else None
 
 
 def convert(args):

@@ -56,14 +56,17 @@ class FoldChoices(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class UnfoldChoices(keras.layers.Layer):
-    """Splits [batch * choices, 1] scores back into [batch, choices]."""
+    """Splits [batch * choices, 1] scores back into [batch, choices].
+
+    With `num_choices=None` the count is read at run time from `like`, an input [batch, choices, ...].
+    """
 
     def __init__(self, num_choices, **kwargs):
         super().__init__(**kwargs)
         self.num_choices = num_choices
 
-    def call(self, x):
-        return ops.reshape(x, (-1, self.num_choices))
+    def call(self, x, like=None):
+        return ops.reshape(x, (-1, self.num_choices or ops.shape(like)[1]))
 
     def compute_output_shape(self, input_shape):
         return (None, self.num_choices)

@@ -5,15 +5,18 @@
 >>> kbz.save_hf(encoder, "out/hf", vocabulary="path/to/vocab.txt")  # doctest: +SKIP
 """
 
+import json
 import logging
 import shutil
 from pathlib import Path
 
-from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
+from keras_bert_zoo.checkpoints import architectures, google_checkpoint, hf_folder
 from keras_bert_zoo.checkpoints.config import check_sizes, encoder_config_json, read_config
 from keras_bert_zoo.checkpoints.errors import CheckpointError
 from keras_bert_zoo.checkpoints.google_names import to_google
 from keras_bert_zoo.checkpoints.weight_map import CheckpointMismatchError, assign, extract, normalize_hf_names
+from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.models import BertPretrainer
 from keras_bert_zoo.vocabulary import read_vocabulary
 
 logger = logging.getLogger("keras_bert_zoo")
@@ -26,6 +29,12 @@ def read_checkpoint(path):
     Every file is checked before the next is read, and the config against the weights' shapes
     (read from file headers) before any tensor is: a bad file raises CheckpointError naming it.
     """
+    config, _, state, display = _read(path)
+    return config, state, display
+
+
+def _read(path):
+    """`read_checkpoint` plus the config file's own JSON (labels, `architectures`)."""
     path = Path(path)
     if hf_folder.is_hf_folder(path):
         config_file, files = path / "config.json", hf_folder.weight_files(path)
@@ -54,7 +63,7 @@ def read_checkpoint(path):
             "pytorch_model.bin) for Hugging Face, or bert_config.json + bert_model.ckpt.index/.data-* "
             "for a google-research/bert checkpoint."
         )
-    return config, state, display
+    return config, json.loads(config_file.read_text(encoding="utf-8")), state, display
 
 
 def _check_vocabulary(path, vocabulary_size):
@@ -68,25 +77,43 @@ def _check_vocabulary(path, vocabulary_size):
             )
 
 
+def load(path, **overrides):
+    """The model a checkpoint folder holds, head weights and label names included.
+
+    A Hugging Face folder's `architectures[0]` picks the class (see `architectures.ARCHITECTURES`):
+    `BertModel` -> BertEncoder, `BertForPreTraining` -> BertPretrainer, `BertForMaskedLM` -> an MLM-only
+    BertPretrainer, `BertForSequenceClassification` -> BertClassifier (a regressor for one label),
+    `BertForTokenClassification` -> BertTokenClassifier, `BertForQuestionAnswering` -> BertSpanQA,
+    `BertForMultipleChoice` -> BertMultipleChoice. A folder without it (Google's checkpoints) holds a
+    pretrainer when it has pretraining heads, else an encoder. `overrides` go to the task model.
+    """
+    config, config_json, state, display = _read(path)
+    architecture = architectures.of_checkpoint(config_json, state, path)
+    if architecture.name == "BertModel":
+        return load_encoder(path)
+    model = architectures.build(architecture, BertEncoder(**config), config_json, **overrides)
+    assign(model, state, str(path), display)
+    return model
+
+
 def load_encoder(path, **overrides):
     """A BertEncoder with the weights of an HF folder or Google checkpoint (heads are left out)."""
-    from keras_bert_zoo.encoder import BertEncoder
-
     config, state, display = read_checkpoint(path)
     encoder = BertEncoder(**{**config, **overrides})
     heads = sorted(name for name in state if not name.startswith("bert."))
     if heads:
         logger.info("Loading only the encoder of %s; not loaded: %s", path, ", ".join(heads))
     encoder_state = {name[len("bert."):]: v for name, v in state.items() if name.startswith("bert.")}
-    assign(encoder, encoder_state, str(path), lambda name: display(f"bert.{name}"))
+    pooler = {"pooler.dense.weight", "pooler.dense.bias"}
+    if not pooler & set(encoder_state):  # token-level task checkpoints have none; transformers warns as well
+        logger.warning("%s has no [CLS] pooler (a token-level or masked-LM checkpoint): the encoder's "
+                       "pooled_output starts from random weights; sequence_output is the checkpoint's.", path)
+    assign(encoder, encoder_state, str(path), lambda name: display(f"bert.{name}"), optional=pooler)
     return encoder
 
 
 def load_pretrainer(path, **overrides):
-    """A BertPretrainer (encoder + MLM and NSP heads) from a checkpoint that has the heads."""
-    from keras_bert_zoo.encoder import BertEncoder
-    from keras_bert_zoo.models import BertPretrainer
-
+    """A BertPretrainer (encoder + MLM head, + NSP head where the checkpoint has it) from a checkpoint."""
     config, state, display = read_checkpoint(path)
     if not any(name.startswith("cls.") for name in state):
         raise CheckpointMismatchError(
@@ -94,24 +121,10 @@ def load_pretrainer(path, **overrides):
             "an encoder. Load it with kbz.BertEncoder.from_checkpoint and wrap it in "
             "kbz.BertPretrainer(encoder) to start the heads from random weights."
         )
-    pretrainer = BertPretrainer(BertEncoder(**{**config, **overrides}))
+    next_sentence = "cls.seq_relationship.weight" in state
+    pretrainer = BertPretrainer(BertEncoder(**{**config, **overrides}), next_sentence=next_sentence)
     assign(pretrainer, state, str(path), display)
     return pretrainer
-
-
-def _parts(model):
-    """(encoder, architecture name) of a BertEncoder or BertPretrainer."""
-    from keras_bert_zoo.encoder import BertEncoder
-    from keras_bert_zoo.models import BertPretrainer
-
-    if isinstance(model, BertPretrainer):
-        return model.encoder, "BertForPreTraining"
-    if isinstance(model, BertEncoder):
-        return model, "BertModel"
-    raise TypeError(
-        f"Checkpoints hold a BertEncoder or a BertPretrainer, not a {type(model).__name__}; "
-        "save its .encoder, or save the whole task model with model.save('model.keras')."
-    )
 
 
 def _write_vocabulary(out_dir, vocabulary, vocabulary_size):
@@ -131,23 +144,33 @@ def _write_vocabulary(out_dir, vocabulary, vocabulary_size):
 
 
 def save_hf(model, out_dir, vocabulary=None):
-    """Writes a folder `transformers.BertModel` (encoder) or `BertForPreTraining` (pretrainer) loads.
+    """Writes a folder transformers loads as the same model: `BertModel` for a BertEncoder,
+    `BertForSequenceClassification` for a BertClassifier, ... (see `load`), labels included.
 
     `vocabulary` (a vocab.txt path or a token list) is written as vocab.txt beside the weights.
     """
-    encoder, architecture = _parts(model)
-    hf_folder.write_folder(out_dir, extract(model), encoder_config_json(encoder, architecture))
+    architecture = architectures.of_model(model)
+    encoder = model if architecture.name == "BertModel" else model.encoder
+    config = encoder_config_json(encoder, architecture.name) | architectures.config_json_labels(model)
+    hf_folder.write_folder(out_dir, extract(model), config)
     _write_vocabulary(out_dir, vocabulary, encoder.vocabulary_size)
     return Path(out_dir)
 
 
 def save_google_checkpoint(model, out_dir, vocabulary=None):
-    """Writes bert_config.json + bert_model.ckpt.* (+ vocab.txt) as google-research/bert does."""
-    encoder, architecture = _parts(model)
+    """Writes bert_config.json + bert_model.ckpt.* (+ vocab.txt) as google-research/bert does.
+
+    Google's format holds an encoder or a pretrainer; save task models with `save_hf` or `.keras`.
+    """
+    architecture = architectures.of_model(model)
+    if architecture.name not in ("BertModel", "BertForPreTraining", "BertForMaskedLM"):
+        raise TypeError(f"A Google checkpoint holds a BertEncoder or a BertPretrainer, not a {type(model).__name__}; "
+                        "save it with kbz.save_hf or model.save('model.keras').")
+    encoder = model if architecture.name == "BertModel" else model.encoder
     state = extract(model)
-    if architecture == "BertModel":
+    if architecture.name == "BertModel":
         state = {f"bert.{name}": value for name, value in state.items()}
-    config = encoder_config_json(encoder, architecture)
+    config = encoder_config_json(encoder, architecture.name)
     del config["architectures"], config["model_type"]  # HF-only keys
     google_checkpoint.write_checkpoint(out_dir, state, config)
     _write_vocabulary(out_dir, vocabulary, encoder.vocabulary_size)
@@ -157,6 +180,7 @@ def save_google_checkpoint(model, out_dir, vocabulary=None):
 __all__ = [
     "CheckpointError",
     "CheckpointMismatchError",
+    "load",
     "load_encoder",
     "load_pretrainer",
     "read_checkpoint",

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from keras_bert_zoo.checkpoints.architectures import dense, layer_norm, of_model
 from keras_bert_zoo.checkpoints.errors import CheckpointError
 
 
@@ -20,6 +21,7 @@ class CheckpointMismatchError(CheckpointError):
 class Entry:
     variable: object  # keras.Variable
     kind: str  # copy | linear | linear_split_out | linear_split_in | bias_split
+    optional: bool = False  # a tensor the Hugging Face class does not have (an unused pooler)
 
     def hf_shape(self):
         shape = tuple(self.variable.shape)
@@ -46,27 +48,13 @@ class Entry:
         return value.reshape(self.hf_shape())
 
 
-def _dense(prefix, layer_path):
-    return {
-        f"{prefix}.weight": (f"{layer_path}/kernel", "linear"),
-        f"{prefix}.bias": (f"{layer_path}/bias", "copy"),
-    }
-
-
-def _layer_norm(prefix, layer_path):
-    return {
-        f"{prefix}.weight": (f"{layer_path}/gamma", "copy"),
-        f"{prefix}.bias": (f"{layer_path}/beta", "copy"),
-    }
-
-
 def _encoder_names(num_layers):
     names = {
         "embeddings.word_embeddings.weight": ("token_embedding/embeddings", "copy"),
         "embeddings.position_embeddings.weight": ("position_embedding/embeddings", "copy"),
         "embeddings.token_type_embeddings.weight": ("segment_embedding/embeddings", "copy"),
-        **_layer_norm("embeddings.LayerNorm", "embeddings_layer_norm"),
-        **_dense("pooler.dense", "pooled_dense"),
+        **layer_norm("embeddings.LayerNorm", "embeddings_layer_norm"),
+        **dense(POOLER, "pooled_dense"),
     }
     for i in range(num_layers):
         hf, ours = f"encoder.layer.{i}", f"transformer_layer_{i}"
@@ -76,19 +64,14 @@ def _encoder_names(num_layers):
             names[f"{hf}.attention.self.{part}.bias"] = (f"{attention}/{part}/bias", "bias_split")
         names[f"{hf}.attention.output.dense.weight"] = (f"{attention}/attention_output/kernel", "linear_split_in")
         names[f"{hf}.attention.output.dense.bias"] = (f"{attention}/attention_output/bias", "copy")
-        names.update(_layer_norm(f"{hf}.attention.output.LayerNorm", f"{ours}/self_attention_layer_norm"))
-        names.update(_dense(f"{hf}.intermediate.dense", f"{ours}/feedforward_intermediate_dense"))
-        names.update(_dense(f"{hf}.output.dense", f"{ours}/feedforward_output_dense"))
-        names.update(_layer_norm(f"{hf}.output.LayerNorm", f"{ours}/feedforward_layer_norm"))
+        names.update(layer_norm(f"{hf}.attention.output.LayerNorm", f"{ours}/self_attention_layer_norm"))
+        names.update(dense(f"{hf}.intermediate.dense", f"{ours}/feedforward_intermediate_dense"))
+        names.update(dense(f"{hf}.output.dense", f"{ours}/feedforward_output_dense"))
+        names.update(layer_norm(f"{hf}.output.LayerNorm", f"{ours}/feedforward_layer_norm"))
     return names
 
 
-PRETRAINING_HEAD_NAMES = {
-    **_dense("cls.predictions.transform.dense", "mlm_head/intermediate_dense"),
-    **_layer_norm("cls.predictions.transform.LayerNorm", "mlm_head/intermediate_layer_norm"),
-    "cls.predictions.bias": ("mlm_head/output_bias", "copy"),
-    **_dense("cls.seq_relationship", "nsp_dense"),
-}
+POOLER = "pooler.dense"
 # Tensors some checkpoints store although BERT ties them to another one.
 TIED_ALIASES = {
     "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
@@ -97,18 +80,21 @@ TIED_ALIASES = {
 
 
 def hf_weight_map(model):
-    """{HF name: Entry} for a BertEncoder (BertModel names) or BertPretrainer (BertForPreTraining)."""
-    from keras_bert_zoo.models import BertPretrainer
+    """{HF name: Entry} for any model in `architectures` (BertModel names for a bare BertEncoder).
 
-    pretraining = isinstance(model, BertPretrainer)
-    encoder = model.encoder if pretraining else model
+    Where the Hugging Face class has no pooler (token-level heads, masked LM), the pooler's entries
+    are `optional`: loaded when a checkpoint has them, never required, never written.
+    """
+    architecture = of_model(model)
+    encoder = model if architecture.name == "BertModel" else model.encoder
     names = _encoder_names(encoder.num_layers)
-    if pretraining:
-        names = {f"bert.{k}": v for k, v in names.items()} | PRETRAINING_HEAD_NAMES
+    prefix = "" if architecture.name == "BertModel" else "bert."
+    names = {f"{prefix}{k}": v for k, v in names.items()} | architecture.head
     variables = {v.path: v for v in model.weights}
     table = {}
     for hf_name, (path, kind) in names.items():
-        table[hf_name] = Entry(variables.pop(path), kind)
+        optional = not architecture.has_pooler and hf_name.startswith(f"{prefix}{POOLER}.")
+        table[hf_name] = Entry(variables.pop(path), kind, optional)
     if variables:  # the table must cover the model: no variable is left at its random init
         raise AssertionError(f"variables with no checkpoint name: {sorted(variables)}")
     return table
@@ -122,10 +108,11 @@ def normalize_hf_names(state):
     }
 
 
-def assign(model, state, source, display_name=str):
+def assign(model, state, source, display_name=str, optional=()):
     """Copies HF-named `state` into `model`, or raises CheckpointMismatchError naming every problem.
 
-    `display_name` renders names in the checkpoint's own convention in the error message.
+    `display_name` renders names in the checkpoint's own convention in the error message; names in
+    `optional` may be missing (their variables keep their values).
     """
     table = hf_weight_map(model)
     state = dict(state)
@@ -138,7 +125,7 @@ def assign(model, state, source, display_name=str):
                     f"{display_name(alias)} differs from {display_name(target)}; "
                     "BERT ties them and so does this model"
                 )
-    missing = sorted(set(table) - set(state))
+    missing = sorted(name for name in set(table) - set(state) if not (table[name].optional or name in optional))
     unexpected = sorted(set(state) - set(table))
     problems += [f"missing: {display_name(name)} {table[name].hf_shape()}" for name in missing]
     problems += [f"unexpected: {display_name(name)} {tuple(np.shape(state[name]))}" for name in unexpected]
@@ -152,9 +139,11 @@ def assign(model, state, source, display_name=str):
             f"({len(problems)} problem(s)):\n  " + "\n  ".join(problems)
         )
     for name, entry in table.items():
-        entry.variable.assign(entry.to_keras(np.asarray(state[name], dtype="float32")))
+        if name in state:
+            entry.variable.assign(entry.to_keras(np.asarray(state[name], dtype="float32")))
 
 
 def extract(model):
     """The model's weights as an HF-named dict of float32 numpy arrays."""
-    return {name: entry.from_keras().astype("float32") for name, entry in hf_weight_map(model).items()}
+    return {name: entry.from_keras().astype("float32") for name, entry in hf_weight_map(model).items()
+            if not entry.optional}

@@ -3,14 +3,15 @@
 import keras
 
 from keras_bert_zoo.encoder import bert_initializer
-from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
+from keras_bert_zoo.models.task import BertTask, check_label_names, encoder_inputs, float32_logits
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class BertClassifier(BertTask):
     """Dropout and a dense layer on `pooled_output`; returns logits [batch, num_classes].
 
-    `num_classes=1` makes it a regressor (one score per example, e.g. STS-B).
+    `num_classes=1` makes it a regressor (one score per example, e.g. STS-B). `label_names`
+    (optional, one per class) travel with the model: exports and `kbz.save_hf` use them.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -20,9 +21,10 @@ class BertClassifier(BertTask):
     (2, 3)
     """
 
-    config_keys = ("num_classes", "dropout")
+    config_keys = ("num_classes", "dropout", "label_names")
 
-    def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
+    def __init__(self, encoder, num_classes, dropout=0.1, label_names=None, **kwargs):
+        label_names = check_label_names(label_names, num_classes)
         inputs = encoder_inputs(encoder)
         x = encoder(inputs)["pooled_output"]
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
@@ -32,3 +34,4 @@ class BertClassifier(BertTask):
         super().__init__(encoder, inputs, float32_logits(logits), **kwargs)
         self.num_classes = num_classes
         self.dropout = dropout
+        self.label_names = label_names

@@ -11,7 +11,8 @@ from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
 class BertMultipleChoice(BertTask):
     """Scores each (context, choice) pair on its pooled output; returns logits [batch, num_choices].
 
-    Inputs are the encoder's inputs with a choices axis: [batch, num_choices, seq].
+    Inputs are the encoder's inputs with a choices axis: [batch, num_choices, seq]. `num_choices=None`
+    takes any number of choices, as Hugging Face's `BertForMultipleChoice` does.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -31,7 +32,8 @@ class BertMultipleChoice(BertTask):
         scores = keras.layers.Dense(
             1, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="choice_score"
         )(x)
-        logits = UnfoldChoices(num_choices, name="unfold_choices")(float32_logits(scores))
+        unfold = UnfoldChoices(num_choices, name="unfold_choices")
+        logits = unfold(float32_logits(scores), like=None if num_choices else inputs["token_ids"])
         super().__init__(encoder, inputs, logits, **kwargs)
         self.num_choices = num_choices
         self.dropout = dropout

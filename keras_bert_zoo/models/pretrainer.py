@@ -14,7 +14,8 @@ class BertPretrainer(BertTask):
 
     Inputs: the encoder's inputs plus `mask_positions` [batch, P] (int). Outputs:
     `mlm_logits` [batch, P, vocab] from a dense + activation + LayerNorm transform and a decoder tied
-    to the word embeddings (plus an output bias), and `nsp_logits` [batch, 2] from the pooled output.
+    to the word embeddings (plus an output bias), and `nsp_logits` [batch, 2] from the pooled output
+    (left out with `next_sentence=False`: the masked-LM-only model, Hugging Face's `BertForMaskedLM`).
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -26,7 +27,9 @@ class BertPretrainer(BertTask):
     ((2, 3, 100), (2, 2))
     """
 
-    def __init__(self, encoder, **kwargs):
+    config_keys = ("next_sentence",)
+
+    def __init__(self, encoder, next_sentence=True, **kwargs):
         inputs = {
             **encoder_inputs(encoder),
             "mask_positions": keras.Input(shape=(None,), dtype="int32", name="mask_positions"),
@@ -39,17 +42,19 @@ class BertPretrainer(BertTask):
             dtype=encoder.dtype_policy,
             name="mlm_head",
         )
-        self.nsp_dense = keras.layers.Dense(
-            2, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="nsp_dense"
-        )
         encoded = encoder({key: inputs[key] for key in ("token_ids", "segment_ids", "padding_mask")})
         outputs = {
             "mlm_logits": float32_logits(
                 self.mlm_head(encoded["sequence_output"], mask_positions=inputs["mask_positions"])
             ),
-            "nsp_logits": float32_logits(self.nsp_dense(encoded["pooled_output"])),
         }
+        if next_sentence:
+            self.nsp_dense = keras.layers.Dense(
+                2, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="nsp_dense"
+            )
+            outputs["nsp_logits"] = float32_logits(self.nsp_dense(encoded["pooled_output"]))
         super().__init__(encoder, inputs, outputs, **kwargs)
+        self.next_sentence = next_sentence
 
     @classmethod
     def from_checkpoint(cls, path):

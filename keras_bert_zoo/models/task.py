@@ -43,6 +43,16 @@ class BertTask(keras.Model):
         return cls(**config)
 
 
+def check_label_names(label_names, num_classes):
+    """`label_names` as a list of strings, one per class (None stays None), or a ValueError."""
+    if label_names is None:
+        return None
+    label_names = [str(name) for name in label_names]
+    if len(label_names) != num_classes:
+        raise ValueError(f"{len(label_names)} label names for {num_classes} classes: {label_names}.")
+    return label_names
+
+
 def float32_logits(x):
     """Logits in float32 whatever the compute dtype, so losses stay stable under mixed precision."""
     return keras.ops.cast(x, "float32")

@@ -3,12 +3,14 @@
 import keras
 
 from keras_bert_zoo.encoder import bert_initializer
-from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
+from keras_bert_zoo.models.task import BertTask, check_label_names, encoder_inputs, float32_logits
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class BertTokenClassifier(BertTask):
     """Dropout and a dense layer on `sequence_output`; returns logits [batch, seq, num_classes].
+
+    `label_names` (optional, one per class, e.g. BIO tags) travel with the model.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -18,9 +20,10 @@ class BertTokenClassifier(BertTask):
     (2, 8, 9)
     """
 
-    config_keys = ("num_classes", "dropout")
+    config_keys = ("num_classes", "dropout", "label_names")
 
-    def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
+    def __init__(self, encoder, num_classes, dropout=0.1, label_names=None, **kwargs):
+        label_names = check_label_names(label_names, num_classes)
         inputs = encoder_inputs(encoder)
         x = encoder(inputs)["sequence_output"]
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
@@ -30,3 +33,4 @@ class BertTokenClassifier(BertTask):
         super().__init__(encoder, inputs, float32_logits(logits), **kwargs)
         self.num_classes = num_classes
         self.dropout = dropout
+        self.label_names = label_names
