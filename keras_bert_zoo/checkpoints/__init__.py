@@ -105,10 +105,12 @@ def load_encoder(path, **overrides):
         logger.info("Loading only the encoder of %s; not loaded: %s", path, ", ".join(heads))
     encoder_state = {name[len("bert."):]: v for name, v in state.items() if name.startswith("bert.")}
     pooler = {"pooler.dense.weight", "pooler.dense.bias"}
-    if not pooler & set(encoder_state):  # token-level task checkpoints have none; transformers warns as well
+    no_pooler = not pooler & set(encoder_state)  # token-level task checkpoints have none
+    if no_pooler:  # transformers' BertModel warns as well
         logger.warning("%s has no [CLS] pooler (a token-level or masked-LM checkpoint): the encoder's "
                        "pooled_output starts from random weights; sequence_output is the checkpoint's.", path)
-    assign(encoder, encoder_state, str(path), lambda name: display(f"bert.{name}"), optional=pooler)
+    assign(encoder, encoder_state, str(path), lambda name: display(f"bert.{name}"),
+           optional=pooler if no_pooler else ())
     return encoder
 
 
