@@ -255,7 +255,7 @@ def _calibration_texts(path, pair):
 def export(args):
     """Exports the best (or last) model of a recipe's run folder as a SavedModel, a .tflite or a .onnx file."""
     from keras_bert_zoo import export as formats
-    from keras_bert_zoo.training.runs import load_run
+    from keras_bert_zoo.training.runs import RUN_INFO, load_run
 
     if args.quantization and args.format != "tflite":
         raise SystemExit(f"error: --quantization applies to --format tflite, not {args.format}.")
@@ -263,8 +263,11 @@ def export(args):
         raise SystemExit("error: --quantization int8 calibrates on real texts: give it --calibration-file FILE "
                          "(one text a line), and only it.")
     try:
-        model, preprocessor, export_kwargs = load_run(args.run_dir, which=args.weights)
-    except FileNotFoundError as error:
+        if (Path(args.run_dir) / RUN_INFO).is_file():
+            model, preprocessor, export_kwargs = load_run(args.run_dir, which=args.weights)
+        else:
+            model, preprocessor, export_kwargs = _checkpoint_for_export(args.run_dir, args.sequence_length)
+    except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     name = args.name or Path(args.run_dir).resolve().name
     output_dir = Path(args.output_dir)
@@ -283,6 +286,26 @@ def export(args):
     except (ValueError, NotImplementedError) as error:  # the model or its arguments do not fit the format
         raise SystemExit(f"error: {error}") from None
     print(f"exported {type(model).__name__} to {path}")
+
+
+def _checkpoint_for_export(folder, sequence_length):
+    """(model, preprocessor, export kwargs) of a Hugging Face or Google checkpoint folder: the class it
+    holds (`kbz.load`, labels included) and a preprocessor with its vocab.txt."""
+    from keras_bert_zoo.encoder import BertEncoder
+    from keras_bert_zoo.loading import load
+    from keras_bert_zoo.text import BertPreprocessor
+
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"{folder} is neither a run folder (with best.keras/last.keras and serving.json) "
+                                "nor a checkpoint folder.")
+    model = load(folder)
+    positions = (model if isinstance(model, BertEncoder) else model.encoder).max_sequence_length
+    if sequence_length is not None and sequence_length > positions:
+        raise ValueError(f"--sequence-length {sequence_length} is longer than the {positions} positions of {folder}.")
+    preprocessor = BertPreprocessor.from_checkpoint(folder, sequence_length=sequence_length or positions,
+                                                    padding="longest")
+    label_names = getattr(model, "label_names", None)
+    return model, preprocessor, {} if label_names is None else {"label_names": label_names}
 
 
 def list_presets(args):
@@ -328,8 +351,13 @@ def build_parser():
 
     p = commands.add_parser(
         "export", help="export a training run's model: SavedModel for TF Serving, TFLite or ONNX",
-        description="RUN: a recipe's --model-dir (it holds best.keras/last.keras and serving.json).")
-    p.add_argument("run_dir", metavar="RUN", help="the run folder")
+        description="RUN: a recipe's --model-dir (it holds best.keras/last.keras and serving.json), or a "
+                    "Hugging Face or Google checkpoint folder (the class its config names, e.g. "
+                    "BertForTokenClassification, with its labels and vocab.txt).")
+    p.add_argument("run_dir", metavar="RUN", help="the run folder or checkpoint folder")
+    p.add_argument("--sequence-length", type=int,
+                   help="checkpoint folders: wordpieces per text, [CLS] and [SEP] included (default: all the "
+                        "model's positions, as transformers' pipelines; runs keep theirs)")
     p.add_argument("--format", required=True, choices=("saved_model", "tflite", "onnx"))
     p.add_argument("--name", help="output name (default: RUN's folder name)")
     p.add_argument("--output-dir", default="saved_models",
