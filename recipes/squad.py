@@ -1,10 +1,12 @@
-"""Fine-tune BERT for extractive question answering (SQuAD v2.0), then export a model that answers raw strings.
+"""Fine-tune BERT for extractive question answering (SQuAD), then export a model that answers raw strings.
 
-With no arguments it fine-tunes the real all-MiniLM-L6-v2 on the SQuAD v2.0 sample in recipes/data/squad
-(the first five articles of the official dev set, split by article: it trains on the first four, 1,160
-questions, and evaluates on the fifth, 247 questions, half of them unanswerable), prints exact match and F1
-(0-100, as the official script) and writes a SavedModel for TF Serving to saved_models/squad/<version>/.
-Pass both official files to train and evaluate on them whole:
+With no arguments it fine-tunes the real all-MiniLM-L6-v2 on the first 11 articles of the SQuAD v1.1
+training set (3,807 questions, in recipes/data/squad), reports exact match and F1 (0-100, as the official
+scripts) on XQuAD-English (1,190 questions from SQuAD v1.1 dev, always answering) and SQuAD v2.0 figures on
+the first five articles of the v2.0 dev set (1,407 questions, half unanswerable; their contexts are XQuAD's
+too, so no v2.0 question is trained on), prints the XQuAD F1 last and writes a SavedModel for TF Serving to
+saved_models/squad/<version>/ with the null threshold it printed. Pass the official files to train and
+evaluate on them whole:
 
     python recipes/squad.py
     python recipes/squad.py --train-file train-v2.0.json --dev-file dev-v2.0.json --epochs 2 --sequence-length 384
@@ -29,13 +31,15 @@ import keras_bert_zoo as kbz  # noqa: E402
 from keras_bert_zoo.data import decode_answers, read_squad, squad_dataset, squad_features  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
 
-SAMPLE = Path(__file__).parent / "data" / "squad" / "dev-v2.0-first5.json"
-SAMPLE_TRAIN_ARTICLES = 4  # the sample's first 4 articles train, the rest evaluate
+DATA = Path(__file__).parent / "data" / "squad"
+V1_TRAIN = DATA / "train-v1.1-first11.json"
+V2_SAMPLE = DATA / "dev-v2.0-first5.json"
+XQUAD = DATA / "xquad.en.json"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train-file", help="SQuAD JSON (v1.1 or v2.0); needs --dev-file")
+    parser.add_argument("--train-file", nargs="+", help="SQuAD JSON (v1.1 or v2.0) files; needs --dev-file")
     parser.add_argument("--dev-file", help="SQuAD JSON; needs --train-file")
     parser.add_argument("--doc-stride", type=int, default=128, help="context pieces two windows share")
     parser.add_argument("--max-query-length", type=int, default=64, help="question pieces kept")
@@ -44,25 +48,24 @@ def parse_args(argv=None):
     parser.add_argument("--null-score-threshold", type=float, default=0.0,
                         help='answer "" when null score - best span score exceeds it (inf: always answer)')
     parser.add_argument("--export-threshold", choices=("best", "flag"), default="best",
-                        help="null threshold the SavedModel uses: the one with the best dev F1, or the flag's")
-    # The sample's 1,160 questions (half unanswerable) teach MiniLM few spans: batches of 8 at 2e-4 for 3 epochs
-    # learn some in 8 minutes on 2 cores; at 3e-4, or in batches of 16 at 1e-4, it learns to answer nothing
-    # (benchmarks/RESULTS.md). Windows of 256 pieces hold most sample contexts whole.
+                        help="null threshold the SavedModel uses: the one with the best F1 on the SQuAD v2.0 "
+                             "evaluation (always answer without one), or the flag's")
+    # Windows of 256 pieces hold most sample contexts whole (benchmarks/RESULTS.md has the learning curve).
     runs.add_common_flags(parser, checkpoint="all_minilm_l6_v2", model_dir="runs/squad",
-                          export_dir="saved_models/squad", learning_rate=2e-4, batch_size=8,
-                          sequence_length=256, epochs=3)
+                          export_dir="saved_models/squad", learning_rate=1e-4, batch_size=16,
+                          sequence_length=256, epochs=2)
     args = parser.parse_args(argv)
     if (args.train_file is None) != (args.dev_file is None):
-        parser.error("give both --train-file and --dev-file, or neither (to split the shipped sample)")
+        parser.error("give both --train-file and --dev-file, or neither (to use the shipped samples)")
     return args
 
 
 def load_articles(args):
-    """(train articles, dev articles): the official files whole, or the shipped sample split by article."""
+    """(train articles, {evaluation name: articles}): the files given, or the shipped samples."""
     if args.train_file:
-        return _articles(args.train_file), _articles(args.dev_file)
-    articles = _articles(SAMPLE)
-    return articles[:SAMPLE_TRAIN_ARTICLES], articles[SAMPLE_TRAIN_ARTICLES:]
+        train = [article for path in args.train_file for article in _articles(path)]
+        return train, {Path(args.dev_file).name: _articles(args.dev_file)}
+    return _articles(V1_TRAIN), {"XQuAD-English": _articles(XQUAD), "SQuAD v2.0 dev sample": _articles(V2_SAMPLE)}
 
 
 def _articles(path):
@@ -78,8 +81,8 @@ def main(argv=None):
 
     # 1. Data: questions with their contexts, cut into windows by the checkpoint's tokenizer inside the
     #    tf.data graph; how many training batches a pass holds is known only after one pass over it.
-    train_articles, dev_articles = load_articles(args)
-    train, dev = read_squad({"data": train_articles}), read_squad({"data": dev_articles})
+    train_articles, evaluations = load_articles(args)
+    train = read_squad({"data": train_articles})
     num_train = min(len(train.ids), args.max_train_examples or len(train.ids))
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
@@ -93,7 +96,9 @@ def main(argv=None):
                              max_examples=args.max_train_examples, bucket_by_sequence_length=buckets)
 
     steps_per_epoch = runs.count_batches(train_pass(args.seed))
-    print(f"{num_train} training questions -> {steps_per_epoch} batches a pass; {len(dev.ids)} dev questions")
+    sizes = ", ".join(f"{sum(len(p['qas']) for a in articles for p in a['paragraphs'])} in {name}"
+                      for name, articles in evaluations.items())
+    print(f"{num_train} training questions -> {steps_per_epoch} batches a pass; evaluation questions: {sizes}")
 
     # 2. Model: encoder + a dense layer giving each token a start and an end score.
     with strategy.scope():
@@ -101,38 +106,55 @@ def main(argv=None):
         span_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         runs.compile(model, args, steps_per_epoch, loss={"start_logits": span_loss, "end_logits": span_loss})
 
-    # 3. Train (resumable: rerun the same command after a kill).
-    dev_ds = squad_dataset(dev, tokenizer, args.batch_size, **windows, bucket_by_sequence_length=buckets)
-    runs.fit(model, args, lambda seed: _for_keras(train_pass(seed), steps_per_epoch), steps_per_epoch,
-             validation_data=_for_keras(dev_ds, runs.count_batches(dev_ds)))
+    # 3. Train (resumable: rerun the same command after a kill). No validation pass inside fit: the
+    #    evaluation below reads every set once, with the official scores.
+    runs.fit(model, args, lambda seed: _for_keras(train_pass(seed), steps_per_epoch), steps_per_epoch)
 
-    # 4. Evaluate: the best span of every dev question, then the official v2.0 scores. Decoding with an
-    #    infinite threshold keeps each question's best span; squad_scores applies the threshold, and finds
-    #    the one that would have scored best.
-    features = squad_features(dev, tokenizer, **windows)
-    logits = model.predict(features.inputs, batch_size=2 * args.batch_size, verbose=0)
-    answers, null_odds = decode_answers(logits["start_logits"], logits["end_logits"], features, n_best=args.n_best,
-                                        max_answer_length=args.max_answer_length,
-                                        null_score_diff_threshold=float("inf"))
-
-    def scores_at(threshold):
-        return kbz.metrics.squad_scores(dev_articles, answers, na_probs=null_odds, na_prob_thresh=threshold)
-
-    scores = scores_at(args.null_score_threshold)
-    print_scores(scores, args.null_score_threshold)
+    # 4. Evaluate: the best span of every question, then the official scores (v2.0 ones where a set has
+    #    unanswerable questions, with the null threshold that scores best there).
+    results = {name: evaluate(model, articles, tokenizer, windows, args) for name, articles in evaluations.items()}
+    v2 = [name for name, (scores, _, _) in results.items() if "NoAns_total" in scores]
+    if args.export_threshold == "flag":
+        threshold = args.null_score_threshold
+    else:
+        threshold = best_f1_threshold(results[v2[-1]][0]) if v2 else float("inf")
+    for name, (scores, _, scores_at) in results.items():
+        print_scores(name, scores, args.null_score_threshold, threshold, scores_at(threshold))
 
     # 5. Ship: a SavedModel that takes a question and its context as raw strings, as TF Serving loads it.
-    threshold = best_f1_threshold(scores) if args.export_threshold == "best" else args.null_score_threshold
     export_kwargs = dict(doc_stride=args.doc_stride, max_query_length=args.max_query_length,
                          max_answer_length=args.max_answer_length, n_best=args.n_best,
                          null_score_threshold=threshold)
     runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
-    warmup = list(zip(dev.questions, dev.contexts))[:4]
+    examples = read_squad({"data": list(evaluations.values())[0]})
+    warmup = list(zip(examples.questions, examples.contexts))[:4]
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs, warmup_examples=warmup)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
-    print(f"exported to {path} with null score threshold {threshold:.4f} (dev F1 {scores_at(threshold)['f1']:.2f} "
-          "at it)")
-    print(f"dev F1: {scores['f1']:.2f}")
+    print(f"exported to {path} with null score threshold {threshold:.4f}")
+    name, (scores, _, _) = next(iter(results.items()))
+    print(f"{name} F1: {scores['f1']:.2f}")
+
+
+def evaluate(model, articles, tokenizer, windows, args):
+    """(official scores at --null-score-threshold, answers, scores at a threshold) on SQuAD `articles`.
+
+    Decoding with an infinite threshold keeps each question's best span; the official v2.0 script then
+    applies the threshold to the null odds (and finds the one that would have scored best). A set with
+    no unanswerable question is scored as SQuAD v1.1: always answering.
+    """
+    examples = read_squad({"data": articles})
+    features = squad_features(examples, tokenizer, **windows)
+    logits = model.predict(features.inputs, batch_size=2 * args.batch_size, verbose=0)
+    answers, null_odds = decode_answers(logits["start_logits"], logits["end_logits"], features, n_best=args.n_best,
+                                        max_answer_length=args.max_answer_length,
+                                        null_score_diff_threshold=float("inf"))
+    v1 = all(examples.answers)
+
+    def scores_at(threshold):
+        return kbz.metrics.squad_scores(articles, answers, na_probs=None if v1 else null_odds,
+                                        na_prob_thresh=threshold)
+
+    return scores_at(float("inf") if v1 else args.null_score_threshold), answers, scores_at
 
 
 def _for_keras(dataset, batches):
@@ -159,16 +181,18 @@ def best_f1_threshold(scores):
     return float("-inf") if math.isclose(scores["best_f1"], never_answer_f1) else scores["best_f1_thresh"]
 
 
-def print_scores(scores, threshold):
-    """The official script's figures: all questions, answerable and unanswerable, best null threshold."""
-    print(f"dev exact match {scores['exact']:.2f}, F1 {scores['f1']:.2f} over {scores['total']} questions "
-          f"(null score threshold {threshold:g})")
+def print_scores(name, scores, flag_threshold, threshold, at_threshold):
+    """The official script's figures: all questions, answerable and unanswerable, and at `threshold`."""
+    unanswerable = "NoAns_total" in scores
+    print(f"{name}: exact match {scores['exact']:.2f}, F1 {scores['f1']:.2f} over {scores['total']} questions "
+          + (f"(null score threshold {flag_threshold:g})" if unanswerable else "(SQuAD v1.1: always answering)"))
     for part in ("HasAns", "NoAns"):
-        if f"{part}_total" in scores:
+        if f"{part}_total" in scores and unanswerable:
             print(f"  {part}: exact {scores[f'{part}_exact']:.2f}, F1 {scores[f'{part}_f1']:.2f} "
                   f"over {scores[f'{part}_total']}")
-    print(f"  best threshold: exact {scores['best_exact']:.2f} at {scores['best_exact_thresh']:.4f}, "
-          f"F1 {scores['best_f1']:.2f} at {scores['best_f1_thresh']:.4f}")
+    if unanswerable and threshold != flag_threshold:
+        print(f"  at the exported null score threshold {threshold:.4f}: exact {at_threshold['exact']:.2f}, "
+              f"F1 {at_threshold['f1']:.2f}")
 
 
 if __name__ == "__main__":

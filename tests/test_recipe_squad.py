@@ -1,5 +1,6 @@
 """recipes/squad.py end to end in its fast mode: train, evaluate, export, and serve the export."""
 
+import hashlib
 import json
 import runpy
 from pathlib import Path
@@ -21,10 +22,11 @@ def test_squad_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
                        "--export-dir", tmp_path / "squad",
                        # Always answer: a model this small never beats its null score, and spans test more than "".
                        "--null-score-threshold", "inf", "--export-threshold", "flag")
-    assert lines[-1].startswith("dev F1: ")
+    assert lines[-1].startswith("XQuAD-English F1: ")
     assert 0.0 <= float(lines[-1].split(": ")[1]) <= 100.0
+    assert any(line.startswith("XQuAD-English: exact match") and "(SQuAD v1.1: always answering)" in line
+               for line in lines)
     assert any(line.strip().startswith("NoAns: exact") for line in lines)
-    assert any(line.strip().startswith("best threshold: exact") for line in lines)
     assert (tmp_path / "run" / "last.keras").is_file()
     assert json.loads((tmp_path / "run" / "serving.json").read_text())["export_kwargs"]["doc_stride"] == 32
 
@@ -39,13 +41,14 @@ def test_squad_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
         assert answer == (text[start:end] if start >= 0 else "")
 
     # The export answers the dev questions as the recipe's evaluation did (at the exported threshold).
-    dev_articles = json.loads(SAMPLE.read_text())["data"][4:]
+    dev_articles = json.loads(SAMPLE.read_text())["data"]
     dev = read_squad({"data": dev_articles})
     out = served(question=tf.constant(dev.questions), context=tf.constant(dev.contexts))
     served_answers = dict(zip(dev.ids, (answer.decode("utf-8") for answer in out["answer"].numpy())))
     assert sum(answer != "" for answer in served_answers.values()) > len(dev.ids) // 2
-    exported = next(line for line in lines if line.startswith("exported to"))
-    assert f"(dev F1 {kbz.metrics.squad_scores(dev_articles, served_answers)['f1']:.2f} at it)" in exported
+    assert next(line for line in lines if line.startswith("exported to")).endswith("with null score threshold inf")
+    printed = next(line for line in lines if line.startswith("SQuAD v2.0 dev sample: exact match"))
+    assert f"F1 {kbz.metrics.squad_scores(dev_articles, served_answers)['f1']:.2f} over 1407" in printed
 
 
 def test_exported_threshold_is_never_answer_when_that_scores_best():
@@ -60,3 +63,12 @@ def test_exported_threshold_is_never_answer_when_that_scores_best():
 def test_squad_recipe_wants_both_files_or_neither(run_recipe, tmp_path):
     with pytest.raises(SystemExit):
         run_recipe(RECIPE, "--train-file", SAMPLE, "--model-dir", tmp_path)
+
+
+def test_shipped_squad_samples_match_their_source_note():
+    note = (SAMPLE.parent / "SOURCE.md").read_text()
+    for file in SAMPLE.parent.glob("*.json"):
+        assert hashlib.sha256(file.read_bytes()).hexdigest() in note, file.name
+    counts = {name: len(read_squad(SAMPLE.parent / name).ids)
+              for name in ("train-v1.1-first11.json", "xquad.en.json", "dev-v2.0-first5.json")}
+    assert counts == {"train-v1.1-first11.json": 3807, "xquad.en.json": 1190, "dev-v2.0-first5.json": 1407}
