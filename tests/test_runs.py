@@ -61,3 +61,13 @@ def test_common_flags_defaults():
     parser = runs.add_common_flags(argparse.ArgumentParser(), "bert_tiny_uncased", "runs/x", "saved_models/x")
     args = parser.parse_args([])
     assert (args.checkpoint, args.epochs, args.backup_every, args.jit_compile) == ("bert_tiny_uncased", 1, 50, False)
+    assert (args.random_init, args.tpu) == (False, None)
+
+
+def test_tpu_flag_reaches_the_strategy(monkeypatch, tmp_path):
+    asked = {}
+    monkeypatch.setattr(runs, "get_strategy", lambda name, tpu=None: asked.update(name=name, tpu=tpu))
+    parser = runs.add_common_flags(argparse.ArgumentParser(), "bert_tiny_uncased", str(tmp_path), "saved_models/x")
+    runs.configure(parser.parse_args(["--strategy", "tpu", "--tpu", "grpc://10.0.0.2:8470"]))
+    runs.finish(tmp_path)
+    assert asked == {"name": "tpu", "tpu": "grpc://10.0.0.2:8470"}

@@ -59,6 +59,8 @@ def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e
     parser.add_argument("--warmup-fraction", type=float, default=0.1)
     parser.add_argument("--max-train-examples", type=int, help="use only the first N training examples")
     parser.add_argument("--strategy", default="auto", choices=STRATEGIES)
+    parser.add_argument("--tpu", help="TPU name or grpc://host:8470 address for --strategy tpu/auto "
+                                      "(default: this VM's TPU or $TPU_NAME)")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=False,
                         help="float16 on GPU, bfloat16 on TPU/CPU")
     parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False, help="XLA")
@@ -76,7 +78,7 @@ def configure(args):
     the tf.distribute strategy."""
     lock_model_dir(args.model_dir)
     keras.utils.set_random_seed(args.seed)
-    strategy = get_strategy(args.strategy)
+    strategy = get_strategy(args.strategy, tpu=args.tpu)
     if args.mixed_precision:
         on_gpu = bool(tf.config.list_logical_devices("GPU"))
         keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
