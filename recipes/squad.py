@@ -45,6 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("--max-query-length", type=int, default=64, help="question pieces kept")
     parser.add_argument("--max-answer-length", type=int, default=30, help="longest answer, in pieces")
     parser.add_argument("--n-best", type=int, default=20, help="start and end candidates paired per window")
+    parser.add_argument("--max-eval-examples", type=int, help="evaluate on the first N questions of each set")
     parser.add_argument("--null-score-threshold", type=float, default=0.0,
                         help='answer "" when null score - best span score exceeds it (inf: always answer)')
     parser.add_argument("--export-threshold", choices=("best", "flag"), default="best",
@@ -69,6 +70,25 @@ def load_articles(args):
     return _articles(V1_TRAIN), {"XQuAD-English": _articles(XQUAD), "SQuAD v2.0 held-out article": v2_article}
 
 
+def first_questions(articles, count):
+    """SQuAD `articles` cut after their first `count` questions.
+
+    >>> first_questions([{"paragraphs": [{"context": "c", "qas": [{"id": "1"}, {"id": "2"}]}]}], 1)
+    [{'paragraphs': [{'context': 'c', 'qas': [{'id': '1'}]}]}]
+    """
+    kept = []
+    for article in articles:
+        paragraphs = []
+        for paragraph in article["paragraphs"]:
+            qas = paragraph["qas"][:count]
+            count -= len(qas)
+            if qas:
+                paragraphs.append({**paragraph, "qas": qas})
+        if paragraphs:
+            kept.append({**article, "paragraphs": paragraphs})
+    return kept
+
+
 def _articles(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)["data"]
@@ -83,6 +103,9 @@ def main(argv=None):
     # 1. Data: questions with their contexts, cut into windows by the checkpoint's tokenizer inside the
     #    tf.data graph; how many training batches a pass holds is known only after one pass over it.
     train_articles, evaluations = load_articles(args)
+    if args.max_eval_examples:
+        evaluations = {name: first_questions(articles, args.max_eval_examples)
+                       for name, articles in evaluations.items()}
     train = read_squad({"data": train_articles})
     num_train = min(len(train.ids), args.max_train_examples or len(train.ids))
     with strategy.scope():
