@@ -269,7 +269,7 @@ def export(args):
             model, preprocessor, export_kwargs = _checkpoint_for_export(args.run_dir, args.sequence_length)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    name = args.name or Path(args.run_dir).resolve().name
+    name = args.name or _run_export_name(args.run_dir) or Path(args.run_dir).resolve().name
     output_dir = Path(args.output_dir)
     try:
         if args.format == "saved_model":
@@ -286,6 +286,17 @@ def export(args):
     except (ValueError, NotImplementedError) as error:  # the model or its arguments do not fit the format
         raise SystemExit(f"error: {error}") from None
     print(f"exported {type(model).__name__} to {path}")
+
+
+def _run_export_name(run_dir):
+    """The name a recipe's run exported under (its --export-dir's last part), or None for a checkpoint folder
+    or a run folder written before runs recorded it."""
+    from keras_bert_zoo.training.runs import RUN_INFO
+
+    try:
+        return json.loads((Path(run_dir) / RUN_INFO).read_text()).get("export_name") or None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _checkpoint_for_export(folder, sequence_length):
@@ -359,7 +370,8 @@ def build_parser():
                    help="checkpoint folders: wordpieces per text, [CLS] and [SEP] included (default: all the "
                         "model's positions, as transformers' pipelines; runs keep theirs)")
     p.add_argument("--format", required=True, choices=("saved_model", "tflite", "onnx"))
-    p.add_argument("--name", help="output name (default: RUN's folder name)")
+    p.add_argument("--name", help="output name (default: the name the recipe exported under, e.g. sst2 for "
+                                  "--export-dir saved_models/sst2; else RUN's folder name)")
     p.add_argument("--output-dir", default="saved_models",
                    help="saved_model writes OUTPUT_DIR/NAME/<version>/; "
                         "tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx")

@@ -72,7 +72,7 @@ def main(argv=None):
 
     # 4. Ship: a SavedModel that takes raw strings, as TF Serving loads it.
     export_kwargs = dict(label_names=label_names, pair=len(columns) == 2)
-    runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, **export_kwargs)
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
                                   warmup_examples=_warmup_examples(dev, columns))
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)

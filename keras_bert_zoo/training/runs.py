@@ -204,12 +204,16 @@ def steps_per_epoch(num_examples, batch_size):
     return math.ceil(num_examples / batch_size)
 
 
-def save_run_info(model_dir, preprocessor, **export_kwargs):
+def save_run_info(model_dir, preprocessor, export_dir=None, **export_kwargs):
     """Writes `<model_dir>/serving.json`: the preprocessor and the `kbz.export` arguments of this run.
 
     With it, `keras-bert-zoo export MODEL_DIR` ships the trained model without the recipe's code.
+    `export_dir` (the recipe's --export-dir, e.g. saved_models/sst2) records the name the run exported
+    under (sst2), which `keras-bert-zoo export` then uses by default; runs without it use their folder's name.
     """
     info = {"preprocessor": keras.saving.serialize_keras_object(preprocessor), "export_kwargs": export_kwargs}
+    if export_dir is not None:
+        info["export_name"] = Path(export_dir).name
     path = Path(model_dir) / RUN_INFO
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info))
