@@ -156,9 +156,17 @@ def evaluate(args):
                   "mse": float(np.mean((gold - predicted["score"]) ** 2))}
     else:
         labels = [label.decode() for label in predicted["label"]]
-        label_names = _model_labels(predicted["label_id"], labels, predicted["probabilities"].shape[-1],
-                                    examples.labels, args.file)
-        gold = np.array([label_names.index(label) for label in examples.labels])
+        num_classes = predicted["probabilities"].shape[-1]
+        class_ids = [str(i) for i in range(num_classes)]
+        if set(examples.labels) <= set(class_ids) and not set(labels) <= set(class_ids):
+            # A GLUE file labels by class id (SST-2's 0, 1) where the model names them (negative, positive):
+            # recipes name the sorted labels in order, so label i is the model's class i.
+            print(f"note: {args.file} labels by class id ({', '.join(class_ids)}); label i is the model's class i",
+                  file=sys.stderr)
+            gold = np.array([int(label) for label in examples.labels])
+        else:
+            label_names = _model_labels(predicted["label_id"], labels, num_classes, examples.labels, args.file)
+            gold = np.array([label_names.index(label) for label in examples.labels])
         scores = {name: metric(gold, predicted["label_id"]) for name, metric in metrics.glue_metrics(args.task).items()}
     for name, value in scores.items():
         print(f"{name}: {value:.4f}")

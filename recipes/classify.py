@@ -32,6 +32,9 @@ def parse_args(argv=None):
     parser.add_argument("--dev-file", default=DATA / "dev.tsv")
     parser.add_argument("--text-columns", default="sentence", help="one column, or two separated by a comma")
     parser.add_argument("--label-column", default="label")
+    parser.add_argument("--label-names", metavar="A,B,...",
+                        help="names the model answers with, for the sorted label values in order (default: the "
+                             "raw labels; negative,positive for the shipped SST-2 data)")
     # A 6-layer model learns SST-2 in one epoch at 1e-4 (0.84 dev accuracy at BERT-base's usual 5e-5).
     runs.add_common_flags(parser, checkpoint="all_minilm_l6_v2", model_dir="runs/classify",
                           export_dir="saved_models/sst2", learning_rate=1e-4)
@@ -46,28 +49,29 @@ def main(argv=None):
     columns = args.text_columns.split(",")
     train = read_glue_tsv(args.train_file, columns, args.label_column)
     dev = read_glue_tsv(args.dev_file, columns, args.label_column)
-    label_names = label_vocabulary(train.labels)
+    labels = label_vocabulary(train.labels)  # the TSVs' values, sorted: class i is labels[i]
+    label_names = _label_names(args, labels)  # what the exported model answers for class i
     num_train = min(len(train.labels), args.max_train_examples or len(train.labels))
 
     # 2. Model: encoder + classification head, built under the strategy.
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
                                                                  random_init=args.random_init)
-        model = kbz.BertClassifier(encoder, num_classes=len(label_names))
+        model = kbz.BertClassifier(encoder, num_classes=len(labels))
         runs.compile(model, args, runs.steps_per_epoch(num_train, args.batch_size),
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=[kbz.metrics.Accuracy()])
 
     # 3. Train (resumable: rerun the same command after a kill), then evaluate on the whole dev set.
     def train_pass(seed):
-        return classification_dataset(train, preprocessor, args.batch_size, label_names, shuffle=True, seed=seed,
+        return classification_dataset(train, preprocessor, args.batch_size, labels, shuffle=True, seed=seed,
                                       max_examples=num_train)
 
-    dev_ds = classification_dataset(dev, preprocessor, args.batch_size, label_names)
+    dev_ds = classification_dataset(dev, preprocessor, args.batch_size, labels)
     runs.fit(model, args, train_pass, runs.steps_per_epoch(num_train, args.batch_size), validation_data=dev_ds,
              monitor="val_accuracy", mode="max")
     logits = model.predict(dev_ds, verbose=0)
-    gold = [label_names.index(label) for label in dev.labels]
+    gold = [labels.index(label) for label in dev.labels]
     dev_accuracy = kbz.metrics.accuracy(gold, np.argmax(logits, axis=-1))
 
     # 4. Ship: a SavedModel that takes raw strings, as TF Serving loads it.
@@ -78,6 +82,23 @@ def main(argv=None):
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev accuracy: {dev_accuracy:.4f}")
+
+
+SST2_LABEL_NAMES = ["negative", "positive"]  # SST-2's 0 and 1
+
+
+def _label_names(args, labels):
+    """The exported model's label names for the sorted `labels` of the training file: --label-names, else
+    negative,positive on the shipped SST-2 data, else the labels themselves."""
+    if args.label_names is None:
+        shipped = (Path(args.train_file).resolve() == (DATA / "train.tsv").resolve()
+                   and args.label_column == "label" and labels == ["0", "1"])
+        return list(SST2_LABEL_NAMES) if shipped else list(labels)
+    names = [name.strip() for name in args.label_names.split(",")]
+    if len(names) != len(labels) or "" in names or len(set(names)) != len(names):
+        raise SystemExit(f"error: --label-names {args.label_names!r} must give {len(labels)} distinct names, one per "
+                         f"label of {args.train_file} in this order: {', '.join(labels)}.")
+    return names
 
 
 def _warmup_examples(dev, columns):

@@ -57,3 +57,14 @@ def test_binary_f1_counts_the_models_label_1_as_positive(tmp_path, capsys):
     write_tsv(tmp_path / "other.tsv", ["pos", "neg"] * (len(TEXTS) // 2))
     with pytest.raises(SystemExit, match=r"labels \['neg', 'pos'\] of .*other.tsv are not labels of the model"):
         main(["evaluate", str(path), "--file", str(tmp_path / "other.tsv"), "--task", "mrpc"])
+
+
+def test_class_id_labels_score_a_model_that_names_its_classes(tmp_path, capsys):
+    # The classify recipe names SST-2's 0/1 negative/positive; the dev TSV still says 0/1.
+    path, served = export(tmp_path, num_classes=2, label_names=["negative", "positive"])
+    label_ids = served["label_id"].numpy()
+    gold_ids = np.where(np.arange(len(TEXTS)) % 3 == 0, 1 - label_ids, label_ids)
+    main(["evaluate", str(path), "--file", str(write_tsv(tmp_path / "dev.tsv", gold_ids))])
+    captured = capsys.readouterr()
+    assert scores(captured.out) == pytest.approx({"accuracy": metrics.accuracy(gold_ids, label_ids)}, abs=1e-4)
+    assert "labels by class id (0, 1)" in captured.err
