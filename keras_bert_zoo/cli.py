@@ -95,6 +95,8 @@ def _latest_version(path):
     from keras_bert_zoo.export import next_version
 
     path = Path(path)
+    if not path.is_dir():
+        raise SystemExit(f"error: {path} not found: give a SavedModel folder or a base path with <version>/ folders.")
     if (path / "saved_model.pb").is_file():
         return path
     latest = next_version(path) - 1
@@ -134,10 +136,30 @@ def evaluate(args):
     from keras_bert_zoo.data import read_glue_tsv
 
     path = _latest_version(args.model)
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     columns = args.text_columns.split(",")
-    examples = read_glue_tsv(args.file, columns, args.label_column)
+    if len(columns) not in (1, 2) or "" in columns:
+        raise SystemExit(f"error: --text-columns takes one column or two separated by a comma, got "
+                         f"{args.text_columns!r}.")
+    try:
+        examples = read_glue_tsv(args.file, columns, args.label_column)
+    except FileNotFoundError:
+        raise SystemExit(f"error: --file {args.file} not found.") from None
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise SystemExit(f"error: {error}") from None
+    if not examples.labels:
+        raise SystemExit(f"error: {args.file} has a header and no examples.")
+    if not any(examples.labels):
+        raise SystemExit(f"error: {args.file} has no labels in a column {args.label_column!r} (--label-column).")
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     names = ["text"] if len(columns) == 1 else ["text_a", "text_b"]
+    takes = sorted(serve.structured_input_signature[1])
+    if sorted(names) != takes:
+        raise SystemExit(f"error: {path} takes {', '.join(takes)}; --text-columns {args.text_columns!r} gives "
+                         f"{len(columns)} text{'s' if len(columns) > 1 else ''} ({', '.join(names)}).")
+    outputs_of = set(serve.structured_outputs)
+    if "score" not in outputs_of and not {"label", "label_id", "probabilities"} <= outputs_of:
+        raise SystemExit(f"error: {path} is not a classifier or a regressor (its outputs: "
+                         f"{', '.join(sorted(outputs_of))}); evaluate scores those.")
     outputs = []
     for start in range(0, len(examples.labels), args.batch_size):
         batch = {

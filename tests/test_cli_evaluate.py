@@ -59,12 +59,35 @@ def test_binary_f1_counts_the_models_label_1_as_positive(tmp_path, capsys):
         main(["evaluate", str(path), "--file", str(tmp_path / "other.tsv"), "--task", "mrpc"])
 
 
-def test_class_id_labels_score_a_model_that_names_its_classes(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def named_classifier(tmp_path_factory):
+    return export(tmp_path_factory.mktemp("named"), num_classes=2, label_names=["negative", "positive"])
+
+
+def test_class_id_labels_score_a_model_that_names_its_classes(named_classifier, tmp_path, capsys):
     # The classify recipe names SST-2's 0/1 negative/positive; the dev TSV still says 0/1.
-    path, served = export(tmp_path, num_classes=2, label_names=["negative", "positive"])
+    path, served = named_classifier
     label_ids = served["label_id"].numpy()
     gold_ids = np.where(np.arange(len(TEXTS)) % 3 == 0, 1 - label_ids, label_ids)
     main(["evaluate", str(path), "--file", str(write_tsv(tmp_path / "dev.tsv", gold_ids))])
     captured = capsys.readouterr()
     assert scores(captured.out) == pytest.approx({"accuracy": metrics.accuracy(gold_ids, label_ids)}, abs=1e-4)
     assert "labels by class id (0, 1)" in captured.err
+
+
+def test_evaluate_errors_are_one_line_messages(named_classifier, tmp_path):
+    path, _ = named_classifier
+    tsv = str(write_tsv(tmp_path / "dev.tsv", ["negative", "positive"] * (len(TEXTS) // 2)))
+    cases = [
+        ([str(tmp_path / "nowhere"), "--file", tsv], r"nowhere not found: give a SavedModel folder"),
+        ([str(path), "--file", str(tmp_path / "missing.tsv")], r"--file .*missing.tsv not found\.$"),
+        ([str(path), "--file", tsv, "--text-columns", "question"],
+         r"dev.tsv has no column question; its header is \['sentence', 'label'\]"),
+        ([str(path), "--file", tsv, "--text-columns", "sentence,label"], r"takes text; --text-columns .* gives 2"),
+        ([str(path), "--file", tsv, "--text-columns", "a,b,c"], r"--text-columns takes one column or two"),
+        ([str(path), "--file", tsv, "--label-column", "gold"], r"has no labels in a column 'gold'"),
+    ]
+    for flags, message in cases:
+        with pytest.raises(SystemExit, match=message) as raised:
+            main(["evaluate", *flags])
+        assert str(raised.value).startswith("error: ") and "\n" not in str(raised.value)
