@@ -258,12 +258,13 @@ def _prediction_client(args):
 
 def predict(args):
     """Runs `serving_default` of an exported model on raw strings: locally, or on TF Serving (gRPC or REST)."""
-    from keras_bert_zoo.export.predictions import describe
+    from keras_bert_zoo.export.predictions import describe, shown_text
     from keras_bert_zoo.export.serving_client import ServingError
 
     try:
         client, model = _prediction_client(args)
         inputs, text_input = _prediction_inputs(client.signature.inputs, args.text, _flagged_inputs(args), model)
+        _warn_empty_inputs(inputs, text_input)
         predictions = client.predict(inputs)
     except (ServingError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
@@ -273,7 +274,21 @@ def predict(args):
                           for i, prediction in enumerate(predictions)], ensure_ascii=False))
         return
     for text, prediction in zip(inputs[text_input], predictions):
-        print(f"{text if isinstance(text, str) else ' | '.join(text)} => {describe(prediction)}")
+        print(f"{shown_text(text if isinstance(text, str) else ' | '.join(text))} => {describe(prediction)}")
+
+
+def _warn_empty_inputs(inputs, text_input):
+    """One stderr line per empty or whitespace-only input: the model answers it, confidently, all the same."""
+    for i in range(len(inputs[text_input])):
+        for name in [text_input] + sorted(set(inputs) - {text_input}):
+            value = inputs[name][i]
+            if isinstance(value, str) and not value.strip():
+                what = f"input {i + 1}" if name == text_input else f"the {name} of input {i + 1}"
+            elif not isinstance(value, str) and any(not item.strip() for item in value):
+                what = f"a {name} value of input {i + 1}"
+            else:
+                continue
+            print(f"warning: {what} is empty; the model's answer for it means nothing", file=sys.stderr)
 
 
 def _calibration_texts(path, pair):

@@ -68,6 +68,27 @@ def _vector(name, values):
     return f"{name} [{len(values)} floats: {head}{', ...' if len(values) > 3 else ''}]"
 
 
+def shown_text(text, limit=80):
+    """An input as `keras-bert-zoo predict` echoes it: whole up to `limit` characters, else its first words
+    quoted, with its length; an empty or blank one quoted.
+
+    Example:
+    >>> shown_text("a great movie")
+    'a great movie'
+    >>> shown_text("dull and tedious " * 6000)
+    '"dull and tedious dull and tedious dull and tedious dull and…" (102,000 chars)'
+    """
+    if not text.strip():
+        return f'"{text}"'  # visibly empty
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 20]
+    words = head.split()
+    if len(words) > 1 and not head[-1].isspace() and not text[len(head)].isspace():
+        words = words[:-1]  # a word cut in the middle
+    return f'"{" ".join(words)}…" ({len(text):,} chars)'
+
+
 def describe(example):
     """One readable line for one example's outputs; tasks it does not recognize print `name=value` pairs.
 
@@ -76,7 +97,19 @@ def describe(example):
     'positive (0.750)'
     >>> describe({"answer": "", "answer_start": 0, "answer_end": 0, "score": 0.1, "has_answer": False})
     'no answer (score 0.100)'
+    >>> describe({"entity_text": [], "entity_type": [], "entity_start": [], "entity_end": [], "entity_score": [],
+    ...           "num_words": 126, "truncated": True})
+    'no entities (input truncated: only its first 126 words were tagged)'
     """
+    line = _describe(example)
+    if example.get("truncated") is True:
+        words = example.get("num_words")
+        line += (f" (input truncated: only its first {words} words were tagged)" if isinstance(words, int)
+                 else " (input truncated: the model read only its start)")
+    return line
+
+
+def _describe(example):
     if "entity_text" in example:  # token classification
         entities = [f"{text!r} {kind} {start}:{end} ({score:.2f})" for text, kind, start, end, score in zip(
             example["entity_text"], example["entity_type"], example["entity_start"], example["entity_end"],
@@ -96,4 +129,4 @@ def describe(example):
                if isinstance(value, list) and value and isinstance(value[0], float)]
     if vectors and len(vectors) == len(example):  # encoder embeddings
         return "; ".join(vectors)
-    return "; ".join(f"{name}={value}" for name, value in example.items())
+    return "; ".join(f"{name}={value}" for name, value in example.items() if name != "truncated")
