@@ -15,7 +15,10 @@ Example:
 array([b'pos'], dtype=object)
 """
 
+import contextlib
+import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -107,7 +110,8 @@ def tflite(
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.allow_custom_ops = True
-        model = _convert(converter, quantization, examples, names)
+        with _custom_ops_note(path):
+            model = _convert(converter, quantization, examples, names)
     _check_runs(model, names)
     return write_file(path, lambda tmp: tmp.write_bytes(model))
 
@@ -202,6 +206,63 @@ def _representative_examples(representative_texts, input_names):
         what = "(text_a, text_b) pairs" if pair else "strings"
         raise ValueError(f"representative_texts must be a non-empty list of {what}.")
     return examples
+
+
+# The custom ops of the .tflite, whose TFLite kernels tensorflow-text ships (`tflite_interpreter` registers them).
+TFTEXT_OPS = ("FastBertNormalize", "FastWordpieceTokenizeWithOffsets", "RaggedTensorToTensor")
+_CUSTOM_OPS_WARNING = "need TFLite custom op implementation(s)"
+
+
+def _without_custom_ops_warning(log):
+    """(`log` without the converter's "need TFLite custom op implementation(s)" warnings about `TFTEXT_OPS`,
+    the ops they named). A warning naming any other op, or Flex (Select TF) ops, is kept as it is."""
+    lines = log.splitlines(True)
+    kept, ops, i = [], [], 0
+    while i < len(lines):
+        if _CUSTOM_OPS_WARNING in lines[i]:
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("See instructions:")), None)
+            block = lines[i : end + 1] if end is not None else []
+            named = [op.strip() for line in block if line.startswith("Custom ops:")
+                     for op in line[len("Custom ops:"):].split(",")]
+            if named and set(named) <= set(TFTEXT_OPS) and not any(line.startswith("Flex ops:") for line in block):
+                ops += [op for op in named if op not in ops]
+                i = end + 1
+                continue
+        kept.append(lines[i])
+        i += 1
+    return "".join(kept), ops
+
+
+@contextlib.contextmanager
+def _custom_ops_note(path):
+    """Replaces the converter's multi-line warning that tensorflow-text's ops "need TFLite custom op
+    implementation(s)" (expected: they are the tokenizer) with one line saying how to run the file.
+
+    The warning is a C++ log line on file descriptor 2 (hidden anyway under TF_CPP_MIN_LOG_LEVEL=2, as in
+    the CLI); everything else written there meanwhile is written back.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no stderr to tidy up
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept, ops = _without_custom_ops_warning(captured.read().decode(errors="replace"))
+            if ops:
+                kept += (f"note: {Path(path).name} uses the TFLite custom ops {', '.join(ops)}, whose kernels "
+                         f"tensorflow-text ships: run it with kbz.export.tflite_interpreter({str(path)!r}).\n")
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
 
 
 def _convert(converter, quantization, examples, input_names):
