@@ -91,7 +91,7 @@ def main(argv=None):
     dev_accuracy = kbz.metrics.accuracy(dev.labels, np.argmax(logits, axis=-1))
 
     # 5. Ship: a SavedModel that takes a context and its choices as raw strings, as TF Serving loads it.
-    runs.save_run_info(args.model_dir, preprocessor)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir)
     warmup = [{"context": context, "choices": choices} for context, choices in zip(dev.contexts[:4], dev.choices)]
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, warmup_examples=warmup)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)

@@ -94,7 +94,7 @@ def main(argv=None):
 
     # 5. Ship: a SavedModel that takes raw text and returns entity spans, as TF Serving loads it.
     export_kwargs = {"label_names": label_names}
-    runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, **export_kwargs)
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
                                   warmup_examples=[" ".join(words) for words in test.words[:4]])
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)

@@ -111,7 +111,7 @@ def main(argv=None):
     vocabulary = tokenizer.get_vocabulary()
     hf_dir = kbz.save_hf(pretrainer, model_dir / "hf", vocabulary)
     google_dir = kbz.save_google_checkpoint(pretrainer, model_dir / "google", vocabulary)
-    runs.save_run_info(args.model_dir, preprocessor)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir)
     path = kbz.export.saved_model(pretrainer.encoder, preprocessor, args.export_dir,
                                   warmup_examples=[" ".join(document[:2]) for document in dev_documents[:4]])
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)

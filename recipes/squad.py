@@ -149,7 +149,7 @@ def main(argv=None):
     export_kwargs = dict(doc_stride=args.doc_stride, max_query_length=args.max_query_length,
                          max_answer_length=args.max_answer_length, n_best=args.n_best,
                          null_score_threshold=threshold)
-    runs.save_run_info(args.model_dir, preprocessor, **export_kwargs)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, **export_kwargs)
     examples = read_squad({"data": list(evaluations.values())[0]})
     warmup = list(zip(examples.questions, examples.contexts))[:4]
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs, warmup_examples=warmup)

@@ -10,7 +10,7 @@ A recipe reads like this (see recipes/classify.py):
         model = kbz.BertClassifier(encoder, num_classes=2)
         runs.compile(model, args, steps_per_epoch, loss=..., metrics=[...])
     runs.fit(model, args, make_train_dataset, steps_per_epoch, validation_data=dev_ds)
-    runs.save_run_info(args.model_dir, preprocessor, label_names=[...])
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, label_names=[...])
     kbz.export.saved_model(model, preprocessor, args.export_dir, ...)
     runs.finish(args.model_dir)              # the outputs are written: the backup goes
 
