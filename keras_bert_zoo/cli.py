@@ -307,11 +307,15 @@ def export(args):
     if (args.quantization == "int8") != bool(args.calibration_file):
         raise SystemExit("error: --quantization int8 calibrates on real texts: give it --calibration-file FILE "
                          "(one text a line), and only it.")
+    from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
+
+    folder = Path(args.run_dir)
     try:
-        if (Path(args.run_dir) / RUN_INFO).is_file():
-            model, preprocessor, export_kwargs = load_run(args.run_dir, which=args.weights)
-        else:
-            model, preprocessor, export_kwargs = _checkpoint_for_export(args.run_dir, args.sequence_length)
+        if not (folder / RUN_INFO).is_file() and (hf_folder.is_hf_folder(folder) or
+                                                   google_checkpoint.is_google_folder(folder)):
+            model, preprocessor, export_kwargs = _checkpoint_for_export(folder, args.sequence_length)
+        else:  # a run folder, or neither: load_run says what a finished run holds
+            model, preprocessor, export_kwargs = load_run(folder, which=args.weights)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     name = args.name or _run_export_name(args.run_dir) or Path(args.run_dir).resolve().name
@@ -351,9 +355,6 @@ def _checkpoint_for_export(folder, sequence_length):
     from keras_bert_zoo.loading import load
     from keras_bert_zoo.text import BertPreprocessor
 
-    if not Path(folder).is_dir():
-        raise FileNotFoundError(f"{folder} is neither a run folder (with best.keras/last.keras and serving.json) "
-                                "nor a checkpoint folder.")
     model = load(folder)
     positions = (model if isinstance(model, BertEncoder) else model.encoder).max_sequence_length
     if sequence_length is not None and sequence_length > positions:

@@ -122,7 +122,7 @@ def main(argv=None):
     print(f"MLM accuracy: {scores['mlm_logits_accuracy']:.4f}  NSP accuracy: {scores['nsp_logits_accuracy']:.4f}")
 
 
-def load_pretrainer(checkpoint, sequence_length, random_init):
+def load_pretrainer(checkpoint, sequence_length, random_init=False):
     """`(BertPretrainer, BertPreprocessor)` from a preset or a checkpoint folder.
 
     A checkpoint with pretraining heads (e.g. one this recipe wrote) continues with them; otherwise

@@ -237,7 +237,8 @@ def load_run(model_dir, which="best"):
     info_file = model_dir / RUN_INFO
     if model_file is None or not info_file.is_file():
         raise FileNotFoundError(f"{model_dir} is not a finished run: it needs {candidates[0].name} (or last.keras) "
-                                f"and {RUN_INFO}, which recipes write at the end of training.")
+                                f"and {RUN_INFO}, which recipes write at the end of training (nor a Hugging Face or "
+                                "Google checkpoint folder, which `keras-bert-zoo export` also takes).")
     info = json.loads(info_file.read_text())
     preprocessor = keras.saving.deserialize_keras_object(info["preprocessor"])
     return keras.saving.load_model(model_file), preprocessor, info["export_kwargs"]
