@@ -14,6 +14,8 @@ import os
 import subprocess
 import sys
 
+from table import print_table
+
 MODELS = {"minilm": "all_minilm_l6_v2", "bert-base": "bert_base_uncased"}
 
 CHILD = """import json, os, resource, sys, tempfile, time
@@ -46,12 +48,7 @@ def main():
         result = json.loads(child.stdout.strip().splitlines()[-1])
         rows.append((name, f"{result['seconds']:.0f}", f"{result['peak_gib']:.1f}", f"{result['file_mib']:.1f}"))
     header = ("model", "export s", "peak RSS GiB", "file MiB")
-    if args.markdown:
-        print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-        print("\n".join("| " + " | ".join(row) + " |" for row in rows))
-    else:
-        for row in [header, *rows]:
-            print("  ".join(f"{x:>12}" for x in row))
+    print_table(header, rows, args.markdown)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 
+from table import print_table
+
 SENTENCE = "John Smith works for Acme Corp. in New York, since the war. "  # 60 characters
 
 
@@ -125,12 +127,7 @@ def main():
             rows.append((REQUESTS[kind][0], REQUESTS[kind][1], peak, seconds, result["outcome"]))
             print(*rows[-1], sep="  |  ", file=sys.stderr)
     header = ("model", "request", "peak MiB", "s", "outcome")
-    if args.markdown:
-        print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-        print("\n".join("| " + " | ".join(row) + " |" for row in rows))
-    else:
-        for row in [header, *rows]:
-            print("  ".join(f"{x:>12}" for x in row))
+    print_table(header, rows, args.markdown)
 
 
 if __name__ == "__main__":

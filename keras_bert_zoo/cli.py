@@ -28,15 +28,9 @@ def _load_source(source, random_init=False):
     if source in presets.names():
         from keras_bert_zoo.encoder import BertEncoder
 
-        try:
-            found = preset_weights.find(source, None if random_init else preset_weights.AUTO)
-        except (preset_weights.MissingWeightsError, preset_weights.PresetWeightsError) as error:
-            raise SystemExit(f"error: {error}") from None
+        found = preset_weights.announce(source, random_init)
         if found is None:
-            print(f"weights: random (--random-init), the architecture of preset {source}")
-            vocabulary = presets.get(source).vocabulary_file
-            return BertEncoder.from_preset(source, weights=None), vocabulary
-        print(f"weights: preset {source} from {found.origin}")
+            return BertEncoder.from_preset(source, weights=None), presets.get(source).vocabulary_file
         vocabulary = found.folder / checkpoints.VOCAB
         return BertEncoder.from_checkpoint(found.folder), vocabulary if vocabulary.is_file() else None
     if random_init:

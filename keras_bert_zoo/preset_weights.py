@@ -73,6 +73,18 @@ def find(name, weights=AUTO):
     return found
 
 
+def announce(name, random_init=False):
+    """`find` for a command line: prints where preset `name`'s weights come from (or that they are random,
+    with `random_init`), and exits with the error's message when there are none."""
+    try:
+        found = find(name, None if random_init else AUTO)
+    except (MissingWeightsError, PresetWeightsError) as error:
+        raise SystemExit(f"error: {error}") from None
+    print(f"weights: random (--random-init), the architecture of preset {name}" if found is None
+          else f"weights: preset {name} from {found.origin}")
+    return found
+
+
 def _cache(preset):
     return home() / preset.name
 

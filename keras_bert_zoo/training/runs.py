@@ -132,15 +132,10 @@ def load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=False
     from keras_bert_zoo.text import BertPreprocessor
 
     if checkpoint in presets.names():
-        try:
-            found = preset_weights.find(checkpoint, None if random_init else preset_weights.AUTO)
-        except (preset_weights.MissingWeightsError, preset_weights.PresetWeightsError) as error:
-            raise SystemExit(f"error: {error}") from None
+        found = preset_weights.announce(checkpoint, random_init)
         if found is None:
-            print(f"weights: random (--random-init), the architecture of preset {checkpoint}")
             encoder = BertEncoder.from_preset(checkpoint, weights=None, **encoder_kwargs)
         else:
-            print(f"weights: preset {checkpoint} from {found.origin}")
             encoder = BertEncoder.from_checkpoint(found.folder, **encoder_kwargs)
         return encoder, BertPreprocessor.from_preset(checkpoint, weights=found and found.folder,
                                                      sequence_length=sequence_length, padding="longest")
