@@ -11,19 +11,22 @@ Example:
 >>> session.run(["logits"], {k: v.numpy() for k, v in preprocessor(["a great movie"]).items()})  # doctest: +SKIP
 """
 
+from pathlib import Path
+
 import numpy as np
 import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper, save_model
 
 from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.versions import write_file
 from keras_bert_zoo.models import BertPretrainer, BertTask
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
-def onnx(task_model, path, opset=17):
+def onnx(task_model, path, opset=17, card=None):
     """Writes `task_model` as an ONNX file; returns its path.
 
     Inputs: int32 `token_ids`, `segment_ids`, `padding_mask` shaped [batch, sequence]
@@ -36,12 +39,16 @@ def onnx(task_model, path, opset=17):
         task_model: a `BertEncoder` or a task model on one (not `BertPretrainer`).
         path: the file to write, e.g. "model.onnx".
         opset: the ONNX opset to target.
+        card: facts for the model card written beside the file as `<file name>.README.md`
+            (`keras_bert_zoo.export.model_card`): a dict with any of base_model, training_data,
+            metrics {name: value}, command, and label_names (the file itself has none).
 
     Example:
     >>> onnx(kbz.BertSpanQA(encoder), "squad.onnx", opset=17)  # doctest: +SKIP
     """
     if isinstance(task_model, BertPretrainer) or not isinstance(task_model, (BertEncoder, BertTask)):
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
+    facts = check_facts(card)
     shape = task_model.inputs[0].shape
     inputs = {name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}
     # The weights go in as graph inputs and become initializers afterwards. Frozen into the graph as
@@ -63,7 +70,11 @@ def onnx(task_model, path, opset=17):
     _inputs_to_initializers(model_proto.graph, weights)
     _name_dynamic_axes(model_proto.graph)
     # The file name's extension would pick the format; the temporary name has another.
-    return write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
+    path = Path(path)
+    text = model_card(task_model, "onnx", name=path.stem, input_names=INPUT_NAMES, facts=facts)
+    write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
+    write_file(card_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
 
 
 def _erfc_as_erf(ctx, node, name, args):

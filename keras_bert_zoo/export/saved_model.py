@@ -27,7 +27,8 @@ from pathlib import Path
 import keras
 
 from keras_bert_zoo.encoder import BertEncoder
-from keras_bert_zoo.export.serving_classifier import classifier_graph
+from keras_bert_zoo.export.model_card import SAVED_MODEL_CARD, check_facts, model_card, rest_instance
+from keras_bert_zoo.export.serving_classifier import classifier_graph, classifier_label_names
 from keras_bert_zoo.export.serving_encoder import encoder_graph
 from keras_bert_zoo.export.serving_graph import ServingLimits
 from keras_bert_zoo.export.serving_multiple_choice import multiple_choice_graph
@@ -66,7 +67,7 @@ def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options,
 def saved_model(
     task_model, preprocessor, base_path, label_names=None, pair=False, *, doc_stride=128, max_query_length=64,
     n_best=20, max_answer_length=30, null_score_threshold=0.0, warmup_examples=None, max_chars_per_text=1_000_000,
-    max_texts_per_request=1_000, max_windows_per_context=1_000, encoder_batch_size=64,
+    max_texts_per_request=1_000, max_windows_per_context=1_000, encoder_batch_size=64, card=None,
 ):
     """Writes `<base_path>/<next version>/`, a SavedModel TF Serving loads, and returns its path.
 
@@ -92,6 +93,9 @@ def saved_model(
             the encoder runs on at once. Memory per request grows with these, not with the request
             (`keras_bert_zoo.export.serving_graph.ServingLimits`); they are written to
             `assets.extra/serving_limits.json`.
+        card: facts for the model card, `README.md` in the version folder (`keras_bert_zoo.export.model_card`):
+            a dict with any of base_model, training_data, metrics {name: value}, command. The task, labels,
+            limits, inputs and how to serve it are filled in without them.
 
     The version folder appears only once complete (`write_version`); a failure leaves nothing.
     """
@@ -102,6 +106,7 @@ def saved_model(
          "max_answer_length": max_answer_length, "null_score_threshold": null_score_threshold},
         limits,
     )
+    facts = check_facts(card)
     archive = keras.export.ExportArchive()
     archive.track(task_model)
     archive.track(preprocessor)
@@ -115,5 +120,25 @@ def saved_model(
         archive.write_out(str(directory), verbose=False)
         write_warmup_requests(directory, warmup)
         (Path(directory) / "assets.extra" / "serving_limits.json").write_text(json.dumps(dataclasses.asdict(limits)))
+        (Path(directory) / SAVED_MODEL_CARD).write_text(text, encoding="utf-8")
+
+    text = model_card(
+        task_model, "saved_model", name=Path(base_path).resolve().name, input_names=[s.name for s in graph.text_inputs],
+        facts=facts, pair=pair, label_names=_card_label_names(task_model, label_names),
+        sequence_length=preprocessor.sequence_length, truncate=preprocessor.truncate,
+        limits=_card_limits(limits), instance=rest_instance(task_model, graph.default_warmup),
+    )
 
     return write_version(base_path, write)
+
+
+def _card_label_names(task_model, label_names):
+    """The label names the export answers with (None for a model without classes)."""
+    if isinstance(task_model, (BertClassifier, BertTokenClassifier)) and task_model.num_classes > 1:
+        return classifier_label_names(task_model.num_classes, label_names)
+    return None
+
+
+def _card_limits(limits):
+    """The request limits of `serving_limits.json` a card lists (all but the encoder's batch size)."""
+    return {k: v for k, v in dataclasses.asdict(limits).items() if k != "encoder_batch_size"}

@@ -30,6 +30,7 @@ from tensorflow.lite.python import convert as lite_convert
 from tensorflow_text import tflite_registrar
 
 from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.serving_classifier import classifier_label_names, classifier_outputs
 from keras_bert_zoo.export.serving_encoder import encoder_outputs
 from keras_bert_zoo.export.versions import write_file
@@ -47,7 +48,8 @@ INT8_FLOAT_LAYERS = ("feedforward_output_dense",)  # keras-hub TransformerEncode
 
 
 def tflite(
-    task_model, preprocessor, path, quantization=None, representative_texts=None, label_names=None, pair=False
+    task_model, preprocessor, path, quantization=None, representative_texts=None, label_names=None, pair=False,
+    card=None,
 ):
     """Writes `task_model` with `preprocessor` in front as a .tflite file; returns its path.
 
@@ -74,6 +76,9 @@ def tflite(
             with `pair=True`) the calibration runs through the whole model, tokenizer included.
         label_names: class names for the `label` (`tag`) output (default "0", "1", ...).
         pair: the model (a classifier or an encoder) takes sentence pairs.
+        card: facts for the model card written beside the file as `<file name>.README.md`
+            (`keras_bert_zoo.export.model_card`): a dict with any of base_model, training_data,
+            metrics {name: value}, command.
 
     Example:
     >>> tflite(classifier, preprocessor, "sst2_int8.tflite", "int8", train_texts[:200])  # doctest: +SKIP
@@ -89,6 +94,7 @@ def tflite(
         raise ValueError(f"pair=True applies to a BertClassifier or a BertEncoder, not a {type(task_model).__name__}.")
     outputs = _serving_outputs(task_model, label_names)
     names = ("text_a", "text_b") if pair else ("text",)
+    facts = check_facts(card)
     examples = _representative_examples(representative_texts, names) if quantization == "int8" else None
 
     def serve(*texts):
@@ -113,7 +119,15 @@ def tflite(
         with _custom_ops_note(path):
             model = _convert(converter, quantization, examples, names)
     _check_runs(model, names)
-    return write_file(path, lambda tmp: tmp.write_bytes(model))
+    text = model_card(
+        task_model, "tflite", name=path.stem, input_names=names, facts=facts, pair=pair,
+        label_names=classifier_label_names(task_model.num_classes, label_names)
+        if isinstance(task_model, (BertClassifier, BertTokenClassifier)) and task_model.num_classes > 1 else None,
+        sequence_length=preprocessor.sequence_length, truncate=preprocessor.truncate,
+    )
+    write_file(path, lambda tmp: tmp.write_bytes(model))
+    write_file(card_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
 
 
 def tflite_interpreter(model, num_threads=None):
