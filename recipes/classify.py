@@ -52,6 +52,9 @@ def main(argv=None):
     labels = label_vocabulary(train.labels)  # the TSVs' values, sorted: class i is labels[i]
     label_names = _label_names(args, labels)  # what the exported model answers for class i
     num_train = min(len(train.labels), args.max_train_examples or len(train.labels))
+    kind = "sentence pairs" if len(columns) == 2 else "sentences"
+    print(f"data: {num_train:,} training {kind} ({runs.steps_per_epoch(num_train, args.batch_size):,} batches of "
+          f"{args.batch_size}), {len(dev.labels):,} dev {kind}", flush=True)
 
     # 2. Model: encoder + classification head, built under the strategy.
     with strategy.scope():
@@ -70,6 +73,7 @@ def main(argv=None):
     dev_ds = classification_dataset(dev, preprocessor, args.batch_size, labels)
     runs.fit(model, args, train_pass, runs.steps_per_epoch(num_train, args.batch_size), validation_data=dev_ds,
              monitor="val_accuracy", mode="max")
+    print(f"evaluating on {len(dev.labels):,} dev {kind}...", flush=True)
     logits = model.predict(dev_ds, verbose=0)
     gold = [labels.index(label) for label in dev.labels]
     dev_accuracy = kbz.metrics.accuracy(gold, np.argmax(logits, axis=-1))

@@ -79,6 +79,8 @@ def main(argv=None):
                                bucket_by_sequence_length=True)
 
         steps_per_epoch = runs.count_batches(train_pass(0))  # each length bucket ends in a short batch
+        print(f"data: {num_train:,} training sentences ({steps_per_epoch:,} batches of up to {args.batch_size}, "
+              f"grouped by length), {len(test_words):,} test sentences", flush=True)
         model = kbz.BertTokenClassifier(encoder, num_classes=len(label_names))
         runs.compile(model, args, steps_per_epoch,
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL),
@@ -88,6 +90,7 @@ def main(argv=None):
     runs.fit(model, args, train_pass, steps_per_epoch)
 
     # 4. Evaluate: entity-level scores over every word of the test set.
+    print(f"evaluating on {len(test_words):,} test sentences...", flush=True)
     predicted, num_cut = predict_word_tags(model, test_words, tokenizer, label_names, args.sequence_length,
                                            args.batch_size)
     scores = kbz.metrics.entity_scores(test_tags, predicted)

@@ -38,6 +38,7 @@ from keras_bert_zoo.distribute import STRATEGIES, get_strategy
 from keras_bert_zoo.training.backup import replayable_epochs
 from keras_bert_zoo.training.callbacks import default_callbacks
 from keras_bert_zoo.training.optimizer import create_optimizer
+from keras_bert_zoo.training.progress import ProgressLogger, progress_interval
 
 RUN_INFO = "serving.json"
 LOCK = ".lock"
@@ -174,24 +175,39 @@ def compile(model, args, steps_per_epoch, loss, metrics=None, **compile_kwargs):
     )
 
 
-def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, monitor=None, mode="min"):
+def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, monitor=None, mode="min",
+        progress_seconds=None):
     """`model.fit` over `args.epochs` replayable passes with the default callbacks in `args.model_dir`.
 
     `make_train_dataset(seed)` builds one shuffled pass. Backups every `args.backup_every` batches let a
     killed run, restarted with the same command, resume at the last backup (see `default_callbacks`).
     The backup outlives `fit` until `finish`: restarted after `fit` ended, the run trains no more.
     `monitor` picks `best.keras` (default: "val_loss" with validation data, else "loss").
+
+    Prints a `training: ...` line first. In a terminal Keras draws its progress bar; otherwise (nohup,
+    `| tee`, CI) a `ProgressLogger` prints a line every `progress_seconds` (default
+    $KERAS_BERT_ZOO_PROGRESS_SECONDS, else 30) with the step, loss, metrics, steps/s and ETA, and one
+    line per epoch. Returns `model.fit`'s history.
     """
     train = replayable_epochs(make_train_dataset, args.epochs, seed=args.seed)
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     callbacks = default_callbacks(args.model_dir, monitor=monitor, mode=mode, backup_save_freq=args.backup_every,
                                   dataset_spans_epochs=True, keep_backup=True)
+    terminal = sys.stdout.isatty()
+    interval = progress_interval(progress_seconds)
+    print(f"training: {args.epochs} epoch{'s' if args.epochs != 1 else ''} of {steps_per_epoch:,} steps, batches of "
+          f"{args.batch_size}, peak learning rate {args.learning_rate:g}, in {args.model_dir}"
+          + ("" if terminal else f" (progress every {interval:g} s)"), flush=True)
+    if not terminal:  # log file: no progress bars, which it cannot redraw, but a line every `interval` seconds
+        backup = callbacks[-1]  # ResumableBackupAndRestore: the progress counts from where it resumed
+        callbacks.append(ProgressLogger(interval, batch_size=args.batch_size,
+                                        resumed_from=lambda: getattr(backup, "resumed_from", None)))
     with warnings.catch_warnings():
         # Token-level heads (NER, SQuAD) leave the encoder's [CLS] pooler unused: expected, not worth a warning.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
         return model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch, validation_data=validation_data,
                          callbacks=callbacks, shuffle=False,  # the passes are shuffled already
-                         verbose=1 if sys.stdout.isatty() else 2)  # no progress bars in log files
+                         verbose=1 if terminal else 0)
 
 
 def steps_per_epoch(num_examples, batch_size):

@@ -1,0 +1,129 @@
+"""Progress lines for logs: what `runs.fit` prints when stdout is not a terminal (nohup, `| tee`, CI).
+
+Keras' progress bar redraws one line, which a log file cannot show, and its `verbose=2` prints one
+line per epoch: nothing for the whole of a long epoch. `ProgressLogger` prints a line about every
+`interval` seconds instead, and one at each epoch's end:
+
+    step 120/250 (epoch 1/1) loss 0.4123 accuracy 0.8100 - 3.2 steps/s, 102.4 examples/s - ETA 0:40
+    epoch 1/1: 250 steps in 1:18 - loss: 0.3987 - accuracy: 0.8213 - val_loss: 0.4011 - val_accuracy: 0.8257
+"""
+
+import os
+import sys
+import time
+
+import keras
+
+ENV_INTERVAL = "KERAS_BERT_ZOO_PROGRESS_SECONDS"
+DEFAULT_INTERVAL = 30.0
+
+
+def progress_interval(interval=None):
+    """Seconds between progress lines: `interval`, else $KERAS_BERT_ZOO_PROGRESS_SECONDS, else 30."""
+    if interval is not None:
+        return float(interval)
+    value = os.environ.get(ENV_INTERVAL, "").strip()
+    if not value:
+        return DEFAULT_INTERVAL
+    try:
+        return float(value)
+    except ValueError:
+        raise SystemExit(f"error: ${ENV_INTERVAL} must be a number of seconds, got {value!r}.") from None
+
+
+def format_duration(seconds):
+    """0:40, 12:05, 1:02:03."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _ordered(logs):
+    """The logs' numbers: loss, metrics, val_loss, val_ metrics, learning rate (Keras puts loss after metrics)."""
+    logs = dict(logs or {})
+    rank = {"loss": 0, "val_loss": 2, "learning_rate": 4}
+    items = sorted(logs.items(), key=lambda item: rank.get(item[0], 3 if item[0].startswith("val_") else 1))
+    return [(name, number) for name, number in ((name, _number(value)) for name, value in items) if number is not None]
+
+
+def _number(value):
+    try:
+        return float(keras.ops.convert_to_numpy(value))
+    except (TypeError, ValueError):
+        return None
+
+
+class ProgressLogger(keras.callbacks.Callback):
+    """Prints a progress line every `interval` seconds of training, and a summary at each epoch's end.
+
+    Steps/s and the ETA count the steps trained since `fit` started; a run resumed from a backup counts
+    from the position it resumed at (`resumed_from()` returns `(epoch, batch, ...)` or None, e.g. a
+    `ResumableBackupAndRestore`'s `resumed_from`, read at train begin: put this callback after it).
+
+    Args:
+        interval: seconds between progress lines (default: `progress_interval()`).
+        batch_size: adds examples/s to the lines.
+        clock: returns seconds (monotonic); tests inject a fake one.
+        resumed_from: callable, see above.
+        print_fn: where the lines go (default: print to stdout, flushed: log files see them at once).
+    """
+
+    def __init__(self, interval=None, batch_size=None, clock=time.monotonic, resumed_from=None, print_fn=None):
+        super().__init__()
+        self.interval = progress_interval(interval)
+        self.batch_size = batch_size
+        self.clock = clock
+        self.resumed_from = resumed_from
+        self.print_fn = print_fn or (lambda line: print(line, file=sys.stdout, flush=True))
+
+    def on_train_begin(self, logs=None):
+        self._steps = self.params.get("steps") or 0
+        self._epochs = self.params.get("epochs") or 1
+        resumed = self.resumed_from() if self.resumed_from else None
+        self._start_step = resumed[0] * self._steps + resumed[1] if resumed else 0
+        self._start = self._last_line = self._epoch_start = self.clock()
+        self._epoch = 0
+        self._epoch_start_step = self._start_step
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = self.clock()
+        self._epoch_start_step = max(self._start_step, epoch * self._steps)
+
+    def _rate(self, step, now):
+        """Steps per second since fit started (or resumed), None before the first trained step."""
+        elapsed = now - self._start
+        done = step - self._start_step
+        return done / elapsed if done > 0 and elapsed > 0 else None
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._epoch * self._steps + batch + 1  # over all epochs
+        if step <= self._start_step:  # batches a resumed run skips to reach its backup's position
+            return
+        now = self.clock()
+        if now - self._last_line < self.interval:
+            return
+        self._last_line = now
+        line = f"step {batch + 1}/{self._steps or '?'} (epoch {self._epoch + 1}/{self._epochs})"
+        for name, number in _ordered(logs):
+            line += f" {name} {number:.4f}"
+        rate = self._rate(step, now)
+        if rate is not None:
+            line += f" - {rate:.1f} steps/s"
+            if self.batch_size:
+                line += f", {rate * self.batch_size:.1f} examples/s"
+            if self._steps:
+                line += f" - ETA {format_duration((self._epochs * self._steps - step) / rate)}"
+        self.print_fn(line)
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = self.clock()
+        steps = (epoch + 1) * self._steps - self._epoch_start_step if self._steps else None
+        line = f"epoch {epoch + 1}/{self._epochs}: "
+        line += f"{steps} steps in {format_duration(now - self._epoch_start)}" if steps is not None else \
+            f"{format_duration(now - self._epoch_start)}"
+        for name, number in _ordered(logs):
+            line += f" - {name}: {number:.4g}" if name == "learning_rate" else f" - {name}: {number:.4f}"
+        self.print_fn(line)
+        self._last_line = now  # the summary counts as a line: the next one comes an interval later
