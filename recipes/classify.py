@@ -10,6 +10,8 @@ saved_models/sst2/<version>/. GLUE pair tasks (MRPC, RTE, ...) run with `--text-
 """
 
 import argparse
+import shlex
+import sys
 from pathlib import Path
 
 from keras_bert_zoo.quiet import import_tensorflow
@@ -20,6 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_bert_zoo as kbz  # noqa: E402
+from keras_bert_zoo import presets  # noqa: E402
 from keras_bert_zoo.data import classification_dataset, label_vocabulary, read_glue_tsv  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
 
@@ -82,7 +85,8 @@ def main(argv=None):
     export_kwargs = dict(label_names=label_names, pair=len(columns) == 2)
     runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, **export_kwargs)
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
-                                  warmup_examples=_warmup_examples(dev, columns))
+                                  warmup_examples=_warmup_examples(dev, columns),
+                                  card=_card_facts(args, argv, num_train, len(columns) == 2, dev_accuracy))
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev accuracy: {dev_accuracy:.4f}")
@@ -103,6 +107,21 @@ def _label_names(args, labels):
         raise SystemExit(f"error: --label-names {args.label_names!r} must give {len(labels)} distinct names, one per "
                          f"label of {args.train_file} in this order: {', '.join(labels)}.")
     return names
+
+
+def _card_facts(args, argv, num_train, pair, dev_accuracy):
+    """What the export's model card cannot know itself: base checkpoint, training data, dev accuracy, command."""
+    if args.random_init:
+        base = None
+    elif args.checkpoint in presets.names():
+        base = presets.get(args.checkpoint).hf_name or args.checkpoint
+    else:
+        base = str(args.checkpoint)
+    shipped = Path(args.train_file).resolve() == (DATA / "train.tsv").resolve()
+    data = "SST-2 sample" if shipped else str(args.train_file)
+    command = ["python", *sys.argv] if argv is None else ["python", "recipes/classify.py", *argv]
+    return {"base_model": base, "training_data": f"{data}: {num_train} training {'pairs' if pair else 'sentences'}",
+            "metrics": {"dev accuracy": round(float(dev_accuracy), 4)}, "command": shlex.join(map(str, command))}
 
 
 def _warmup_examples(dev, columns):

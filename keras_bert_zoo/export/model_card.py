@@ -15,7 +15,8 @@ What an export knows itself (task, labels, sequence length, truncation, request 
 it fills in; what it cannot know comes from the `card=` argument of `kbz.export.saved_model`,
 `tflite` and `onnx`, a dict of facts (all optional):
 
-- `base_model`: the checkpoint it was fine-tuned from, e.g. "sentence-transformers/all-MiniLM-L6-v2".
+- `base_model`: the checkpoint it was fine-tuned from, e.g. "sentence-transformers/all-MiniLM-L6-v2"
+  (None: trained from random initialization; left out: not recorded).
 - `training_data`: e.g. "SST-2 sample: 2000 training sentences".
 - `metrics`: {name: value}, e.g. {"dev accuracy": 0.8406}.
 - `command`: the command line that trained and measured it.
@@ -103,8 +104,11 @@ def model_card(task_model, fmt, *, name, input_names, facts=None, pair=False, la
 
     lines = front + ["", f"# {name}", "", f"A keras_bert_zoo `{type(task_model).__name__}` exported as "
                      f"{_FORMAT_WORDS[fmt]}.", "", "## Task", "", task_words[0].upper() + task_words[1:] + "."]
-    lines += ["", "## Base checkpoint", "", f"`{facts['base_model']}`" if facts.get("base_model") else "Not recorded."]
-    lines += ["", "## Training data", "", str(facts["training_data"]) if facts.get("training_data") else "Not recorded."]
+    base = (f"`{facts['base_model']}`" if facts.get("base_model") else
+            "None: trained from random initialization." if "base_model" in facts else "Not recorded.")
+    lines += ["", "## Base checkpoint", "", base]
+    data = str(facts["training_data"]) if facts.get("training_data") else "Not recorded."
+    lines += ["", "## Training data", "", data]
     lines += ["", "## Metrics", ""]
     if metrics:
         lines += ["| metric | value |", "|---|---|"]
@@ -136,7 +140,7 @@ def _input_lines(fmt, task_model, input_names, sequence_length, truncate, limits
                 f"the model was trained with. Sequences may be up to {encoder.max_sequence_length} tokens (the "
                 "position embeddings); nothing is truncated inside the model."]
     lines = [f"Inputs: {names}, 1-D string tensors (raw text; the tokenizer is inside the model).",
-             f"- Sequence length: {sequence_length} wordpieces, `[CLS]` and `[SEP]` included."]
+             f"- Sequence length: at most {sequence_length} wordpieces, `[CLS]` and `[SEP]` included."]
     if isinstance(task_model, BertSpanQA):
         lines.append("- A long context is split into overlapping windows of that length (not truncated); the "
                      "question is truncated.")
