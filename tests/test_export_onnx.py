@@ -62,7 +62,8 @@ def test_encoder_and_multiple_choice(encoder, tmp_path):
     path = kbz.export.onnx(model, tmp_path / "choices.onnx")
     inputs = {k: v.reshape(2, 4, 11) for k, v in make_inputs(8, 11, TINY["vocabulary_size"]).items()}
     assert_matches_keras(model, path, inputs)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["choices.onnx", "encoder.onnx", "reader"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # each file with its model card
+        "choices.onnx", "choices.onnx.README.md", "encoder.onnx", "encoder.onnx.README.md", "reader"]
 
 
 def test_file_is_self_contained_with_each_weight_once(encoder, tmp_path):

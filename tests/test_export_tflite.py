@@ -108,7 +108,7 @@ def test_pair_classifier(tmp_path):
     os.link(tmp_path / "pair.tflite", tmp_path / "reader")  # a reader of the old file keeps reading it:
     path = kbz.export.tflite(model, preprocessor, tmp_path / "pair.tflite", pair=True)
     assert (tmp_path / "reader").read_bytes() == b"old"  # the export replaced the file, not rewrote it
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.tflite", "reader"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.tflite", "pair.tflite.README.md", "reader"]
     runner = kbz.export.tflite_interpreter(path).get_signature_runner()
     first, second = TEXTS, TEXTS[::-1]
     out = runner(text_a=np.array(first, object), text_b=np.array(second, object))
