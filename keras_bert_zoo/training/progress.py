@@ -57,8 +57,8 @@ def _number(value):
 class ProgressLogger(keras.callbacks.Callback):
     """Prints a progress line every `interval` seconds of training, and a summary at each epoch's end.
 
-    Steps/s and the ETA count the steps trained since `fit` started; a run resumed from a backup counts
-    from the position it resumed at (`resumed_from()` returns `(epoch, batch, ...)` or None, e.g. a
+    Steps/s and the ETA count the steps trained since `fit` started (after the first one, which also
+    compiles, once there are more); a run resumed from a backup counts from the position it resumed at (`resumed_from()` returns `(epoch, batch, ...)` or None, e.g. a
     `ResumableBackupAndRestore`'s `resumed_from`, read at train begin: put this callback after it).
 
     Args:
@@ -85,6 +85,7 @@ class ProgressLogger(keras.callbacks.Callback):
         self._start = self._last_line = self._epoch_start = self.clock()
         self._epoch = 0
         self._epoch_start_step = self._start_step
+        self._first_step = None  # (step, time) at the end of the first step trained
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -92,9 +93,12 @@ class ProgressLogger(keras.callbacks.Callback):
         self._epoch_start_step = max(self._start_step, epoch * self._steps)
 
     def _rate(self, step, now):
-        """Steps per second since fit started (or resumed), None before the first trained step."""
-        elapsed = now - self._start
-        done = step - self._start_step
+        """Steps per second since fit started (or resumed): from the end of its first trained step, which
+        also traces and compiles the train function, once there are later ones."""
+        start_step, start = self._first_step or (self._start_step, self._start)
+        if step <= start_step:
+            start_step, start = self._start_step, self._start
+        done, elapsed = step - start_step, now - start
         return done / elapsed if done > 0 and elapsed > 0 else None
 
     def on_train_batch_end(self, batch, logs=None):
@@ -102,6 +106,8 @@ class ProgressLogger(keras.callbacks.Callback):
         if step <= self._start_step:  # batches a resumed run skips to reach its backup's position
             return
         now = self.clock()
+        if self._first_step is None:
+            self._first_step = (step, now)
         if now - self._last_line < self.interval:
             return
         self._last_line = now
