@@ -58,8 +58,9 @@ class ProgressLogger(keras.callbacks.Callback):
     """Prints a progress line every `interval` seconds of training, and a summary at each epoch's end.
 
     Steps/s and the ETA count the steps trained since `fit` started (after the first one, which also
-    compiles, once there are more); a run resumed from a backup counts from the position it resumed at (`resumed_from()` returns `(epoch, batch, ...)` or None, e.g. a
-    `ResumableBackupAndRestore`'s `resumed_from`, read at train begin: put this callback after it).
+    compiles, once there are more); a run resumed from a backup counts from the position it resumed at:
+    `resumed_from()` returns `(epoch, batch, ...)` or None, e.g. a `ResumableBackupAndRestore`'s
+    `resumed_from`, read at train begin (put this callback after it).
 
     Args:
         interval: seconds between progress lines (default: `progress_interval()`).
