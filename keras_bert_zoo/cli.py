@@ -294,6 +294,7 @@ def _calibration_texts(path, pair):
 def export(args):
     """Exports the best (or last) model of a recipe's run folder as a SavedModel, a .tflite or a .onnx file."""
     from keras_bert_zoo import export as formats
+    from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
     from keras_bert_zoo.training.runs import RUN_INFO, load_run
 
     if args.quantization and args.format != "tflite":
@@ -301,8 +302,6 @@ def export(args):
     if (args.quantization == "int8") != bool(args.calibration_file):
         raise SystemExit("error: --quantization int8 calibrates on real texts: give it --calibration-file FILE "
                          "(one text a line), and only it.")
-    from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
-
     folder = Path(args.run_dir)
     try:
         if not (folder / RUN_INFO).is_file() and (hf_folder.is_hf_folder(folder) or

@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from keras_bert_zoo import presets
 from keras_bert_zoo.distribute import STRATEGIES, get_strategy
-from keras_bert_zoo.training.backup import replayable_epochs
+from keras_bert_zoo.training.backup import ResumableBackupAndRestore, replayable_epochs
 from keras_bert_zoo.training.callbacks import default_callbacks
 from keras_bert_zoo.training.optimizer import create_optimizer
 from keras_bert_zoo.training.progress import ProgressLogger, progress_interval
@@ -199,7 +199,8 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
           f"{args.batch_size}, peak learning rate {args.learning_rate:g}, in {args.model_dir}"
           + ("" if terminal else f" (progress every {interval:g} s)"), flush=True)
     if not terminal:  # log file: no progress bars, which it cannot redraw, but a line every `interval` seconds
-        backup = callbacks[-1]  # ResumableBackupAndRestore: the progress counts from where it resumed
+        # The progress counts from where the backup resumed.
+        backup = next(callback for callback in callbacks if isinstance(callback, ResumableBackupAndRestore))
         callbacks.append(ProgressLogger(interval, batch_size=args.batch_size,
                                         resumed_from=lambda: getattr(backup, "resumed_from", None)))
     with warnings.catch_warnings():
