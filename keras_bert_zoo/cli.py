@@ -6,6 +6,7 @@
     keras-bert-zoo export runs/classify --format saved_model --name sst2
     keras-bert-zoo evaluate saved_models/sst2 --file dev.tsv
     keras-bert-zoo predict saved_models/sst2 "a great movie" [--server localhost:8500 | --rest localhost:8501]
+    keras-bert-zoo predict saved_models/sst2.tflite "a great movie"   (or an .onnx file)
 """
 
 import argparse
@@ -240,6 +241,16 @@ def _prediction_client(args):
 
     if args.server and args.rest:
         raise SystemExit("error: give --server (gRPC) or --rest, not both.")
+    suffix = Path(args.model).suffix
+    if suffix in (".tflite", ".onnx"):
+        if args.server or args.rest:
+            raise SystemExit(f"error: --server and --rest take a served model's name, not a {suffix} file.")
+        if not Path(args.model).is_file():
+            raise SystemExit(f"error: {args.model} not found.")
+        from keras_bert_zoo.export import file_clients  # LiteRT and onnxruntime: loaded for these files only
+
+        client = file_clients.TfliteModel if suffix == ".tflite" else file_clients.OnnxModel
+        return client(args.model), str(args.model)
     if not (args.server or args.rest):
         return serving_client.LocalModel(_latest_version(args.model)), str(args.model)
     path = Path(args.model)
@@ -324,7 +335,7 @@ def export(args):
                 representative_texts=_calibration_texts(args.calibration_file, pair) if args.calibration_file else None,
                 label_names=export_kwargs.get("label_names"), pair=pair)
         else:
-            path = formats.onnx(model, output_dir / f"{name}.onnx")
+            path = formats.onnx(model, output_dir / f"{name}.onnx", preprocessor=preprocessor, **export_kwargs)
     except (ValueError, NotImplementedError) as error:  # the model or its arguments do not fit the format
         raise SystemExit(f"error: {error}") from None
     print(f"exported {type(model).__name__} to {path}")
@@ -435,8 +446,10 @@ def build_parser():
         description="TEXT fills the one input that no flag gives (text, text_a, question): the other input of "
                     "a pair model comes from --text-b, --context, --choice or --input NAME=TEXT, once for all TEXTs "
                     "or once per TEXT.")
-    p.add_argument("model", metavar="MODEL", help="SavedModel folder or base path (latest version); "
-                                                  "with --server/--rest, the served model's name or path")
+    p.add_argument("model", metavar="MODEL", help="SavedModel folder or base path (latest version), a .tflite "
+                                                  "file, or an .onnx file with the tokenizer files its export "
+                                                  "wrote beside it; with --server/--rest, the served model's "
+                                                  "name or path")
     p.add_argument("text", metavar="TEXT", nargs="+", help="one example each (the choices of one example when "
                                                             "TEXT fills a multiple-choice model's `choices`)")
     p.add_argument("--text-b", action="append", metavar="TEXT", help="second sentence of a pair model (text_b)")

@@ -373,7 +373,7 @@ def test_multiple_choice_inputs_are_checked_against_the_choices_axis():
     signature = Signature({"context": tf.TensorSpec([None], tf.string), "choices": tf.TensorSpec([None, 2], tf.string)},
                           {})
     with pytest.raises(ValueError, match=r"choices takes 2 texts per example; got \[2, 3\]"):
-        serving_client._check_inputs(signature, {"context": ["c", "d"], "choices": [["a", "b"], ["a", "b", "c"]]})
+        serving_client.check_inputs(signature, {"context": ["c", "d"], "choices": [["a", "b"], ["a", "b", "c"]]})
     body = serving_client.rest_request_body({"context": ["c"], "choices": [["a", "b"]]})
     assert body["instances"] == [{"choices": ["a", "b"], "context": "c"}]
 

@@ -199,6 +199,8 @@ def _runtime_lines(fmt, name, input_names, instance):
             f"runner = kbz.export.tflite_interpreter(\"{name}.tflite\").get_signature_runner()",
             "print(runner(" + ", ".join(f"{key}=np.array([\"a great movie\"], object)" for key in input_names) + "))",
             "```",
+            "",
+            f"From the command line: `keras-bert-zoo predict {name}.tflite TEXT` (`keras-bert-zoo predict --help`).",
         ]
     return [
         "onnxruntime. Ids in: the tokenizer is not inside the file. Not for TF Serving.",
@@ -209,6 +211,10 @@ def _runtime_lines(fmt, name, input_names, instance):
         "ids = {k: v.numpy() for k, v in preprocessor([\"a great movie\"]).items()}  # the training BertPreprocessor",
         "print(session.run(None, ids))",
         "```",
+        "",
+        f"Exported with its preprocessor, the file has the tokenizer's vocabulary and settings beside it "
+        f"(`{name}.onnx.vocab.txt`, `{name}.onnx.preprocessing.json`), and `keras-bert-zoo predict {name}.onnx TEXT` "
+        "(or `keras_bert_zoo.export.file_clients.OnnxModel`) takes raw text and answers as the SavedModel export does.",
     ]
 
 

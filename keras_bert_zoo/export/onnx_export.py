@@ -2,15 +2,19 @@
 
 The tokenizer stays outside the ONNX file: tf2onnx has no mapping for tensorflow-text's
 `FastBertNormalize` and `FastWordpieceTokenizeWithOffsets`. Feed it the ids `BertPreprocessor`
-makes (`{k: v.numpy() for k, v in preprocessor(texts).items()}`).
+makes (`{k: v.numpy() for k, v in preprocessor(texts).items()}`). Given the preprocessor, the export
+writes what rebuilds it beside the file, `<file>.vocab.txt` and `<file>.preprocessing.json` (the
+task, its labels and decoding options too), so that `keras-bert-zoo predict model.onnx TEXT` (and
+`keras_bert_zoo.export.file_clients.OnnxModel`) answers as the SavedModel export does.
 (This module is not called `onnx.py` so that it can import the `onnx` package.)
 
 Example:
->>> path = onnx(classifier, "sst2.onnx")  # doctest: +SKIP
+>>> path = onnx(classifier, "sst2.onnx", preprocessor=preprocessor, label_names=["neg", "pos"])  # doctest: +SKIP
 >>> session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # doctest: +SKIP
 >>> session.run(["logits"], {k: v.numpy() for k, v in preprocessor(["a great movie"]).items()})  # doctest: +SKIP
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +24,18 @@ from onnx import numpy_helper, save_model
 
 from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
+from keras_bert_zoo.export.saved_model import serving_graph
 from keras_bert_zoo.export.versions import write_file
 from keras_bert_zoo.models import BertPretrainer, BertTask
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+PREPROCESSING_FORMAT = 1
 
 
-def onnx(task_model, path, opset=17, card=None):
+def onnx(
+    task_model, path, opset=17, card=None, *, preprocessor=None, label_names=None, pair=False, doc_stride=128,
+    max_query_length=64, n_best=20, max_answer_length=30, null_score_threshold=0.0,
+):
     """Writes `task_model` as an ONNX file; returns its path.
 
     Inputs: int32 `token_ids`, `segment_ids`, `padding_mask` shaped [batch, sequence]
@@ -42,6 +51,11 @@ def onnx(task_model, path, opset=17, card=None):
         card: facts for the model card written beside the file as `<file name>.README.md`
             (`keras_bert_zoo.export.model_card`): a dict with any of base_model, training_data,
             metrics {name: value}, command, and label_names (the file itself has none).
+        preprocessor: the `BertPreprocessor` the model was trained with. Given, its vocabulary and
+            settings are written beside the file with the serving options below (as the SavedModel
+            export takes them), and `file_clients.OnnxModel` serves raw text with them.
+        label_names, pair, doc_stride, max_query_length, n_best, max_answer_length, null_score_threshold:
+            as `saved_model` takes them; they need `preprocessor`.
 
     Example:
     >>> onnx(kbz.BertSpanQA(encoder), "squad.onnx", opset=17)  # doctest: +SKIP
@@ -49,6 +63,13 @@ def onnx(task_model, path, opset=17, card=None):
     if isinstance(task_model, BertPretrainer) or not isinstance(task_model, (BertEncoder, BertTask)):
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
     facts = check_facts(card)
+    options = {"label_names": label_names, "pair": pair, "span_qa": {
+        "doc_stride": doc_stride, "max_query_length": max_query_length, "n_best": n_best,
+        "max_answer_length": max_answer_length, "null_score_threshold": null_score_threshold}}
+    if preprocessor is None and (label_names is not None or pair):
+        raise ValueError("label_names and pair are written beside the file with the preprocessor: pass preprocessor.")
+    if preprocessor is not None:  # the arguments must fit the task, as for the SavedModel export
+        serving_graph(task_model, preprocessor, label_names, pair, options["span_qa"])
     shape = task_model.inputs[0].shape
     inputs = {name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}
     # The weights go in as graph inputs and become initializers afterwards. Frozen into the graph as
@@ -74,7 +95,38 @@ def onnx(task_model, path, opset=17, card=None):
     text = model_card(task_model, "onnx", name=path.stem, input_names=INPUT_NAMES, facts=facts)
     write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
     write_file(card_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    if preprocessor is not None:
+        _write_preprocessing(path, task_model, preprocessor, options)
     return path
+
+
+def preprocessing_paths(path):
+    """(`<file>.vocab.txt`, `<file>.preprocessing.json`) of an ONNX file."""
+    path = Path(path)
+    return path.with_name(path.name + ".vocab.txt"), path.with_name(path.name + ".preprocessing.json")
+
+
+def _write_preprocessing(path, task_model, preprocessor, options):
+    """The tokenizer's vocabulary, and what rebuilds the preprocessor and the task's decoding, beside `path`."""
+    vocab_path, json_path = preprocessing_paths(path)
+    kind = type(task_model.encoder if isinstance(task_model, BertPretrainer) else task_model).__name__
+    settings = {
+        "format": PREPROCESSING_FORMAT,
+        "task": kind,
+        "num_classes": getattr(task_model, "num_classes", None),
+        "num_choices": getattr(task_model, "num_choices", None),
+        "label_names": None if options["label_names"] is None else [str(n) for n in options["label_names"]],
+        "pair": options["pair"],
+        "span_qa": options["span_qa"] if kind == "BertSpanQA" else None,
+        "vocabulary": vocab_path.name,
+        "lowercase": preprocessor.tokenizer.lowercase,
+        "sequence_length": preprocessor.sequence_length,
+        "truncate": preprocessor.truncate,
+        "padding": preprocessor.padding,
+    }
+    vocabulary = "".join(token + "\n" for token in preprocessor.tokenizer.get_vocabulary())
+    write_file(vocab_path, lambda tmp: tmp.write_text(vocabulary, encoding="utf-8"))
+    write_file(json_path, lambda tmp: tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8"))
 
 
 def _erfc_as_erf(ctx, node, name, args):

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import keras
 
-from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.model_card import SAVED_MODEL_CARD, check_facts, model_card, rest_instance
 from keras_bert_zoo.export.serving_classifier import classifier_graph, classifier_label_names
 from keras_bert_zoo.export.serving_encoder import encoder_graph
@@ -36,27 +35,32 @@ from keras_bert_zoo.export.serving_span_qa import span_qa_graph
 from keras_bert_zoo.export.serving_token_classifier import token_classifier_graph
 from keras_bert_zoo.export.versions import write_version
 from keras_bert_zoo.export.warmup import warmup_inputs, write_warmup_requests
-from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
+from keras_bert_zoo.models import BertClassifier, BertPretrainer, BertTokenClassifier
 
 
-def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options, limits):
-    """The task's `ServingGraph`, after checking that the arguments apply to it."""
+def serving_graph(task_model, preprocessor, label_names=None, pair=False, span_qa_options=None,
+                  limits=ServingLimits(), kind=None):
+    """The task's `ServingGraph`, after checking that the arguments apply to it.
+
+    `kind` (default: the model's class name) picks the task: a stand-in for a model (the ONNX client's
+    `predict`) passes the name of the class it stands for.
+    """
     if isinstance(task_model, BertPretrainer):  # what serves of a pretrained model is its encoder
         task_model = task_model.encoder
-    kind = type(task_model).__name__
-    if pair and not isinstance(task_model, (BertClassifier, BertEncoder)):
+    kind = kind or type(task_model).__name__
+    if pair and kind not in ("BertClassifier", "BertEncoder"):
         raise ValueError(f"pair=True applies to a BertClassifier or a BertEncoder, not a {kind}.")
-    if label_names is not None and not isinstance(task_model, (BertClassifier, BertTokenClassifier)):
+    if label_names is not None and kind not in ("BertClassifier", "BertTokenClassifier"):
         raise ValueError(f"label_names apply to a BertClassifier or a BertTokenClassifier, not a {kind}.")
-    if isinstance(task_model, BertClassifier):
+    if kind == "BertClassifier":
         return classifier_graph(task_model, preprocessor, label_names, pair, limits)
-    if isinstance(task_model, BertTokenClassifier):
+    if kind == "BertTokenClassifier":
         return token_classifier_graph(task_model, preprocessor, label_names, limits)
-    if isinstance(task_model, BertSpanQA):
-        return span_qa_graph(task_model, preprocessor, **span_qa_options, limits=limits)
-    if isinstance(task_model, BertMultipleChoice):
+    if kind == "BertSpanQA":
+        return span_qa_graph(task_model, preprocessor, **(span_qa_options or {}), limits=limits)
+    if kind == "BertMultipleChoice":
         return multiple_choice_graph(task_model, preprocessor, limits)
-    if isinstance(task_model, BertEncoder):
+    if kind == "BertEncoder":
         return encoder_graph(task_model, preprocessor, pair, limits)
     raise TypeError(
         f"No SavedModel export for a {kind}: export a BertClassifier, BertTokenClassifier, BertSpanQA, "
@@ -100,7 +104,7 @@ def saved_model(
     The version folder appears only once complete (`write_version`); a failure leaves nothing.
     """
     limits = ServingLimits(max_chars_per_text, max_texts_per_request, max_windows_per_context, encoder_batch_size)
-    graph = _serving_graph(
+    graph = serving_graph(
         task_model, preprocessor, label_names, pair,
         {"doc_stride": doc_stride, "max_query_length": max_query_length, "n_best": n_best,
          "max_answer_length": max_answer_length, "null_score_threshold": null_score_threshold},

@@ -38,7 +38,7 @@ class Signature(NamedTuple):
     outputs: dict
 
 
-def _check_inputs(signature, inputs):
+def check_inputs(signature, inputs):
     expected, given = sorted(signature.inputs), sorted(inputs)
     if expected != given:
         raise ValueError(f"the signature takes inputs {', '.join(expected)}; got {', '.join(given) or 'none'}.")
@@ -82,7 +82,7 @@ class LocalModel:
 
     def predict(self, inputs):
         """`{input name: [text, ...]}` → one dict of outputs per example."""
-        _check_inputs(self.signature, inputs)
+        check_inputs(self.signature, inputs)
         tensors = {name: tf.constant(texts, self.signature.inputs[name].dtype) for name, texts in inputs.items()}
         return split_examples({name: value.numpy() for name, value in self._function(**tensors).items()})
 
@@ -158,7 +158,7 @@ class GrpcModel:
 
     def predict(self, inputs):
         """`{input name: [text, ...]}` → one dict of outputs per example."""
-        _check_inputs(self.signature, inputs)
+        check_inputs(self.signature, inputs)
         request = predict_request(self.model_name, inputs, self.signature_name, self.version)
         predictions = parse_predict_response(self._call(self._stub.Predict, request), self._where)
         return _one_per_example(predictions, inputs, self._where)
@@ -248,7 +248,7 @@ class RestModel:
 
     def predict(self, inputs):
         """`{input name: [text, ...]}` → one dict of outputs per example."""
-        _check_inputs(self.signature, inputs)
+        check_inputs(self.signature, inputs)
         url = f"{self.model_url}:predict"
         body = self._call(url, rest_request_body(inputs, self.signature_name))
         return _one_per_example(parse_rest_response(body, self.signature), inputs, f"TF Serving at {url}")

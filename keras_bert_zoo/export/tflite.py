@@ -59,9 +59,10 @@ def tflite(
     a `BertClassifier` gives `probabilities`, `label_id` and `label` (the name from `label_names`,
     a string tensor), or `score` when it regresses; a `BertEncoder` gives `pooled_output` and
     `mean_embedding`. A `BertTokenClassifier` gives what the SavedModel's `from_ids` gives, per
-    wordpiece (`probabilities`, `tag_id`, `tag`), plus `token_ids` and `padding_mask` to line
-    them up with the text: the SavedModel's word and entity decoding needs `UnicodeTranscode`,
-    which has no TFLite kernel.
+    wordpiece (`probabilities`, `tag_id`, `tag`), plus `token_ids`, `token` (the wordpiece's text)
+    and `padding_mask` to line them up with the text: the SavedModel's word and entity decoding
+    needs `UnicodeTranscode`, which has no TFLite kernel (`file_clients.TfliteModel` groups them into
+    entities on the host).
 
     Args:
         task_model: a `BertClassifier`, `BertTokenClassifier` or `BertEncoder`.
@@ -92,7 +93,7 @@ def tflite(
         raise ValueError("quantization='int8' needs representative_texts, and only it uses them.")
     if pair and not isinstance(task_model, (BertClassifier, BertEncoder)):
         raise ValueError(f"pair=True applies to a BertClassifier or a BertEncoder, not a {type(task_model).__name__}.")
-    outputs = _serving_outputs(task_model, label_names)
+    outputs = _serving_outputs(task_model, label_names, preprocessor.tokenizer)
     names = ("text_a", "text_b") if pair else ("text",)
     facts = check_facts(card)
     examples = _representative_examples(representative_texts, names) if quantization == "int8" else None
@@ -176,7 +177,7 @@ def _describe(value):
     return f"{list(value.shape)} (longest {max(len(v) for v in value.flat):,} characters)"
 
 
-def _serving_outputs(task_model, label_names):
+def _serving_outputs(task_model, label_names, tokenizer):
     """Returns `outputs(encoder inputs) -> dict of output tensors` for the model's type."""
     kind = type(task_model).__name__
     if label_names is not None and not isinstance(task_model, (BertClassifier, BertTokenClassifier)):
@@ -188,13 +189,15 @@ def _serving_outputs(task_model, label_names):
         return lambda inputs: classifier_outputs(task_model(inputs, training=False), names)
     if isinstance(task_model, BertTokenClassifier):
         names = tf.constant(classifier_label_names(task_model.num_classes, label_names))
+        vocabulary = tf.constant(tokenizer.get_vocabulary())
 
         def token_outputs(inputs):
             probabilities = tf.nn.softmax(task_model(inputs, training=False), axis=-1)
             tag_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
             return {
                 "probabilities": probabilities, "tag_id": tag_id, "tag": tf.gather(names, tag_id),
-                "token_ids": inputs["token_ids"], "padding_mask": inputs["padding_mask"],
+                "token_ids": inputs["token_ids"], "token": tf.gather(vocabulary, inputs["token_ids"]),
+                "padding_mask": inputs["padding_mask"],
             }
 
         return token_outputs

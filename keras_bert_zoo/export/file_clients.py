@@ -1,0 +1,139 @@
+"""Runs a `.tflite` or `.onnx` export on raw strings, answering as `serving_client.LocalModel` answers.
+
+Both clients have the serving clients' interface (`client.signature`, `client.predict({input name:
+[text, ...]})` → one dict of outputs per example), so `keras-bert-zoo predict` prints the same lines
+for every format:
+
+- `TfliteModel` runs the file through LiteRT with tensorflow-text's kernels; the tokenizer is inside.
+  A token classifier's .tflite answers per wordpiece, and its wordpieces are grouped into words and
+  entities here (`predictions.wordpiece_entities`), without character offsets.
+- `OnnxModel` rebuilds the preprocessor from the files the ONNX export writes beside the model
+  (`<file>.vocab.txt`, `<file>.preprocessing.json`) and runs the task's SavedModel serving graph
+  (`saved_model.serving_graph`: windows, decoding, request limits) with onnxruntime in the encoder's
+  place, so its outputs are the SavedModel's.
+
+Example:
+>>> TfliteModel("sst2.tflite").predict({"text": ["a great movie"]})  # doctest: +SKIP
+[{'label': 'positive', 'label_id': 1, 'probabilities': [0.04, 0.96]}]
+>>> OnnxModel("sst2.onnx").predict({"text": ["a great movie"]})  # doctest: +SKIP
+[{'label': 'positive', 'label_id': 1, 'probabilities': [0.04, 0.96]}]
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import tensorflow as tf
+
+from keras_bert_zoo.export.onnx_export import PREPROCESSING_FORMAT, preprocessing_paths
+from keras_bert_zoo.export.predictions import split_examples, wordpiece_entities
+from keras_bert_zoo.export.saved_model import serving_graph
+from keras_bert_zoo.export.serving_client import ServingError, Signature, check_inputs
+from keras_bert_zoo.export.serving_graph import ServingLimits
+from keras_bert_zoo.export.tflite import tflite_interpreter
+from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
+
+
+class TfliteModel:
+    """The `serving_default` signature of a .tflite export, run with LiteRT in this process."""
+
+    def __init__(self, path):
+        try:
+            self._runner = tflite_interpreter(path).get_signature_runner()
+        except (ValueError, RuntimeError) as error:
+            raise ServingError(f"cannot load {path} with LiteRT: {error}") from None
+        outputs = self._runner.get_output_details()
+        self.signature = Signature(
+            {name: tf.TensorSpec([None] * (len(details["shape_signature"])), tf.string, name)
+             for name, details in self._runner.get_input_details().items()},
+            {name: tf.TensorSpec([dim if dim >= 0 else None for dim in details["shape_signature"]],
+                                 tf.as_dtype(details["dtype"]), name)
+             for name, details in outputs.items()},
+        )
+        token_axis = outputs.get("token", {}).get("shape_signature", [-1, -1])[-1]
+        self._sequence_length = int(token_axis) if token_axis > 0 else None
+
+    def predict(self, inputs):
+        """`{input name: [text, ...]}` → one dict of outputs per example."""
+        check_inputs(self.signature, inputs)
+        outputs = self._runner(**{name: np.array(texts, dtype=object) for name, texts in inputs.items()})
+        examples = split_examples(outputs)
+        if "token" in outputs:  # a token classifier: per wordpiece
+            return [wordpiece_entities(example, self._sequence_length) for example in examples]
+        return examples
+
+
+class OnnxModel:
+    """An ONNX export with the preprocessing and decoding of its SavedModel export around it."""
+
+    def __init__(self, path, limits=ServingLimits()):
+        settings = read_preprocessing(path)
+        try:
+            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types for a bad file
+            raise ServingError(f"cannot load {path} with onnxruntime: {error}") from None
+        vocabulary = Path(path).with_name(settings["vocabulary"])
+        preprocessor = BertPreprocessor(
+            BertTokenizer(vocabulary, lowercase=settings["lowercase"]), settings["sequence_length"],
+            settings["truncate"], settings["padding"],
+        )
+        graph = serving_graph(
+            _OnnxEncoderTask(session, settings), preprocessor, settings["label_names"], settings["pair"],
+            settings["span_qa"], limits, kind=settings["task"],
+        )
+        self._names = [spec.name for spec in graph.text_inputs]
+        self._serve = tf.function(graph.serve_text, input_signature=graph.text_inputs)
+        outputs = self._serve.get_concrete_function().structured_outputs
+        self.signature = Signature({spec.name: spec for spec in graph.text_inputs},
+                                   {name: tf.TensorSpec(t.shape, t.dtype, name) for name, t in outputs.items()})
+
+    def predict(self, inputs):
+        """`{input name: [text, ...]}` → one dict of outputs per example."""
+        check_inputs(self.signature, inputs)
+        outputs = self._serve(*[tf.constant(inputs[name], tf.string) for name in self._names])
+        return split_examples({name: value.numpy() for name, value in outputs.items()})
+
+
+def read_preprocessing(path):
+    """The settings the ONNX export wrote beside `path`, checked; a clear error when they are missing."""
+    vocab_path, json_path = preprocessing_paths(path)
+    if not Path(path).is_file():
+        raise ServingError(f"{path} is not a file.")
+    if not json_path.is_file() or not vocab_path.is_file():
+        raise ServingError(
+            f"{path} needs the tokenizer files its export writes beside it ({vocab_path.name}, {json_path.name}); "
+            "export it again with keras-bert-zoo export, or with kbz.export.onnx(..., preprocessor=...)."
+        )
+    try:
+        settings = json.loads(json_path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ServingError(f"{json_path} is not valid JSON: {error}") from None
+    if not isinstance(settings, dict) or settings.get("format") != PREPROCESSING_FORMAT:
+        raise ServingError(f"{json_path} is not a preprocessing file of format {PREPROCESSING_FORMAT}.")
+    return settings
+
+
+_ONNX_DTYPES = {"tensor(float)": tf.float32, "tensor(float16)": tf.float16}
+
+
+class _OnnxEncoderTask:
+    """Stands in for the Keras task model in a serving graph: calls run the ONNX file with onnxruntime."""
+
+    def __init__(self, session, settings):
+        self.num_classes, self.num_choices = settings["num_classes"], settings["num_choices"]
+        self._session = session
+        self._inputs = [value.name for value in session.get_inputs()]
+        self._outputs = session.get_outputs()
+
+    def __call__(self, inputs, training=False):
+        names = [output.name for output in self._outputs]
+
+        def run(*arrays):
+            return self._session.run(names, dict(zip(self._inputs, arrays)))
+
+        dtypes = [_ONNX_DTYPES[output.type] for output in self._outputs]
+        values = tf.numpy_function(run, [inputs[name] for name in self._inputs], dtypes)
+        for value, output in zip(values, self._outputs):
+            value.set_shape([dim if isinstance(dim, int) else None for dim in output.shape])
+        return values[0] if names == ["logits"] else dict(zip(names, values))

@@ -1,0 +1,116 @@
+"""`predict` on every export format: a .tflite and an .onnx file answer as the task's SavedModel does."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.cli import main
+from keras_bert_zoo.export.file_clients import OnnxModel, TfliteModel
+from keras_bert_zoo.export.serving_client import LocalModel, ServingError
+
+WORDS = ["john", "smith", "works", "in", "paris", "a", "great", "movie", "dull", "where", "does", "?", ".", "##s"]
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+TEXTS = ["a great movie", "John Smith works in Paris.", "dull", "Johns  works", ""]
+
+
+def _encoder(seed, sequence_length=32):
+    keras.utils.set_random_seed(seed)
+    return kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=sequence_length)
+
+
+def _spread(layer):
+    """Random logits large enough that labels, tags and answers vary from text to text."""
+    layer.kernel.assign(np.random.default_rng(0).normal(0, 3, size=layer.kernel.shape).astype("float32"))
+
+
+@pytest.fixture(scope="module")
+def preprocessor():
+    return kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=16)
+
+
+def _export_all(model, preprocessor, folder, tflite=True, **options):
+    saved = kbz.export.saved_model(model, preprocessor, folder / "model", **options)
+    onnx = kbz.export.onnx(model, folder / "model.onnx", preprocessor=preprocessor, **options)
+    tflite_path = kbz.export.tflite(model, preprocessor, folder / "model.tflite", **options) if tflite else None
+    return saved, onnx, tflite_path
+
+
+def _assert_same(expected, got, keys=None):
+    assert len(expected) == len(got)
+    for want, have in zip(expected, got):
+        for key in keys or want:
+            if isinstance(want[key], float) or (isinstance(want[key], list) and want[key] and
+                                                isinstance(np.ravel(want[key])[0], float)):
+                np.testing.assert_allclose(have[key], want[key], atol=1e-5, err_msg=key)
+            else:
+                assert have[key] == want[key], key
+
+
+def test_a_classifier_answers_alike_from_savedmodel_tflite_and_onnx(preprocessor, tmp_path, capsys):
+    model = kbz.BertClassifier(_encoder(0), num_classes=3)
+    _spread(model.get_layer("logits"))
+    saved, onnx, tflite = _export_all(model, preprocessor, tmp_path, label_names=["neg", "mid", "pos"])
+    inputs = {"text": TEXTS}
+    expected = LocalModel(saved).predict(inputs)
+    spread = np.ptp([example["probabilities"] for example in expected], axis=0).max()
+    assert spread > 1e-3  # texts differ by far more than the tolerance: a constant model would fail
+    _assert_same(expected, OnnxModel(onnx).predict(inputs))
+    _assert_same(expected, TfliteModel(tflite).predict(inputs))
+    lines = {}
+    for path in (tmp_path / "model", onnx, tflite):
+        assert main(["predict", str(path), *TEXTS[:3], "--json"]) == 0
+        lines[path.suffix] = json.loads(capsys.readouterr().out)
+    assert [row["outputs"]["label"] for row in lines[".tflite"]] == [row["outputs"]["label"] for row in lines[""]]
+    assert [row["outputs"]["label"] for row in lines[".onnx"]] == [row["outputs"]["label"] for row in lines[""]]
+
+
+def test_a_token_classifier_finds_the_same_entities_in_every_format(preprocessor, tmp_path, capsys):
+    model = kbz.BertTokenClassifier(_encoder(1), num_classes=len(TAGS))
+    _spread(model.get_layer("logits"))
+    saved, onnx, tflite = _export_all(model, preprocessor, tmp_path, label_names=TAGS)
+    inputs = {"text": TEXTS}
+    expected = LocalModel(saved).predict(inputs)
+    assert sum(example["num_entities"] for example in expected) > 1
+    _assert_same(expected, OnnxModel(onnx).predict(inputs))
+    # The .tflite answers per wordpiece, without offsets: words and entities come out lowercased, the same ones.
+    got = TfliteModel(tflite).predict(inputs)
+    for want, have in zip(expected, got):
+        assert have["words"] == [word.lower() for word in want["words"]]
+        assert have["tags"] == want["tags"]
+        assert have["entity_text"] == [text.lower() for text in want["entity_text"]]
+        assert have["entity_type"] == want["entity_type"]
+        np.testing.assert_allclose(have["entity_score"], want["entity_score"], atol=1e-5)
+    assert main(["predict", str(tflite), TEXTS[1]]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(TEXTS[1] + " => ") and ":" not in line.split(" => ")[1]  # no character offsets
+
+
+def test_span_qa_and_multiple_choice_onnx_answer_as_their_savedmodels(preprocessor, tmp_path):
+    qa = kbz.BertSpanQA(_encoder(2))
+    _spread(qa.get_layer("span_logits"))
+    options = {"doc_stride": 4, "max_query_length": 6, "n_best": 5, "null_score_threshold": float("inf")}
+    saved, onnx, _ = _export_all(qa, preprocessor, tmp_path / "qa", tflite=False, **options)
+    inputs = {"question": ["where does john work?", "who?", ""],
+              "context": ["john smith works in paris . a great movie . " * 3, "john", ""]}
+    expected = LocalModel(saved).predict(inputs)
+    assert {example["answer"] for example in expected} != {""}
+    _assert_same(expected, OnnxModel(onnx).predict(inputs))
+
+    choices = kbz.BertMultipleChoice(_encoder(3), num_choices=3)
+    saved, onnx, _ = _export_all(choices, preprocessor, tmp_path / "mc", tflite=False)
+    inputs = {"context": ["john works in", "a movie"], "choices": [["paris", "smith", "dull"]] * 2}
+    _assert_same(LocalModel(saved).predict(inputs), OnnxModel(onnx).predict(inputs))
+
+
+def test_an_onnx_file_without_its_tokenizer_files_is_refused_by_name(tmp_path):
+    path = kbz.export.onnx(kbz.BertClassifier(_encoder(0), num_classes=2), tmp_path / "bare.onnx")
+    with pytest.raises(ServingError, match="bare.onnx needs the tokenizer files its export writes beside it"):
+        OnnxModel(path)
+    with pytest.raises(SystemExit, match=r"^error: .*bare.onnx needs the tokenizer files .*bare.onnx.vocab.txt"):
+        main(["predict", str(path), "a great movie"])
+    with pytest.raises(ValueError, match="pass preprocessor"):
+        kbz.export.onnx(kbz.BertClassifier(_encoder(0), num_classes=2), tmp_path / "x.onnx", label_names=["a", "b"])
