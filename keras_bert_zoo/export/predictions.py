@@ -6,7 +6,6 @@ same (same keys, same float32 values, strings as `str`) whichever way the model 
 
 import numpy as np
 
-from keras_bert_zoo.metrics.entities import extract_entities
 
 
 def _plain(value):
@@ -63,45 +62,6 @@ def split_examples(outputs):
         raise ValueError(f"outputs disagree on the batch size: { {k: len(v) for k, v in outputs.items()} }")
     names = sorted(outputs)  # the same key order whichever way the model was served
     return [_cut_padding({name: _plain(outputs[name][i]) for name in names}) for i in range(sizes.pop())]
-
-
-_SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
-
-
-def wordpiece_entities(example, sequence_length=None):
-    """The words, tags and entities of a token classifier that answers per wordpiece (the .tflite export).
-
-    Each word takes the tag of its first wordpiece, and entities are decoded from the word tags as
-    `kbz.metrics.extract_entities` does, as the SavedModel export decodes them in its graph. The
-    wordpieces carry no character offsets, so the entities have none. A row that fills
-    `sequence_length` is marked `truncated`: the text may go on past what was tagged.
-
-    Example:
-    >>> wordpiece_entities({"token": ["[CLS]", "paris", "is", "lo", "##vely", "[SEP]", "[PAD]"],
-    ...                     "tag": ["O", "B-LOC", "O", "O", "B-MISC", "O", "O"],
-    ...                     "probabilities": [[1.0, 0.0]] + [[0.2, 0.8]] * 6, "padding_mask": [1] * 6 + [0]})
-    {'words': ['paris', 'is', 'lovely'], 'tags': ['B-LOC', 'O', 'O'], 'num_words': 3, 'truncated': False, \
-'entity_text': ['paris'], 'entity_type': ['LOC'], 'entity_score': [0.8]}
-    """
-    words, tags, scores = [], [], []
-    for token, tag, probabilities, kept in zip(example["token"], example["tag"], example["probabilities"],
-                                               example["padding_mask"]):
-        if not kept or token in _SPECIAL_TOKENS:
-            continue
-        if token.startswith("##") and words:
-            words[-1] += token[2:]
-            continue
-        words.append(token)
-        tags.append(tag)
-        scores.append(max(probabilities))
-    entities = extract_entities(tags, scheme="IOBES")
-    return {
-        "words": words, "tags": tags, "num_words": len(words),
-        "truncated": sequence_length is not None and sum(example["padding_mask"]) >= sequence_length,
-        "entity_text": [" ".join(words[start:end]) for _, start, end in entities],
-        "entity_type": [kind for kind, _, _ in entities],
-        "entity_score": [round(float(np.mean(scores[start:end])), 6) for _, start, end in entities],
-    }
 
 
 def _vector(name, values):

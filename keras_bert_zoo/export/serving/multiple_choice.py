@@ -1,4 +1,4 @@
-"""Serving graph of a `BertMultipleChoice`: a context and its candidate answers in, the best one out.
+"""Serving a `BertMultipleChoice`: a context and its candidate answers in, the best one out.
 
 `serving_default` inputs: `context` [batch] and `choices` [batch, num_choices] strings; each
 (context, choice) pair is packed as in training (truncated to the preprocessor's
@@ -8,12 +8,22 @@ inputs with a choices axis, [batch, num_choices, seq], and returns the same but 
 
 Example:
 >>> graph = multiple_choice_graph(model, preprocessor)  # doctest: +SKIP
+>>> MULTIPLE_CHOICE.describe({"answer": "a bike", "label_id": 1, "probabilities": [0.25, 0.75]})
+"'a bike' (0.750)"
 """
 
 import tensorflow as tf
 
 from keras_bert_zoo.data.multiple_choice import pack_choices
-from keras_bert_zoo.export.serving_graph import ServingGraph, ServingLimits, ids_inputs, in_chunks, string_inputs
+from keras_bert_zoo.export.serving.graph import (
+    OutputSchema,
+    ServingGraph,
+    ServingLimits,
+    TaskServing,
+    ids_inputs,
+    in_chunks,
+    string_inputs,
+)
 
 
 def multiple_choice_graph(model, preprocessor, limits=ServingLimits()):
@@ -43,3 +53,15 @@ def multiple_choice_graph(model, preprocessor, limits=ServingLimits()):
         default_warmup=[{"context": "The glass fell off the table.",
                          "choices": [f"Choice {i + 1}." for i in range(num_choices)]}],
     )
+
+
+MULTIPLE_CHOICE = OutputSchema(
+    frozenset({"probabilities", "label_id", "answer"}),
+    lambda example: f"{example['answer']!r} ({example['probabilities'][example['label_id']]:.3f})",
+)
+
+SERVING = TaskServing(
+    kind="BertMultipleChoice",
+    graph=lambda model, preprocessor, options, limits: multiple_choice_graph(model, preprocessor, limits),
+    schemas=(MULTIPLE_CHOICE,),
+)

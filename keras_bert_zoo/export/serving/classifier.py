@@ -1,15 +1,18 @@
-"""Serving graph of a `BertClassifier`: text (or a text pair) in, the class and its name out.
+"""Serving a `BertClassifier`: text (or a text pair) in, the class and its name out.
 
-Outputs of both signatures: `probabilities` [batch, classes] float32, `label_id` [batch] int32 and
-`label` [batch] string (from `label_names`); a regressor (`num_classes=1`) returns `score` [batch].
+Outputs of both signatures and of the .tflite: `probabilities` [batch, classes] float32, `label_id`
+[batch] int32 and `label` [batch] string (from `label_names`); a regressor (`num_classes=1`) returns
+`score` [batch].
 
 Example:
 >>> graph = classifier_graph(classifier, preprocessor, ["negative", "positive"])  # doctest: +SKIP
+>>> CLASSIFICATION.describe({"label": "positive", "label_id": 1, "probabilities": [0.25, 0.75]})
+'positive (0.750)'
 """
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_graph import ServingLimits, text_graph
+from keras_bert_zoo.export.serving.graph import OutputSchema, ServingLimits, TaskServing, text_graph
 
 
 def classifier_label_names(num_classes, label_names):
@@ -42,3 +45,25 @@ def classifier_graph(model, preprocessor, label_names=None, pair=False, limits=S
         return classifier_outputs(model(inputs, training=False), names)
 
     return text_graph(preprocessor, from_ids, pair, limits)
+
+
+def _outputs(model, options, tokenizer=None):
+    """The outputs of encoder inputs, as the .tflite gives them (those of `from_ids`)."""
+    names = classifier_label_names(model.num_classes, options.label_names) if model.num_classes > 1 else None
+    return lambda inputs: classifier_outputs(model(inputs, training=False), names)
+
+
+CLASSIFICATION = OutputSchema(
+    frozenset({"probabilities", "label_id", "label"}),
+    lambda example: f"{example['label']} ({example['probabilities'][example['label_id']]:.3f})",
+)
+REGRESSION = OutputSchema(frozenset({"score"}), lambda example: f"score {example['score']:.4f}")
+
+SERVING = TaskServing(
+    kind="BertClassifier",
+    graph=lambda model, preprocessor, options, limits: classifier_graph(
+        model, preprocessor, options.label_names, options.pair, limits),
+    schemas=(CLASSIFICATION, REGRESSION),
+    takes=frozenset({"label_names", "pair"}),
+    tflite_outputs=_outputs,
+)

@@ -1,4 +1,4 @@
-"""Serving graph of a bare `BertEncoder`: text (or a text pair) in, sentence embeddings out.
+"""Serving a bare `BertEncoder`: text (or a text pair) in, sentence embeddings out.
 
 Outputs of both signatures, float32: `pooled_output` [batch, hidden] (the tanh dense on [CLS]) and
 `mean_embedding` [batch, hidden], the mean of `sequence_output` over the non-padding tokens
@@ -6,11 +6,13 @@ Outputs of both signatures, float32: `pooled_output` [batch, hidden] (the tanh d
 
 Example:
 >>> graph = encoder_graph(encoder, preprocessor)  # doctest: +SKIP
+>>> EMBEDDING.describe({"pooled_output": [0.5, -0.25], "mean_embedding": [0.125, 1.0, 2.0, 3.0]})
+'mean_embedding [4 floats: 0.1250, 1.0000, 2.0000, ...]; pooled_output [2 floats: 0.5000, -0.2500]'
 """
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_graph import ServingLimits, text_graph
+from keras_bert_zoo.export.serving.graph import OutputSchema, ServingLimits, TaskServing, text_graph
 
 
 def encoder_outputs(encoder, inputs):
@@ -36,3 +38,22 @@ def encoder_graph(encoder, preprocessor, pair=False, limits=ServingLimits()):
         return encoder_outputs(encoder, inputs)
 
     return text_graph(preprocessor, from_ids, pair, limits)
+
+
+def _vector(name, values):
+    head = ", ".join(f"{value:.4f}" for value in values[:3])
+    return f"{name} [{len(values)} floats: {head}{', ...' if len(values) > 3 else ''}]"
+
+
+EMBEDDING = OutputSchema(
+    frozenset({"pooled_output", "mean_embedding"}),
+    lambda example: "; ".join(_vector(name, example[name]) for name in sorted(example)),
+)
+
+SERVING = TaskServing(
+    kind="BertEncoder",
+    graph=lambda model, preprocessor, options, limits: encoder_graph(model, preprocessor, options.pair, limits),
+    schemas=(EMBEDDING,),
+    takes=frozenset({"pair"}),
+    tflite_outputs=lambda model, options, tokenizer=None: lambda inputs: encoder_outputs(model, inputs),
+)

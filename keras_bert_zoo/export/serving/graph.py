@@ -1,4 +1,8 @@
-"""What each task's export provides: the functions behind `serving_default` and `from_ids`.
+"""What every task's serving module provides: its graphs, its output schemas, and the pieces they share.
+
+Each task has one module in this package holding its whole serving story (`TaskServing`): the
+`serving_default` and `from_ids` graphs of its SavedModel, the outputs of its .tflite, its in-graph
+decoder, and the `OutputSchema` of what it answers, which clients use to cut padding and print a line.
 
 Example:
 >>> import tensorflow as tf
@@ -94,6 +98,50 @@ def in_chunks(fn, inputs, chunk_size):
 
     _, arrays = tf.while_loop(lambda i, _: i < num_chunks, step, (0, arrays), parallel_iterations=1)
     return tf.nest.map_structure(lambda array: array.concat(), arrays)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputSchema:
+    """The outputs of one kind of answer: their exact names, which lists a count cuts, and its printed line.
+
+    `counts` maps a `num_<things>` output to the list outputs padded to the batch's longest that it
+    counts; `describe(example)` gives one readable line of an example's plain outputs (None: the
+    outputs' `name=value` pairs).
+    """
+
+    names: frozenset
+    describe: Callable = None
+    counts: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskServing:
+    """How one task model is served, in every format.
+
+    kind: the task model's class name. graph(model, preprocessor, options, limits) -> `ServingGraph`,
+    with `options` a `ServingOptions`. tflite_outputs(model, options, tokenizer) -> a function of the
+    encoder inputs giving the .tflite's outputs (None: no TFLite export). schemas: the `OutputSchema`
+    of every answer its signatures and files give. takes: the `ServingOptions` fields it reads.
+    """
+
+    kind: str
+    graph: Callable
+    schemas: tuple
+    takes: frozenset = frozenset()
+    tflite_outputs: Callable = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingOptions:
+    """What an export is told besides the model: labels, text pairs, span QA windows and decoding."""
+
+    label_names: list = None
+    pair: bool = False
+    doc_stride: int = 128
+    max_query_length: int = 64
+    n_best: int = 20
+    max_answer_length: int = 30
+    null_score_threshold: float = 0.0
 
 
 @dataclasses.dataclass
