@@ -26,7 +26,7 @@ def _write_run(run, export_dir=None):
 @pytest.fixture(autouse=True)
 def fake_onnx(monkeypatch):
     """Only the output name is under test: the export itself is tested in test_cli.py."""
-    monkeypatch.setattr(export, "onnx", lambda model, path: path)
+    monkeypatch.setattr(export, "onnx", lambda model, path, card=None: path)
 
 
 def test_export_defaults_to_the_recipes_export_name(tmp_path, capsys):

@@ -22,6 +22,7 @@ from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.versions import write_file
 from keras_bert_zoo.models import BertPretrainer, BertTask
+from keras_bert_zoo.progress import phase
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
@@ -64,9 +65,10 @@ def onnx(task_model, path, opset=17, card=None):
                                                training=False)
         return outputs if isinstance(outputs, dict) else {"logits": outputs}
 
-    model_proto, _ = tf2onnx.convert.from_function(
-        serve, input_signature=signature, opset=opset, custom_op_handlers={"Erfc": (_erfc_as_erf, [])}
-    )
+    with phase(f"converting to ONNX: {path}"):
+        model_proto, _ = tf2onnx.convert.from_function(
+            serve, input_signature=signature, opset=opset, custom_op_handlers={"Erfc": (_erfc_as_erf, [])}
+        )
     _inputs_to_initializers(model_proto.graph, weights)
     _name_dynamic_axes(model_proto.graph)
     # The file name's extension would pick the format; the temporary name has another.

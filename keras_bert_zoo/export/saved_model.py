@@ -37,6 +37,7 @@ from keras_bert_zoo.export.serving_token_classifier import token_classifier_grap
 from keras_bert_zoo.export.versions import write_version
 from keras_bert_zoo.export.warmup import warmup_inputs, write_warmup_requests
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
+from keras_bert_zoo.progress import phase
 
 
 def _serving_graph(task_model, preprocessor, label_names, pair, span_qa_options, limits):
@@ -107,29 +108,32 @@ def saved_model(
         limits,
     )
     facts = check_facts(card)
-    archive = keras.export.ExportArchive()
-    archive.track(task_model)
-    archive.track(preprocessor)
-    serve_text = archive.add_endpoint("serving_default", graph.serve_text, input_signature=graph.text_inputs)
-    archive.add_endpoint("from_ids", graph.from_ids, input_signature=[graph.ids_inputs])
-    warmup = warmup_inputs(graph.default_warmup if warmup_examples is None else warmup_examples, graph.text_inputs)
-    for batch in warmup:  # a warmup request that fails would make TF Serving refuse the version
-        serve_text(*[batch[spec.name] for spec in graph.text_inputs])
+    with phase(f"exporting a SavedModel to {base_path}"):
+        archive = keras.export.ExportArchive()
+        archive.track(task_model)
+        archive.track(preprocessor)
+        serve_text = archive.add_endpoint("serving_default", graph.serve_text, input_signature=graph.text_inputs)
+        archive.add_endpoint("from_ids", graph.from_ids, input_signature=[graph.ids_inputs])
+        warmup = warmup_inputs(graph.default_warmup if warmup_examples is None else warmup_examples, graph.text_inputs)
+        for batch in warmup:  # a warmup request that fails would make TF Serving refuse the version
+            serve_text(*[batch[spec.name] for spec in graph.text_inputs])
 
-    def write(directory):
-        archive.write_out(str(directory), verbose=False)
-        write_warmup_requests(directory, warmup)
-        (Path(directory) / "assets.extra" / "serving_limits.json").write_text(json.dumps(dataclasses.asdict(limits)))
-        (Path(directory) / SAVED_MODEL_CARD).write_text(text, encoding="utf-8")
+        def write(directory):
+            archive.write_out(str(directory), verbose=False)
+            write_warmup_requests(directory, warmup)
+            limits_file = Path(directory) / "assets.extra" / "serving_limits.json"
+            limits_file.write_text(json.dumps(dataclasses.asdict(limits)))
+            (Path(directory) / SAVED_MODEL_CARD).write_text(text, encoding="utf-8")
 
-    text = model_card(
-        task_model, "saved_model", name=Path(base_path).resolve().name, input_names=[s.name for s in graph.text_inputs],
-        facts=facts, pair=pair, label_names=_card_label_names(task_model, label_names),
-        sequence_length=preprocessor.sequence_length, truncate=preprocessor.truncate,
-        limits=_card_limits(limits), instance=rest_instance(task_model, graph.default_warmup),
-    )
+        text = model_card(
+            task_model, "saved_model", name=Path(base_path).resolve().name,
+            input_names=[s.name for s in graph.text_inputs], facts=facts, pair=pair,
+            label_names=_card_label_names(task_model, label_names),
+            sequence_length=preprocessor.sequence_length, truncate=preprocessor.truncate,
+            limits=_card_limits(limits), instance=rest_instance(task_model, graph.default_warmup),
+        )
 
-    return write_version(base_path, write)
+        return write_version(base_path, write)
 
 
 def _card_label_names(task_model, label_names):

@@ -35,6 +35,7 @@ from keras_bert_zoo.export.serving_classifier import classifier_label_names, cla
 from keras_bert_zoo.export.serving_encoder import encoder_outputs
 from keras_bert_zoo.export.versions import write_file
 from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
+from keras_bert_zoo.progress import phase
 
 QUANTIZATIONS = (None, "fp16", "dynamic_int8", "int8")
 # What "int8" quantizes (int8 weights and activations): dense layers and embedding lookups. The
@@ -111,7 +112,7 @@ def tflite(
     archive.add_endpoint(
         "serving_default", serve, input_signature=[tf.TensorSpec([None], tf.string, name=n) for n in names]
     )
-    with tempfile.TemporaryDirectory() as saved_model_dir:
+    with phase(f"converting to TFLite: {path}"), tempfile.TemporaryDirectory() as saved_model_dir:
         archive.write_out(saved_model_dir, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
