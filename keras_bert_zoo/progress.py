@@ -23,7 +23,7 @@ import time
 
 ENV_INTERVAL = "KERAS_BERT_ZOO_PROGRESS_SECONDS"
 DEFAULT_INTERVAL = 30.0
-MIN_HEARTBEAT = 0.05  # seconds: an interval of 0 ("every step") must not spin the heartbeat thread
+MIN_HEARTBEAT = 1.0  # seconds: an interval of 0 (a line at every training step) must not spin the heartbeat
 
 
 def progress_interval(interval=None):
