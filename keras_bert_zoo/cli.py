@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from keras_bert_zoo import quiet
+from keras_bert_zoo.progress import BatchProgress, phase
 
 
 def _load_source(source, random_init=False):
@@ -45,20 +46,23 @@ def _load_source(source, random_init=False):
 
 
 def convert(args):
+    """Converts a checkpoint, with a line as each phase (loading, writing) starts and ends."""
     from keras_bert_zoo import checkpoints
 
-    model, vocabulary = _load_source(args.source, args.random_init)
+    destination = Path(args.destination)
+    if args.to == "keras" and destination.suffix != ".keras":
+        raise SystemExit(f"error: --to keras writes a .keras file; got {destination}.")
+    with phase(f"loading {args.source}"):
+        model, vocabulary = _load_source(args.source, args.random_init)
     vocabulary = args.vocabulary or vocabulary
-    if args.to == "hf":
-        checkpoints.save_hf(model, args.destination, vocabulary=vocabulary)
-    elif args.to == "google":
-        checkpoints.save_google_checkpoint(model, args.destination, vocabulary=vocabulary)
-    else:
-        destination = Path(args.destination)
-        if destination.suffix != ".keras":
-            raise SystemExit(f"error: --to keras writes a .keras file; got {destination}.")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        model.save(destination)
+    with phase(f"writing {destination} ({args.to})"):
+        if args.to == "hf":
+            checkpoints.save_hf(model, destination, vocabulary=vocabulary)
+        elif args.to == "google":
+            checkpoints.save_google_checkpoint(model, destination, vocabulary=vocabulary)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            model.save(destination)
     print(f"wrote {type(model).__name__} to {args.destination} ({args.to})")
 
 
@@ -145,7 +149,8 @@ def evaluate(args):
         raise SystemExit(f"error: {args.file} has a header and no examples.")
     if not any(examples.labels):
         raise SystemExit(f"error: {args.file} has no labels in a column {args.label_column!r} (--label-column).")
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    with phase(f"loading {path}", stream=sys.stderr):  # stdout holds the scores
+        serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     names = ["text"] if len(columns) == 1 else ["text_a", "text_b"]
     takes = sorted(serve.structured_input_signature[1])
     if sorted(names) != takes:
@@ -155,12 +160,7 @@ def evaluate(args):
     if "score" not in outputs_of and not {"label", "label_id", "probabilities"} <= outputs_of:
         raise SystemExit(f"error: {path} is not a classifier or a regressor (its outputs: "
                          f"{', '.join(sorted(outputs_of))}); evaluate scores those.")
-    outputs = []
-    for start in range(0, len(examples.labels), args.batch_size):
-        batch = {
-            name: tf.constant(texts[start : start + args.batch_size]) for name, texts in zip(names, examples.texts)
-        }
-        outputs.append({key: value.numpy() for key, value in serve(**batch).items()})
+    outputs = _serve_in_batches(serve, dict(zip(names, examples.texts)), args.batch_size, args.file)
     predicted = {key: np.concatenate([out[key] for out in outputs]) for key in outputs[0]}
     print(f"model: {path}")
     if "score" in predicted:  # a regressor
@@ -187,6 +187,22 @@ def evaluate(args):
         scores = {name: metric(gold, predicted["label_id"]) for name, metric in metrics.glue_metrics(args.task).items()}
     for name, value in scores.items():
         print(f"{name}: {value:.4f}")
+
+
+def _serve_in_batches(serve, texts, batch_size, source):
+    """The outputs (numpy) of `serve` on each batch of `texts` {input name: strings}, with progress lines on stderr:
+    a phase line, and a `BatchProgress` line every interval when stderr is not a terminal."""
+    import tensorflow as tf
+
+    count = len(next(iter(texts.values())))
+    progress = BatchProgress(-(-count // batch_size), "evaluating", stream=sys.stderr)
+    outputs = []
+    with phase(f"evaluating {count:,} examples of {source}", heartbeat=False, stream=sys.stderr):
+        for start in range(0, count, batch_size):
+            batch = {name: tf.constant(values[start : start + batch_size]) for name, values in texts.items()}
+            outputs.append({key: value.numpy() for key, value in serve(**batch).items()})
+            progress.update(len(outputs))
+    return outputs
 
 
 def _prediction_inputs(signature_inputs, texts, flagged, model):
@@ -303,10 +319,13 @@ def _calibration_texts(path, pair):
 
 
 def export(args):
-    """Exports the best (or last) model of a recipe's run folder as a SavedModel, a .tflite or a .onnx file."""
+    """Exports the best (or last) model of a recipe's run folder as a SavedModel, a .tflite or a .onnx file.
+
+    A run folder's model card gets the facts its recipe recorded (base model, training data, metrics, command).
+    """
     from keras_bert_zoo import export as formats
     from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
-    from keras_bert_zoo.training.runs import RUN_INFO, load_run
+    from keras_bert_zoo.training.runs import RUN_INFO, load_run, run_info
 
     if args.quantization and args.format != "tflite":
         raise SystemExit(f"error: --quantization applies to --format tflite, not {args.format}.")
@@ -322,34 +341,26 @@ def export(args):
             model, preprocessor, export_kwargs = load_run(folder, which=args.weights)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    name = args.name or _run_export_name(args.run_dir) or Path(args.run_dir).resolve().name
+    info = run_info(folder)
+    name = args.name or info.get("export_name") or folder.resolve().name
+    card = dict(info.get("card") or {})
     output_dir = Path(args.output_dir)
     try:
         if args.format == "saved_model":
-            path = formats.saved_model(model, preprocessor, output_dir / name, **export_kwargs)
+            path = formats.saved_model(model, preprocessor, output_dir / name, **export_kwargs, card=card)
         elif args.format == "tflite":
             pair = export_kwargs.get("pair", False)
             path = formats.tflite(
                 model, preprocessor, output_dir / f"{name}.tflite",
                 quantization=None if args.quantization in (None, "none") else args.quantization,
                 representative_texts=_calibration_texts(args.calibration_file, pair) if args.calibration_file else None,
-                label_names=export_kwargs.get("label_names"), pair=pair)
+                label_names=export_kwargs.get("label_names"), pair=pair, card=card)
         else:
-            path = formats.onnx(model, output_dir / f"{name}.onnx", preprocessor=preprocessor, **export_kwargs)
+            path = formats.onnx(model, output_dir / f"{name}.onnx", card=card, preprocessor=preprocessor,
+                                **export_kwargs)
     except (ValueError, NotImplementedError) as error:  # the model or its arguments do not fit the format
         raise SystemExit(f"error: {error}") from None
     print(f"exported {type(model).__name__} to {path}")
-
-
-def _run_export_name(run_dir):
-    """The name a recipe's run exported under (its --export-dir's last part), or None for a checkpoint folder
-    or a run folder written before runs recorded it."""
-    from keras_bert_zoo.training.runs import RUN_INFO
-
-    try:
-        return json.loads((Path(run_dir) / RUN_INFO).read_text()).get("export_name") or None
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def _checkpoint_for_export(folder, sequence_length):

@@ -10,8 +10,6 @@ saved_models/sst2/<version>/. GLUE pair tasks (MRPC, RTE, ...) run with `--text-
 """
 
 import argparse
-import shlex
-import sys
 from pathlib import Path
 
 from keras_bert_zoo.quiet import import_tensorflow
@@ -22,9 +20,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_bert_zoo as kbz  # noqa: E402
-from keras_bert_zoo import presets  # noqa: E402
 from keras_bert_zoo.data import classification_dataset, label_vocabulary, read_glue_tsv  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
+from keras_bert_zoo.training.progress import batch_progress  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "sst2"
 
@@ -77,16 +75,16 @@ def main(argv=None):
     runs.fit(model, args, train_pass, runs.steps_per_epoch(num_train, args.batch_size), validation_data=dev_ds,
              monitor="val_accuracy", mode="max")
     print(f"evaluating on {len(dev.labels):,} dev {kind}...", flush=True)
-    logits = model.predict(dev_ds, verbose=0)
+    logits = model.predict(dev_ds, verbose=0, callbacks=batch_progress())
     gold = [labels.index(label) for label in dev.labels]
     dev_accuracy = kbz.metrics.accuracy(gold, np.argmax(logits, axis=-1))
 
     # 4. Ship: a SavedModel that takes raw strings, as TF Serving loads it.
     export_kwargs = dict(label_names=label_names, pair=len(columns) == 2)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, **export_kwargs)
+    card = _card_facts(args, argv, num_train, kind, dev_accuracy)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card, **export_kwargs)
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
-                                  warmup_examples=_warmup_examples(dev, columns),
-                                  card=_card_facts(args, argv, num_train, len(columns) == 2, dev_accuracy))
+                                  warmup_examples=_warmup_examples(dev, columns), card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev accuracy: {dev_accuracy:.4f}")
@@ -109,19 +107,11 @@ def _label_names(args, labels):
     return names
 
 
-def _card_facts(args, argv, num_train, pair, dev_accuracy):
+def _card_facts(args, argv, num_train, kind, dev_accuracy):
     """What the export's model card cannot know itself: base checkpoint, training data, dev accuracy, command."""
-    if args.random_init:
-        base = None
-    elif args.checkpoint in presets.names():
-        base = presets.get(args.checkpoint).hf_name or args.checkpoint
-    else:
-        base = str(args.checkpoint)
     shipped = Path(args.train_file).resolve() == (DATA / "train.tsv").resolve()
     data = "SST-2 sample" if shipped else str(args.train_file)
-    command = ["python", *sys.argv] if argv is None else ["python", "recipes/classify.py", *argv]
-    return {"base_model": base, "training_data": f"{data}: {num_train} training {'pairs' if pair else 'sentences'}",
-            "metrics": {"dev accuracy": round(float(dev_accuracy), 4)}, "command": shlex.join(map(str, command))}
+    return runs.card_facts(args, argv, __file__, f"{data}: {num_train} training {kind}", {"dev accuracy": dev_accuracy})
 
 
 def _warmup_examples(dev, columns):

@@ -32,6 +32,7 @@ from keras_bert_zoo.data import (  # noqa: E402
     read_swag_csv,
 )
 from keras_bert_zoo.training import runs  # noqa: E402
+from keras_bert_zoo.training.progress import batch_progress  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "multiple_choice"
 READERS = {".csv": read_swag_csv, ".jsonl": read_multiple_choice_jsonl}
@@ -67,6 +68,8 @@ def main(argv=None):
     if dev.num_choices != train.num_choices:
         raise SystemExit(f"error: train has {train.num_choices} choices a question, dev {dev.num_choices}.")
     num_train = min(len(train.labels), args.max_train_examples or len(train.labels))
+    print(f"data: {num_train:,} training questions ({runs.steps_per_epoch(num_train, args.batch_size):,} batches of "
+          f"{args.batch_size}), {len(dev.labels):,} dev questions, {train.num_choices} choices each", flush=True)
 
     # 2. Model: the encoder scores each pair on its pooled [CLS]; a softmax over the choices picks one.
     with strategy.scope():
@@ -87,17 +90,27 @@ def main(argv=None):
              monitor="val_accuracy", mode="max")
 
     # 4. Evaluate: the highest-scoring choice of each dev question against its label.
-    logits = model.predict(dev_ds, verbose=0)
+    print(f"evaluating on {len(dev.labels):,} dev questions...", flush=True)
+    logits = model.predict(dev_ds, verbose=0, callbacks=batch_progress())
     dev_accuracy = kbz.metrics.accuracy(dev.labels, np.argmax(logits, axis=-1))
 
     # 5. Ship: a SavedModel that takes a context and its choices as raw strings, as TF Serving loads it.
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir)
+    card = _card_facts(args, argv, num_train, dev_accuracy)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card)
     warmup = [{"context": context, "choices": choices} for context, choices in zip(dev.contexts[:4], dev.choices)]
-    path = kbz.export.saved_model(model, preprocessor, args.export_dir, warmup_examples=warmup)
+    path = kbz.export.saved_model(model, preprocessor, args.export_dir, warmup_examples=warmup, card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev: {len(dev.labels)} questions, {dev.num_choices} choices each (chance: {1 / dev.num_choices:.4f})")
     print(f"dev accuracy: {dev_accuracy:.4f}")
+
+
+def _card_facts(args, argv, num_train, dev_accuracy):
+    """What the export's model card cannot know itself: base checkpoint, training data, dev accuracy, command."""
+    shipped = args.train_file.resolve() == (DATA / "train.jsonl").resolve()
+    data = "COPA-style synthetic sample (recipes/data/multiple_choice)" if shipped else str(args.train_file)
+    return runs.card_facts(args, argv, __file__, f"{data}: {num_train} training questions",
+                           {"dev accuracy": dev_accuracy})
 
 
 if __name__ == "__main__":

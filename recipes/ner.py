@@ -37,6 +37,7 @@ from keras_bert_zoo.data import (  # noqa: E402
     predictions_to_word_tags,
     read_conll,
 )
+from keras_bert_zoo.progress import BatchProgress  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "conll2003"
@@ -97,9 +98,10 @@ def main(argv=None):
 
     # 5. Ship: a SavedModel that takes raw text and returns entity spans, as TF Serving loads it.
     export_kwargs = {"label_names": label_names}
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, **export_kwargs)
+    card = _card_facts(args, argv, num_train, scores)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card, **export_kwargs)
     path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
-                                  warmup_examples=[" ".join(words) for words in test.words[:4]])
+                                  warmup_examples=[" ".join(words) for words in test.words[:4]], card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"test: {len(test_words)} sentences, {sum(map(len, test_words))} words, {num_cut} cut by "
@@ -109,6 +111,15 @@ def main(argv=None):
     print(f"test entity precision: {scores['precision']:.4f}")
     print(f"test entity recall: {scores['recall']:.4f}")
     print(f"test entity F1: {scores['f1']:.4f}")
+
+
+def _card_facts(args, argv, num_train, scores):
+    """What the export's model card cannot know itself: base checkpoint, training data, test scores, command."""
+    shipped = Path(args.train_file).resolve() == (DATA / "train.txt").resolve()
+    data = "CoNLL-2003 train sample" if shipped else str(args.train_file)
+    metrics = {f"test entity {label}": scores[key] for key, label in (("precision", "precision"),
+                                                                      ("recall", "recall"), ("f1", "F1"))}
+    return runs.card_facts(args, argv, __file__, f"{data}: {num_train} training sentences", metrics)
 
 
 def predict_word_tags(model, sentences, tokenizer, label_names, sequence_length, batch_size):
@@ -122,6 +133,7 @@ def predict_word_tags(model, sentences, tokenizer, label_names, sequence_length,
     lengths = np.sum(features["padding_mask"], axis=1)
     order = np.argsort(lengths, kind="stable")
     tags = [None] * len(sentences)
+    progress = BatchProgress(-(-len(sentences) // batch_size), "evaluating")  # lines when stdout is not a terminal
     for start in range(0, len(sentences), batch_size):
         rows = order[start: start + batch_size]
         width = int(np.max(lengths[rows]))
@@ -130,6 +142,7 @@ def predict_word_tags(model, sentences, tokenizer, label_names, sequence_length,
         for row, sentence_tags in zip(rows, predictions_to_word_tags(
                 logits, features["word_ids"][rows, :width], label_names, [sentences[i] for i in rows])):
             tags[row] = sentence_tags
+        progress.update(start // batch_size + 1)
     return tags, int(np.sum(features["cut_words"]))
 
 

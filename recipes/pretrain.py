@@ -37,7 +37,9 @@ from keras_bert_zoo.data import (  # noqa: E402
     read_pretraining_text,
     split_for_pretrainer,
 )
+from keras_bert_zoo.progress import phase  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
+from keras_bert_zoo.training.progress import batch_progress  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "pretraining"
 
@@ -80,6 +82,8 @@ def main(argv=None):
             ).map(split_for_pretrainer)
 
         steps_per_epoch = runs.count_batches(pairs(train_documents, args.seed, max_examples=args.max_train_examples))
+        print(f"data: {len(train_documents):,} training documents ({steps_per_epoch:,} batches of {args.batch_size} "
+              f"sentence pairs a pass), {len(dev_documents):,} held-out documents", flush=True)
 
         def train_pass(seed):  # new pairs and masks every epoch; their number varies a little with the seed
             epoch = pairs(train_documents, seed, max_examples=args.max_train_examples)
@@ -96,24 +100,29 @@ def main(argv=None):
     # 3. Train (resumable: rerun the same command after a kill). The loss (MLM + NSP) on held-out text,
     # before training (of the model as loaded) and after each epoch, shows what generalizes.
     dev_ds = pairs(dev_documents, args.seed)
-    initial_loss = pretrainer.evaluate(dev_ds, return_dict=True, verbose=0)["loss"]
+    print("evaluating the held-out loss before training...", flush=True)
+    initial_loss = pretrainer.evaluate(dev_ds, return_dict=True, verbose=0, callbacks=batch_progress())["loss"]
     history = runs.fit(pretrainer, args, train_pass, steps_per_epoch, validation_data=dev_ds).history
     print(f"training loss by epoch: {_losses(history.get('loss', []))}")
     print(f"held-out loss: {initial_loss:.3f} before training, by epoch: {_losses(history.get('val_loss', []))}")
 
     # 4. Evaluate on the held-out pairs. Random pairs can outnumber real ones (a one-sentence chunk
     # always gets a random next sentence), so NSP accuracy is to be read against the majority class.
-    scores = pretrainer.evaluate(dev_ds, return_dict=True, verbose=0)
+    print("evaluating on the held-out pairs...", flush=True)
+    scores = pretrainer.evaluate(dev_ds, return_dict=True, verbose=0, callbacks=batch_progress())
     random_next = np.concatenate([targets["nsp_logits"] for _, targets, _ in dev_ds.as_numpy_iterator()])
 
     # 5. Ship: checkpoints the fine-tuning recipes load, and the encoder as a SavedModel (sentence embeddings).
     model_dir = Path(args.model_dir)
     vocabulary = tokenizer.get_vocabulary()
-    hf_dir = kbz.save_hf(pretrainer, model_dir / "hf", vocabulary)
-    google_dir = kbz.save_google_checkpoint(pretrainer, model_dir / "google", vocabulary)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir)
+    with phase(f"writing checkpoints to {model_dir / 'hf'} and {model_dir / 'google'}"):
+        hf_dir = kbz.save_hf(pretrainer, model_dir / "hf", vocabulary)
+        google_dir = kbz.save_google_checkpoint(pretrainer, model_dir / "google", vocabulary)
+    card = _card_facts(args, argv, len(train_documents), scores)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card)
     path = kbz.export.saved_model(pretrainer.encoder, preprocessor, args.export_dir,
-                                  warmup_examples=[" ".join(document[:2]) for document in dev_documents[:4]])
+                                  warmup_examples=[" ".join(document[:2]) for document in dev_documents[:4]],
+                                  card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"saved {hf_dir} (Hugging Face) and {google_dir} (google-research/bert); encoder exported to {path}")
     print(f"fine-tune it: python recipes/classify.py --checkpoint {shlex.quote(str(hf_dir))}")
@@ -137,6 +146,16 @@ def load_pretrainer(checkpoint, sequence_length, random_init=False):
     encoder, preprocessor = runs.load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=random_init)
     print(f"{checkpoint}: {'random encoder' if random_init else 'its encoder'}, new pretraining heads")
     return kbz.BertPretrainer(encoder), preprocessor
+
+
+def _card_facts(args, argv, num_documents, scores):
+    """What the export's model card cannot know itself: base checkpoint, pretraining text, held-out scores, command."""
+    shipped = [Path(path).resolve() for path in args.train_file] == [(DATA / "train.txt").resolve()]
+    data = "Wikipedia sample (recipes/data/pretraining)" if shipped else ", ".join(map(str, args.train_file))
+    metrics = {"held-out loss": scores["loss"], "held-out MLM accuracy": scores["mlm_logits_accuracy"],
+               "held-out NSP accuracy": scores["nsp_logits_accuracy"]}
+    return runs.card_facts(args, argv, __file__, f"{data}: {num_documents} documents, {args.epochs} epochs of "
+                           "masked LM and next sentence prediction", metrics)
 
 
 def _losses(values):

@@ -30,6 +30,7 @@ import tensorflow as tf  # noqa: E402
 import keras_bert_zoo as kbz  # noqa: E402
 from keras_bert_zoo.data import decode_answers, read_squad, squad_dataset, squad_features  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
+from keras_bert_zoo.training.progress import batch_progress  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "squad"
 V1_TRAIN = DATA / "train-v1.1-first11.json"
@@ -124,7 +125,8 @@ def main(argv=None):
     steps_per_epoch = runs.count_batches(train_pass(args.seed))
     sizes = ", ".join(f"{sum(len(p['qas']) for a in articles for p in a['paragraphs'])} in {name}"
                       for name, articles in evaluations.items())
-    print(f"{num_train} training questions -> {steps_per_epoch} batches a pass; evaluation questions: {sizes}")
+    print(f"data: {num_train:,} training questions -> {steps_per_epoch:,} batches a pass; "
+          f"evaluation questions: {sizes}", flush=True)
 
     # 2. Model: encoder + a dense layer giving each token a start and an end score.
     with strategy.scope():
@@ -138,7 +140,8 @@ def main(argv=None):
 
     # 4. Evaluate: the best span of every question, then the official scores (v2.0 ones where a set has
     #    unanswerable questions, with the null threshold that scores best there).
-    results = {name: evaluate(model, articles, tokenizer, windows, args) for name, articles in evaluations.items()}
+    results = {name: evaluate(model, articles, tokenizer, windows, args, name)
+               for name, articles in evaluations.items()}
     v2 = [name for name, (scores, _, _) in results.items() if "NoAns_total" in scores]
     if args.export_threshold == "flag":
         threshold = args.null_score_threshold
@@ -151,17 +154,19 @@ def main(argv=None):
     export_kwargs = dict(doc_stride=args.doc_stride, max_query_length=args.max_query_length,
                          max_answer_length=args.max_answer_length, n_best=args.n_best,
                          null_score_threshold=threshold)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, **export_kwargs)
+    card = _card_facts(args, argv, num_train, results)
+    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card, **export_kwargs)
     examples = read_squad({"data": list(evaluations.values())[0]})
     warmup = list(zip(examples.questions, examples.contexts))[:4]
-    path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs, warmup_examples=warmup)
+    path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs, warmup_examples=warmup,
+                                  card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path} with null score threshold {threshold:.4f}")
     name, (scores, _, _) = next(iter(results.items()))
     print(f"{name} F1: {scores['f1']:.2f}")
 
 
-def evaluate(model, articles, tokenizer, windows, args):
+def evaluate(model, articles, tokenizer, windows, args, name="dev"):
     """(official scores at --null-score-threshold, answers, scores at a threshold) on SQuAD `articles`.
 
     Decoding with an infinite threshold keeps each question's best span; the official v2.0 script then
@@ -170,7 +175,10 @@ def evaluate(model, articles, tokenizer, windows, args):
     """
     examples = read_squad({"data": articles})
     features = squad_features(examples, tokenizer, **windows)
-    logits = model.predict(features.inputs, batch_size=2 * args.batch_size, verbose=0)
+    print(f"evaluating on {len(examples.ids):,} questions of {name} ({len(features.inputs['token_ids']):,} windows)...",
+          flush=True)
+    logits = model.predict(features.inputs, batch_size=2 * args.batch_size, verbose=0,
+                           callbacks=batch_progress(f"evaluating {name}"))
     answers, null_odds = decode_answers(logits["start_logits"], logits["end_logits"], features, n_best=args.n_best,
                                         max_answer_length=args.max_answer_length,
                                         null_score_diff_threshold=float("inf"))
@@ -181,6 +189,15 @@ def evaluate(model, articles, tokenizer, windows, args):
                                         na_prob_thresh=threshold)
 
     return scores_at(float("inf") if v1 else args.null_score_threshold), answers, scores_at
+
+
+def _card_facts(args, argv, num_train, results):
+    """What the export's model card cannot know itself: base checkpoint, training data, the official scores of each
+    evaluation set (at --null-score-threshold), command."""
+    data = "SQuAD v1.1 train, first 11 articles" if args.train_file is None else ", ".join(map(str, args.train_file))
+    metrics = {f"{name} {label}": scores[key] for name, (scores, _, _) in results.items()
+               for key, label in (("exact", "exact match"), ("f1", "F1"))}
+    return runs.card_facts(args, argv, __file__, f"{data}: {num_train} training questions", metrics)
 
 
 def _for_keras(dataset, batches):

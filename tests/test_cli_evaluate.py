@@ -28,7 +28,10 @@ def write_tsv(path, labels):
 
 
 def scores(out):
-    return {name: float(value) for name, value in (line.split(": ") for line in out.splitlines()[1:])}
+    """The `name: value` lines after `model: ...` (an export in the same test prints its phase lines before)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("model: ")) + 1
+    return {name: float(value) for name, value in (line.split(": ") for line in lines[start:])}
 
 
 def test_a_regressor_reports_pearson_spearman_and_mse(tmp_path, capsys):

@@ -13,7 +13,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.export.warmup import WARMUP_FILE
+from keras_bert_zoo.export.saved_model_files import WARMUP_FILE
 
 WORDS = ["good", "bad", "movie", "a", "great", "film", "not"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS

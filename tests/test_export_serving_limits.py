@@ -12,10 +12,10 @@ import pytest
 import tensorflow as tf
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.export.serving_classifier import classifier_graph
-from keras_bert_zoo.export.serving_graph import ServingLimits
-from keras_bert_zoo.export.serving_span_qa import span_qa_graph
-from keras_bert_zoo.export.serving_token_classifier import token_classifier_graph
+from keras_bert_zoo.export.serving.classifier import classifier_graph
+from keras_bert_zoo.export.serving.graph import ServingLimits
+from keras_bert_zoo.export.serving.span_qa import span_qa_graph
+from keras_bert_zoo.export.serving.token_classifier import token_classifier_graph
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "john", "works", "in", "paris", "since", "the", "war", "."]
 SENTENCE = "john works in paris since the war . "
@@ -76,8 +76,8 @@ MEMORY_PROBE = """
 import json, sys
 import keras, tensorflow as tf
 import keras_bert_zoo as kbz
-from keras_bert_zoo.export.serving_span_qa import span_qa_graph
-from keras_bert_zoo.export.serving_token_classifier import token_classifier_graph
+from keras_bert_zoo.export.serving.span_qa import span_qa_graph
+from keras_bert_zoo.export.serving.token_classifier import token_classifier_graph
 
 vocab, sentence = json.loads(sys.argv[1])
 tokenizer = kbz.BertTokenizer(vocab)

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.data import SquadExamples, decode_answers, squad_features
-from keras_bert_zoo.export.answer_spans import best_answers
+from keras_bert_zoo.export.serving.span_qa import best_answers
 
 WORDS = ["john", "works", "in", "paris", "since", "the", "war", "where", "does", "live", "who", "when", ".", ",", "?"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS

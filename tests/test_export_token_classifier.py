@@ -13,7 +13,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.data import ner_features, predictions_to_word_tags
-from keras_bert_zoo.export.entity_spans import entity_spans
+from keras_bert_zoo.export.serving.token_classifier import entity_spans
 from keras_bert_zoo.metrics import extract_entities
 from keras_bert_zoo.text.words import char_offsets, split_words, substrings
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from keras_bert_zoo.export import next_version, versions, write_version
-from keras_bert_zoo.export.versions import write_file
+from keras_bert_zoo.export import next_version, saved_model_files, write_version
+from keras_bert_zoo.export.saved_model_files import write_file
 
 
 def test_versions_count_up_and_never_overwrite(tmp_path):
@@ -93,7 +93,7 @@ def write(path):
 def test_a_killed_writers_temporary_is_removed_a_live_ones_kept(tmp_path, kind):
     def start_writer():
         target = tmp_path / ("model" if kind == "version" else "m.tflite")
-        here = str(Path(versions.__file__).parent)
+        here = str(Path(saved_model_files.__file__).parent)
         writer = subprocess.Popen([sys.executable, "-c", WRITER, here, str(target), kind], stdout=subprocess.PIPE,
                                   text=True)
         return writer, Path(writer.stdout.readline().strip())

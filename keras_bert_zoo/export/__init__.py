@@ -1,8 +1,45 @@
-"""Shipping models: SavedModel for TF Serving, TFLite for phones, ONNX through tf2onnx, and serving clients."""
+"""Shipping models: SavedModel for TF Serving, TFLite for phones, ONNX through tf2onnx, and clients for each.
 
-from keras_bert_zoo.export.onnx_export import onnx
-from keras_bert_zoo.export.saved_model import saved_model
-from keras_bert_zoo.export.served_model import ServedModel
-from keras_bert_zoo.export.serving_client import GrpcModel, LocalModel, RestModel, ServingError
-from keras_bert_zoo.export.tflite import tflite, tflite_interpreter
-from keras_bert_zoo.export.versions import next_version, write_version
+Each name below imports its module the first time it is used, so a SavedModel export never loads
+tf2onnx or LiteRT, and a TFLite one never loads tf2onnx. What each task serves is in
+`keras_bert_zoo.export.serving`, one module per task.
+
+>>> import keras_bert_zoo as kbz
+>>> sorted(kbz.export.__all__)[:3]
+['GrpcModel', 'LocalModel', 'OnnxModel']
+"""
+
+import importlib
+
+_LAZY = {
+    "saved_model": "keras_bert_zoo.export.saved_model",
+    "tflite": "keras_bert_zoo.export.tflite",
+    "tflite_interpreter": "keras_bert_zoo.export.tflite",
+    "onnx": "keras_bert_zoo.export.onnx_export",
+    "ServedModel": "keras_bert_zoo.export.saved_model_files",
+    "next_version": "keras_bert_zoo.export.saved_model_files",
+    "write_version": "keras_bert_zoo.export.saved_model_files",
+    "ServingLimits": "keras_bert_zoo.export.serving",
+    "LocalModel": "keras_bert_zoo.export.serving_client",
+    "GrpcModel": "keras_bert_zoo.export.serving_client",
+    "RestModel": "keras_bert_zoo.export.serving_client",
+    "ServingError": "keras_bert_zoo.export.serving_client",
+    "TfliteModel": "keras_bert_zoo.export.file_clients",
+    "OnnxModel": "keras_bert_zoo.export.file_clients",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"{__name__}.{name}" else getattr(module, name)
+    globals()[name] = value  # later uses skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -27,10 +27,11 @@ import onnxruntime
 import tensorflow as tf
 
 from keras_bert_zoo.export.onnx_export import PREPROCESSING_FORMAT, preprocessing_paths
-from keras_bert_zoo.export.predictions import split_examples, wordpiece_entities
+from keras_bert_zoo.export.predictions import split_examples
 from keras_bert_zoo.export.saved_model import serving_graph
+from keras_bert_zoo.export.serving import ServingLimits, ServingOptions, schema_of
+from keras_bert_zoo.export.serving.token_classifier import WORDPIECE_TAGS, wordpiece_entities
 from keras_bert_zoo.export.serving_client import ServingError, Signature, check_inputs
-from keras_bert_zoo.export.serving_graph import ServingLimits
 from keras_bert_zoo.export.tflite import tflite_interpreter
 from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
@@ -59,7 +60,7 @@ class TfliteModel:
         check_inputs(self.signature, inputs)
         outputs = self._runner(**{name: np.array(texts, dtype=object) for name, texts in inputs.items()})
         examples = split_examples(outputs)
-        if "token" in outputs:  # a token classifier: per wordpiece
+        if schema_of(outputs) is WORDPIECE_TAGS:  # a token classifier's, per wordpiece
             return [wordpiece_entities(example, self._sequence_length) for example in examples]
         return examples
 
@@ -78,10 +79,8 @@ class OnnxModel:
             BertTokenizer(vocabulary, lowercase=settings["lowercase"]), settings["sequence_length"],
             settings["truncate"], settings["padding"],
         )
-        graph = serving_graph(
-            _OnnxEncoderTask(session, settings), preprocessor, settings["label_names"], settings["pair"],
-            settings["span_qa"], limits, kind=settings["task"],
-        )
+        graph = serving_graph(_OnnxEncoderTask(session, settings), preprocessor,
+                              ServingOptions(**settings["options"]), limits, kind=settings["task"])
         self._names = [spec.name for spec in graph.text_inputs]
         self._serve = tf.function(graph.serve_text, input_signature=graph.text_inputs)
         outputs = self._serve.get_concrete_function().structured_outputs

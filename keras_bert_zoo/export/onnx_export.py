@@ -14,6 +14,7 @@ Example:
 >>> session.run(["logits"], {k: v.numpy() for k, v in preprocessor(["a great movie"]).items()})  # doctest: +SKIP
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -25,8 +26,10 @@ from onnx import numpy_helper, save_model
 from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.saved_model import serving_graph
-from keras_bert_zoo.export.versions import write_file
+from keras_bert_zoo.export.serving import ServingOptions
+from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.models import BertPretrainer, BertTask
+from keras_bert_zoo.progress import phase
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 PREPROCESSING_FORMAT = 1
@@ -63,13 +66,12 @@ def onnx(
     if isinstance(task_model, BertPretrainer) or not isinstance(task_model, (BertEncoder, BertTask)):
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
     facts = check_facts(card)
-    options = {"label_names": label_names, "pair": pair, "span_qa": {
-        "doc_stride": doc_stride, "max_query_length": max_query_length, "n_best": n_best,
-        "max_answer_length": max_answer_length, "null_score_threshold": null_score_threshold}}
-    if preprocessor is None and (label_names is not None or pair):
-        raise ValueError("label_names and pair are written beside the file with the preprocessor: pass preprocessor.")
-    if preprocessor is not None:  # the arguments must fit the task, as for the SavedModel export
-        serving_graph(task_model, preprocessor, label_names, pair, options["span_qa"])
+    options = ServingOptions(label_names, pair, doc_stride, max_query_length, n_best, max_answer_length,
+                             null_score_threshold)
+    if preprocessor is None and options != ServingOptions():
+        raise ValueError("The serving options are written beside the file with the preprocessor: pass preprocessor.")
+    if preprocessor is not None:  # the options must fit the task, as for the SavedModel export
+        serving_graph(task_model, preprocessor, options)
     shape = task_model.inputs[0].shape
     inputs = {name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}
     # The weights go in as graph inputs and become initializers afterwards. Frozen into the graph as
@@ -85,9 +87,10 @@ def onnx(
                                                training=False)
         return outputs if isinstance(outputs, dict) else {"logits": outputs}
 
-    model_proto, _ = tf2onnx.convert.from_function(
-        serve, input_signature=signature, opset=opset, custom_op_handlers={"Erfc": (_erfc_as_erf, [])}
-    )
+    with phase(f"converting to ONNX: {path}"):
+        model_proto, _ = tf2onnx.convert.from_function(
+            serve, input_signature=signature, opset=opset, custom_op_handlers={"Erfc": (_erfc_as_erf, [])}
+        )
     _inputs_to_initializers(model_proto.graph, weights)
     _name_dynamic_axes(model_proto.graph)
     # The file name's extension would pick the format; the temporary name has another.
@@ -115,9 +118,8 @@ def _write_preprocessing(path, task_model, preprocessor, options):
         "task": kind,
         "num_classes": getattr(task_model, "num_classes", None),
         "num_choices": getattr(task_model, "num_choices", None),
-        "label_names": None if options["label_names"] is None else [str(n) for n in options["label_names"]],
-        "pair": options["pair"],
-        "span_qa": options["span_qa"] if kind == "BertSpanQA" else None,
+        "options": {**dataclasses.asdict(options),
+                    "label_names": None if options.label_names is None else [str(n) for n in options.label_names]},
         "vocabulary": vocab_path.name,
         "lowercase": preprocessor.tokenizer.lowercase,
         "sequence_length": preprocessor.sequence_length,

@@ -6,6 +6,8 @@ same (same keys, same float32 values, strings as `str`) whichever way the model 
 
 import numpy as np
 
+from keras_bert_zoo.export.serving import OutputSchema, schema_of
+
 
 
 def _plain(value):
@@ -23,50 +25,34 @@ def _plain(value):
     return value
 
 
-def _singular(plural):
-    return plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
-
-
-# The token classifier's `tags` are per word but do not share the `word_` prefix.
-_COUNTED_BY = {"tags": "num_words"}
-
-
-def _cut_padding(example):
-    """Cuts lists padded to the batch's longest: `num_entities` = n keeps the first n of each `entity_*`.
-
-    The rule is by name: a `num_<things>` output cuts `<things>` and the `<thing>_*` outputs.
-    """
-    for name, count in list(example.items()):
-        if not name.startswith("num_") or not isinstance(count, int):
-            continue
-        things = name[len("num_"):]
-        for other, value in example.items():
-            counted = other == things or other.startswith(_singular(things) + "_") or _COUNTED_BY.get(other) == name
-            if isinstance(value, list) and counted:
-                example[other] = value[:count]
+def _cut_padding(example, schema):
+    """Cuts the lists padded to the batch's longest to the length their count output gives."""
+    for count, names in schema.counts.items():
+        for name in names:
+            example[name] = example[name][: example[count]]
     return example
 
 
 def split_examples(outputs):
     """`{output name: array with the batch first}` → one `{output name: plain value}` dict per example.
 
+    Lists padded to the batch's longest are cut as the outputs' `OutputSchema` counts them.
+
     Example:
-    >>> for example in split_examples({"label": np.array([b"pos", b"neg"]), "num_entities": np.array([1, 0]),
-    ...                                "entity_text": np.array([[b"Paris", b""], [b"", b""]])}):
-    ...     print(example)
-    {'entity_text': ['Paris'], 'label': 'pos', 'num_entities': 1}
-    {'entity_text': [], 'label': 'neg', 'num_entities': 0}
+    >>> from keras_bert_zoo.export.serving import token_classifier
+    >>> outputs = {name: np.array([[b"Paris", b""], [b"", b""]]) for name in token_classifier.ENTITIES.names}
+    >>> outputs.update(num_entities=np.array([1, 0]), num_words=np.array([2, 0]), truncated=np.array([False, False]))
+    >>> [example["entity_text"] for example in split_examples(outputs)]
+    [['Paris'], []]
+    >>> split_examples({"label": np.array([b"pos", b"neg"])})
+    [{'label': 'pos'}, {'label': 'neg'}]
     """
     sizes = {len(value) for value in outputs.values()}
     if len(sizes) != 1:
         raise ValueError(f"outputs disagree on the batch size: { {k: len(v) for k, v in outputs.items()} }")
     names = sorted(outputs)  # the same key order whichever way the model was served
-    return [_cut_padding({name: _plain(outputs[name][i]) for name in names}) for i in range(sizes.pop())]
-
-
-def _vector(name, values):
-    head = ", ".join(f"{value:.4f}" for value in values[:3])
-    return f"{name} [{len(values)} floats: {head}{', ...' if len(values) > 3 else ''}]"
+    schema = schema_of(names) or OutputSchema(frozenset(names))
+    return [_cut_padding({name: _plain(outputs[name][i]) for name in names}, schema) for i in range(sizes.pop())]
 
 
 def shown_text(text, limit=80):
@@ -91,44 +77,19 @@ def shown_text(text, limit=80):
 
 
 def describe(example):
-    """One readable line for one example's outputs; tasks it does not recognize print `name=value` pairs.
+    """One readable line for one example's outputs, as its task's `OutputSchema` writes it; outputs of no
+    known task print as `name=value` pairs.
 
     Example:
     >>> describe({"label": "positive", "label_id": 1, "probabilities": [0.25, 0.75]})
     'positive (0.750)'
-    >>> describe({"answer": "", "answer_start": 0, "answer_end": 0, "score": 0.1, "has_answer": False})
+    >>> describe({"answer": "", "answer_start": -1, "answer_end": -1, "score": 0.1, "has_answer": False,
+    ...           "null_odds": 1.0})
     'no answer (score 0.100)'
-    >>> describe({"entity_text": [], "entity_type": [], "entity_start": [], "entity_end": [], "entity_score": [],
-    ...           "num_words": 126, "truncated": True})
-    'no entities (input truncated: only its first 126 words were tagged)'
+    >>> describe({"x": 1, "y": "b"})
+    'x=1; y=b'
     """
-    line = _describe(example)
-    if example.get("truncated") is True:
-        words = example.get("num_words")
-        line += (f" (input truncated: only its first {words} words were tagged)" if isinstance(words, int)
-                 else " (input truncated: the model read only its start)")
-    return line
-
-
-def _describe(example):
-    if "entity_text" in example:  # token classification
-        spans = ([f" {start}:{end}" for start, end in zip(example["entity_start"], example["entity_end"])]
-                 if "entity_start" in example else [""] * len(example["entity_text"]))  # a .tflite has no offsets
-        entities = [f"{text!r} {kind}{span} ({score:.2f})" for text, kind, span, score in zip(
-            example["entity_text"], example["entity_type"], spans, example["entity_score"])]
-        return "; ".join(entities) or "no entities"
-    if "answer" in example and "answer_start" in example:  # span QA
-        if not example.get("has_answer", example["answer"] != ""):
-            return f"no answer (score {example['score']:.3f})"
-        return (f"{example['answer']!r} at characters {example['answer_start']}:{example['answer_end']} "
-                f"(score {example['score']:.3f})")
-    if "probabilities" in example and "label_id" in example:  # classification, multiple choice
-        chosen = example["label"] if "label" in example else repr(example.get("answer", example["label_id"]))
-        return f"{chosen} ({example['probabilities'][example['label_id']]:.3f})"
-    if set(example) == {"score"}:  # regression
-        return f"score {example['score']:.4f}"
-    vectors = [_vector(name, value) for name, value in example.items()
-               if isinstance(value, list) and value and isinstance(value[0], float)]
-    if vectors and len(vectors) == len(example):  # encoder embeddings
-        return "; ".join(vectors)
-    return "; ".join(f"{name}={value}" for name, value in example.items() if name != "truncated")
+    schema = schema_of(example)
+    if schema is not None and schema.describe is not None:
+        return schema.describe(example)
+    return "; ".join(f"{name}={value}" for name, value in example.items())

@@ -29,12 +29,11 @@ from ai_edge_litert.interpreter import InterpreterWithCustomOps, SignatureRunner
 from tensorflow.lite.python import convert as lite_convert
 from tensorflow_text import tflite_registrar
 
-from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
-from keras_bert_zoo.export.serving_classifier import classifier_label_names, classifier_outputs
-from keras_bert_zoo.export.serving_encoder import encoder_outputs
-from keras_bert_zoo.export.versions import write_file
-from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
+from keras_bert_zoo.export.saved_model_files import write_file
+from keras_bert_zoo.export.serving import TASKS, ServingOptions, check_options, task_serving
+from keras_bert_zoo.export.serving.classifier import classifier_label_names
+from keras_bert_zoo.progress import phase
 
 QUANTIZATIONS = (None, "fp16", "dynamic_int8", "int8")
 # What "int8" quantizes (int8 weights and activations): dense layers and embedding lookups. The
@@ -91,9 +90,12 @@ def tflite(
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
     if (quantization == "int8") != (representative_texts is not None):
         raise ValueError("quantization='int8' needs representative_texts, and only it uses them.")
-    if pair and not isinstance(task_model, (BertClassifier, BertEncoder)):
-        raise ValueError(f"pair=True applies to a BertClassifier or a BertEncoder, not a {type(task_model).__name__}.")
-    outputs = _serving_outputs(task_model, label_names, preprocessor.tokenizer)
+    task = task_serving(task_model)
+    if task is None or task.tflite_outputs is None:
+        writers = ", a ".join(kind for kind, other in TASKS.items() if other.tflite_outputs)
+        raise NotImplementedError(f"No TFLite export for a {type(task_model).__name__}: export a {writers}.")
+    options = check_options(task, ServingOptions(label_names=label_names, pair=pair))
+    outputs = task.tflite_outputs(task_model, options, preprocessor.tokenizer)
     names = ("text_a", "text_b") if pair else ("text",)
     facts = check_facts(card)
     examples = _representative_examples(representative_texts, names) if quantization == "int8" else None
@@ -112,7 +114,7 @@ def tflite(
     archive.add_endpoint(
         "serving_default", serve, input_signature=[tf.TensorSpec([None], tf.string, name=n) for n in names]
     )
-    with tempfile.TemporaryDirectory() as saved_model_dir:
+    with phase(f"converting to TFLite: {path}"), tempfile.TemporaryDirectory() as saved_model_dir:
         archive.write_out(saved_model_dir, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -123,7 +125,7 @@ def tflite(
     text = model_card(
         task_model, "tflite", name=path.stem, input_names=names, facts=facts, pair=pair,
         label_names=classifier_label_names(task_model.num_classes, label_names)
-        if isinstance(task_model, (BertClassifier, BertTokenClassifier)) and task_model.num_classes > 1 else None,
+        if getattr(task_model, "num_classes", 1) > 1 else None,
         sequence_length=preprocessor.sequence_length, truncate=preprocessor.truncate,
     )
     write_file(path, lambda tmp: tmp.write_bytes(model))
@@ -177,21 +179,7 @@ def _describe(value):
     return f"{list(value.shape)} (longest {max(len(v) for v in value.flat):,} characters)"
 
 
-def _serving_outputs(task_model, label_names, tokenizer):
-    """Returns `outputs(encoder inputs) -> dict of output tensors` for the model's type."""
-    kind = type(task_model).__name__
-    if label_names is not None and not isinstance(task_model, (BertClassifier, BertTokenClassifier)):
-        raise ValueError(f"label_names apply to a BertClassifier or a BertTokenClassifier, not a {kind}.")
-    if isinstance(task_model, BertEncoder):
-        return lambda inputs: encoder_outputs(task_model, inputs)
-    if isinstance(task_model, BertClassifier):
-        names = classifier_label_names(task_model.num_classes, label_names) if task_model.num_classes > 1 else None
-        return lambda inputs: classifier_outputs(task_model(inputs, training=False), names)
-    if isinstance(task_model, BertTokenClassifier):
-        names = tf.constant(classifier_label_names(task_model.num_classes, label_names))
-        vocabulary = tf.constant(tokenizer.get_vocabulary())
-
-        def token_outputs(inputs):
+def token_outputs(inputs):
             probabilities = tf.nn.softmax(task_model(inputs, training=False), axis=-1)
             tag_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
             return {

@@ -6,37 +6,21 @@ line per epoch: nothing for the whole of a long epoch. `ProgressLogger` prints a
 
     step 120/250 (epoch 1/1) loss 0.4123 accuracy 0.8100 - 3.2 steps/s, 102.4 examples/s - ETA 0:40
     epoch 1/1: 250 steps in 1:18 - loss: 0.3987 - accuracy: 0.8213 - val_loss: 0.4011 - val_accuracy: 0.8257
+
+`model.predict` and `model.evaluate` get a `BatchProgressCallback` (`batch_progress()`):
+
+    evaluating: batch 120/250 - 3.2 batches/s - ETA 0:40
 """
 
-import os
 import sys
 import time
 
 import keras
 
-ENV_INTERVAL = "KERAS_BERT_ZOO_PROGRESS_SECONDS"
-DEFAULT_INTERVAL = 30.0
+from keras_bert_zoo.progress import ENV_INTERVAL, BatchProgress, format_duration, is_terminal, progress_interval
 
-
-def progress_interval(interval=None):
-    """Seconds between progress lines: `interval`, else $KERAS_BERT_ZOO_PROGRESS_SECONDS, else 30."""
-    if interval is not None:
-        return float(interval)
-    value = os.environ.get(ENV_INTERVAL, "").strip()
-    if not value:
-        return DEFAULT_INTERVAL
-    try:
-        return float(value)
-    except ValueError:
-        raise SystemExit(f"error: ${ENV_INTERVAL} must be a number of seconds, got {value!r}.") from None
-
-
-def format_duration(seconds):
-    """0:40, 12:05, 1:02:03."""
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+__all__ = ["ENV_INTERVAL", "ProgressLogger", "BatchProgressCallback", "batch_progress", "format_duration",
+           "progress_interval"]
 
 
 def _ordered(logs):
@@ -134,3 +118,36 @@ class ProgressLogger(keras.callbacks.Callback):
             line += f" - {name}: {number:.4g}" if name == "learning_rate" else f" - {name}: {number:.4f}"
         self.print_fn(line)
         self._last_line = now  # the summary counts as a line: the next one comes an interval later
+
+
+class BatchProgressCallback(keras.callbacks.Callback):
+    """A `keras_bert_zoo.progress.BatchProgress` line every `interval` seconds of `predict` or `evaluate`
+    called directly: `evaluating: batch 120/250 - 3.2 batches/s - ETA 0:40`. (Inside `fit`, Keras gives
+    validation passes the training's `params`, so its total would be wrong there.)
+
+    Args: as `BatchProgress`'s; `what` starts each line.
+    """
+
+    def __init__(self, what="evaluating", interval=None, print_fn=None, clock=time.monotonic):
+        super().__init__()
+        self.what, self.interval, self.print_fn, self.clock = what, interval, print_fn, clock
+        self._progress = None
+
+    def _begin(self, logs=None):
+        self._progress = BatchProgress(self.params.get("steps"), self.what, self.interval, print_fn=self.print_fn,
+                                       clock=self.clock)
+
+    def _batch_end(self, batch, logs=None):
+        self._progress.update(batch + 1)
+
+    on_predict_begin = on_test_begin = _begin
+    on_predict_batch_end = on_test_batch_end = _batch_end
+
+
+def batch_progress(what="evaluating", interval=None):
+    """Callbacks for `model.predict`/`evaluate`: a `BatchProgressCallback` when stdout is not a terminal,
+    else none (`verbose=0` stays quiet there, or Keras' bar shows).
+
+    >>> logits = model.predict(dev_ds, verbose=0, callbacks=batch_progress())  # doctest: +SKIP
+    """
+    return [] if is_terminal() else [BatchProgressCallback(what, interval)]

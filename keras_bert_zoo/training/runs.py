@@ -216,19 +216,55 @@ def steps_per_epoch(num_examples, batch_size):
     return math.ceil(num_examples / batch_size)
 
 
-def save_run_info(model_dir, preprocessor, export_dir=None, **export_kwargs):
+def save_run_info(model_dir, preprocessor, export_dir=None, card=None, **export_kwargs):
     """Writes `<model_dir>/serving.json`: the preprocessor and the `kbz.export` arguments of this run.
 
     With it, `keras-bert-zoo export MODEL_DIR` ships the trained model without the recipe's code.
     `export_dir` (the recipe's --export-dir, e.g. saved_models/sst2) records the name the run exported
     under (sst2), which `keras-bert-zoo export` then uses by default; runs without it use their folder's name.
+    `card` (see `card_facts`) records the model card facts the recipe's export had, for the card of
+    every later export.
     """
     info = {"preprocessor": keras.saving.serialize_keras_object(preprocessor), "export_kwargs": export_kwargs}
     if export_dir is not None:
         info["export_name"] = Path(export_dir).name
+    if card is not None:
+        info["card"] = card
     path = Path(model_dir) / RUN_INFO
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info))
+
+
+def base_model(args):
+    """The checkpoint a run started from, as a model card names it: None for a preset with `--random-init`, a
+    preset's Hugging Face name (else its own), or the checkpoint folder."""
+    if args.checkpoint in presets.names():
+        return None if args.random_init else presets.get(args.checkpoint).hf_name or args.checkpoint
+    return str(args.checkpoint)
+
+
+def card_facts(args, argv, recipe, training_data, metrics):
+    """The model card facts a recipe knows (`keras_bert_zoo.export.model_card`): the base checkpoint, the
+    training data (`training_data`, e.g. "SST-2 sample: 2000 training sentences"), `metrics` {name: value}
+    (rounded to 4 places) and the command: `python <recipe> <argv>`, or this process' when `argv` is None.
+
+    >>> args = argparse.Namespace(checkpoint="ckpt", random_init=False)
+    >>> card_facts(args, ["--epochs", "2"], "recipes/ner.py", "CoNLL", {"F1": 0.912345})["command"]
+    'python recipes/ner.py --epochs 2'
+    """
+    command = ["python", *sys.argv] if argv is None else ["python", f"recipes/{Path(recipe).name}", *argv]
+    return {"base_model": base_model(args), "training_data": training_data,
+            "metrics": {name: round(float(value), 4) for name, value in metrics.items()},
+            "command": shlex.join(map(str, command))}
+
+
+def run_info(model_dir):
+    """The run's `serving.json` as a dict ({} when there is none or it is unreadable): `export_name`, `card`, ..."""
+    try:
+        info = json.loads((Path(model_dir) / RUN_INFO).read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def load_run(model_dir, which="best"):

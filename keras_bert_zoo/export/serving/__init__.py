@@ -7,6 +7,8 @@ gives a task model's `TaskServing` (its graphs, .tflite outputs and output schem
 Example:
 >>> task_serving(kind="BertSpanQA").takes >= {"doc_stride", "n_best"}
 True
+>>> task_serving(kind="Functional") is None
+True
 >>> schema_of({"label", "label_id", "probabilities"}) is classifier.CLASSIFICATION
 True
 """
@@ -22,12 +24,10 @@ SCHEMAS = {schema.names: schema for task in TASKS.values() for schema in task.sc
 
 
 def task_serving(model=None, kind=None):
-    """The `TaskServing` of `model` (of its class or the first base class with one), or of the class name `kind`."""
+    """The `TaskServing` of `model` (of its class or the first base class with one), or of the class name
+    `kind`; None when no task serves it."""
     kinds = [kind] if kind else [cls.__name__ for cls in type(model).__mro__]
-    for name in kinds:
-        if name in TASKS:
-            return TASKS[name]
-    raise TypeError(f"No export for a {kinds[0]}: export one of {', '.join(TASKS)}.")
+    return next((TASKS[name] for name in kinds if name in TASKS), None)
 
 
 def check_options(task, options):
