@@ -13,7 +13,7 @@ from conftest import make_inputs
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.cli import main
-from keras_bert_zoo.export.tflite import tflite_interpreter
+from keras_bert_zoo.export.tflite_export import tflite_interpreter
 from keras_bert_zoo.training import runs
 
 

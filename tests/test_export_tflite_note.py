@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from keras_bert_zoo.export.tflite import _without_custom_ops_warning
+from keras_bert_zoo.export.tflite_export import _without_custom_ops_warning
 
 WARNING = """\
 I0000 00:00:1796177722.061165    1475 dump_mlir_util.cc:269] disabling MLIR crash reproducer.

@@ -12,9 +12,9 @@ tf2onnx or LiteRT, and a TFLite one never loads tf2onnx. What each task serves i
 import importlib
 
 _LAZY = {
-    "saved_model": "keras_bert_zoo.export.saved_model",
-    "tflite": "keras_bert_zoo.export.tflite",
-    "tflite_interpreter": "keras_bert_zoo.export.tflite",
+    "saved_model": "keras_bert_zoo.export.saved_model_export",
+    "tflite": "keras_bert_zoo.export.tflite_export",
+    "tflite_interpreter": "keras_bert_zoo.export.tflite_export",
     "onnx": "keras_bert_zoo.export.onnx_export",
     "ServedModel": "keras_bert_zoo.export.saved_model_files",
     "next_version": "keras_bert_zoo.export.saved_model_files",

@@ -28,11 +28,11 @@ import tensorflow as tf
 
 from keras_bert_zoo.export.onnx_export import PREPROCESSING_FORMAT, preprocessing_paths
 from keras_bert_zoo.export.predictions import split_examples
-from keras_bert_zoo.export.saved_model import serving_graph
+from keras_bert_zoo.export.saved_model_export import serving_graph
 from keras_bert_zoo.export.serving import ServingLimits, ServingOptions, schema_of
 from keras_bert_zoo.export.serving.token_classifier import WORDPIECE_TAGS, wordpiece_entities
 from keras_bert_zoo.export.serving_client import ServingError, Signature, check_inputs
-from keras_bert_zoo.export.tflite import tflite_interpreter
+from keras_bert_zoo.export.tflite_export import tflite_interpreter
 from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 

@@ -9,7 +9,6 @@ import numpy as np
 from keras_bert_zoo.export.serving import OutputSchema, schema_of
 
 
-
 def _plain(value):
     """numpy → Python lists and scalars; bytes → str."""
     if isinstance(value, (np.ndarray, np.generic)):

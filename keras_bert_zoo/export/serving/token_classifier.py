@@ -112,7 +112,8 @@ def _tflite_outputs(model, options, tokenizer):
     vocabulary = tf.constant(tokenizer.get_vocabulary())
 
     def outputs(inputs):
-        return {**tags_of(inputs), "token_ids": inputs["token_ids"], "token": tf.gather(vocabulary, inputs["token_ids"]),
+        ids = inputs["token_ids"]
+        return {**tags_of(inputs), "token_ids": ids, "token": tf.gather(vocabulary, ids),
                 "padding_mask": inputs["padding_mask"]}
 
     return outputs

@@ -179,21 +179,6 @@ def _describe(value):
     return f"{list(value.shape)} (longest {max(len(v) for v in value.flat):,} characters)"
 
 
-def token_outputs(inputs):
-            probabilities = tf.nn.softmax(task_model(inputs, training=False), axis=-1)
-            tag_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-            return {
-                "probabilities": probabilities, "tag_id": tag_id, "tag": tf.gather(names, tag_id),
-                "token_ids": inputs["token_ids"], "token": tf.gather(vocabulary, inputs["token_ids"]),
-                "padding_mask": inputs["padding_mask"],
-            }
-
-        return token_outputs
-    raise NotImplementedError(
-        f"No TFLite export for a {kind}: export a BertClassifier, BertTokenClassifier or BertEncoder."
-    )
-
-
 def _check_runs(model, input_names):
     """Runs the .tflite once: `allow_custom_ops` turns any op without a TFLite kernel into a custom
     op that only fails when the model runs, so fail here, naming it, rather than on the device."""
