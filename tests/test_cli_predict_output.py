@@ -20,8 +20,11 @@ def fake_model(monkeypatch, answer, inputs=("text",)):
 def test_a_long_input_is_shortened_and_its_truncation_said(monkeypatch, capsys):
     def tagger(text):  # a NER model tags the first 126 words of a long text
         long = len(text) > 100
+        num_words = 126 if long else len(text.split())
         return {"entity_text": ["dull"], "entity_type": ["MISC"], "entity_start": [0], "entity_end": [4],
-                "entity_score": [0.5], "num_words": 126 if long else len(text.split()), "truncated": long}
+                "entity_score": [0.5], "num_entities": 1, "num_words": num_words, "truncated": long,
+                "words": ["dull"] * num_words, "tags": ["B-MISC"] * num_words, "word_start": [0] * num_words,
+                "word_end": [4] * num_words}
 
     fake_model(monkeypatch, tagger)
     assert main(["predict", "m", "dull film", LONG]) == 0

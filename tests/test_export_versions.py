@@ -78,7 +78,7 @@ def test_a_file_is_replaced_not_overwritten_in_place(tmp_path):
 WRITER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from versions import write_file, write_version
+from saved_model_files import write_file, write_version
 
 def write(path):
     (path / "weights" if sys.argv[3] == "version" else path).write_bytes(b"x" * 1000)

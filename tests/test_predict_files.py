@@ -61,6 +61,7 @@ def test_a_classifier_answers_alike_from_savedmodel_tflite_and_onnx(preprocessor
     _assert_same(expected, OnnxModel(onnx).predict(inputs))
     _assert_same(expected, TfliteModel(tflite).predict(inputs))
     lines = {}
+    capsys.readouterr()  # the exports' phase lines
     for path in (tmp_path / "model", onnx, tflite):
         assert main(["predict", str(path), *TEXTS[:3], "--json"]) == 0
         lines[path.suffix] = json.loads(capsys.readouterr().out)
@@ -84,6 +85,7 @@ def test_a_token_classifier_finds_the_same_entities_in_every_format(preprocessor
         assert have["entity_text"] == [text.lower() for text in want["entity_text"]]
         assert have["entity_type"] == want["entity_type"]
         np.testing.assert_allclose(have["entity_score"], want["entity_score"], atol=1e-5)
+    capsys.readouterr()  # the exports' phase lines
     assert main(["predict", str(tflite), TEXTS[1]]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(TEXTS[1] + " => ") and ":" not in line.split(" => ")[1]  # no character offsets

@@ -394,7 +394,8 @@ def test_predictions_cut_padding_and_read_per_task():
     assert ner[0]["tags"] == ["B-LOC", "B-PER"]
     assert describe(ner[0]) == "'Paris' LOC 0:5 (0.90); 'Ana' PER 6:9 (0.75)"
     assert describe(ner[1]) == "no entities"
-    answer = {"answer": "Tolkien", "answer_start": 0, "answer_end": 7, "score": 0.5, "has_answer": True}
+    answer = {"answer": "Tolkien", "answer_start": 0, "answer_end": 7, "score": 0.5, "has_answer": True,
+              "null_odds": -2.0}
     assert describe(answer) == "'Tolkien' at characters 0:7 (score 0.500)"
     assert describe({"score": 2.0}) == "score 2.0000"
     assert describe({"answer": "It broke.", "label_id": 1, "probabilities": [0.25, 0.75]}) == "'It broke.' (0.750)"
