@@ -1,7 +1,7 @@
 """keras_bert_zoo: BERT-family models in Keras 3, from checkpoint to served model.
 
 >>> import keras_bert_zoo as kbz
->>> encoder = kbz.BertEncoder.from_preset("all_minilm_l6_v2")  # real weights, from its pip package
+>>> encoder = kbz.load("all_minilm_l6_v2")  # a BertEncoder with real weights, from its pip package
 
 Importing the package is cheap: each name below imports its module (and TensorFlow, where that module
 needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` never load TensorFlow.
@@ -22,7 +22,7 @@ _LAZY = {
     "presets": "keras_bert_zoo.presets",
     "training": "keras_bert_zoo.training",
     # objects
-    "BertEncoder": "keras_bert_zoo.encoder",
+    "BertEncoder": "keras_bert_zoo.models.bert",
     "BertClassifier": "keras_bert_zoo.models",
     "BertMultipleChoice": "keras_bert_zoo.models",
     "BertPretrainer": "keras_bert_zoo.models",
@@ -30,9 +30,12 @@ _LAZY = {
     "BertTokenClassifier": "keras_bert_zoo.models",
     "BertPreprocessor": "keras_bert_zoo.text",
     "BertTokenizer": "keras_bert_zoo.text",
-    "save_google_checkpoint": "keras_bert_zoo.checkpoints",
-    "save_hf": "keras_bert_zoo.checkpoints",
+    "save_google_checkpoint": "keras_bert_zoo.saving",
+    "save_hf": "keras_bert_zoo.saving",
     "load": "keras_bert_zoo.loading",
+    "load_preprocessor": "keras_bert_zoo.loading",
+    "load_tokenizer": "keras_bert_zoo.loading",
+    "loading": "keras_bert_zoo.loading",
     "preset_weights": "keras_bert_zoo.preset_weights",
 }
 

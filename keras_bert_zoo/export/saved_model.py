@@ -26,7 +26,6 @@ from pathlib import Path
 
 import keras
 
-from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.model_card import SAVED_MODEL_CARD, check_facts, model_card, rest_instance
 from keras_bert_zoo.export.serving_classifier import classifier_graph, classifier_label_names
 from keras_bert_zoo.export.serving_encoder import encoder_graph
@@ -37,6 +36,7 @@ from keras_bert_zoo.export.serving_token_classifier import token_classifier_grap
 from keras_bert_zoo.export.versions import write_version
 from keras_bert_zoo.export.warmup import warmup_inputs, write_warmup_requests
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
+from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.progress import phase
 
 

@@ -29,7 +29,7 @@ from ai_edge_litert.interpreter import InterpreterWithCustomOps, SignatureRunner
 from tensorflow.lite.python import convert as lite_convert
 from tensorflow_text import tflite_registrar
 
-from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.serving_classifier import classifier_label_names, classifier_outputs
 from keras_bert_zoo.export.serving_encoder import encoder_outputs
