@@ -3,6 +3,13 @@
 >>> import keras_bert_zoo as kbz
 >>> encoder = kbz.load("all_minilm_l6_v2")  # a BertEncoder with real weights, from its pip package
 
+Layout (a lower level never imports a higher one; tests/test_layering.py keeps it so):
+errors, vocabulary, layers -> models/ (bert/: the BERT family; task heads; families: model_type -> Family)
+beside checkpoints/ (HF and Google files in and out, knowing no model), presets, preset_weights -> text/
+-> loading (`kbz.load`, `load_tokenizer`, `load_preprocessor`), saving (`kbz.save_hf`, `save_google_checkpoint`)
+-> data/ -> training/, distribute/ -> export/ -> cli. A new model family is one folder under models/ and one
+entry in models/families.py.
+
 Importing the package is cheap: each name below imports its module (and TensorFlow, where that module
 needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` never load TensorFlow.
 """
