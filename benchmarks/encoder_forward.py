@@ -375,11 +375,11 @@ def load_models(path, variants):
     import keras_bert_zoo as kbz
 
     models = {"hf": transformers.BertModel.from_pretrained(path).eval(),
-              "ours": kbz.BertEncoder.from_checkpoint(path)}
+              "ours": kbz.load(path, model_class="backbone")}
     if any(v.startswith("dropout0") for v in variants):
-        models["ours0"] = kbz.BertEncoder.from_checkpoint(path, dropout=0.0)
+        models["ours0"] = kbz.load(path, dropout=0.0, model_class="backbone")
     if "pob+xla" in variants:
-        models["ours_xla"] = kbz.BertEncoder.from_checkpoint(path)
+        models["ours_xla"] = kbz.load(path, model_class="backbone")
         models["ours_xla"].compile(jit_compile=True)
     return models
 

@@ -92,7 +92,7 @@ def main():
     from keras_bert_zoo.data import label_vocabulary, read_glue_tsv
 
     model = keras.saving.load_model(args.model, compile=False)
-    preprocessor = kbz.BertPreprocessor.from_preset(args.preset, sequence_length=args.sequence_length)
+    preprocessor = kbz.load_preprocessor(args.preset, sequence_length=args.sequence_length)
     train = read_glue_tsv(args.train_file)
     dev = read_glue_tsv(args.dev_file)
     label_names = label_vocabulary(train.labels)

@@ -8,7 +8,7 @@ already tokenized and planned (that one-off cost is reported apart). The documen
 sentences (`--file`), `--sentences-per-document` consecutive lines to a document, or a text corpus
 in `read_pretraining_text`'s format (`--corpus`).
 
-Training: `kbz.BertPretrainer(kbz.BertEncoder.from_preset("bert_base_uncased", weights=None))` (random init),
+Training: `kbz.BertPretrainer(kbz.load("bert_base_uncased", weights=None))` (random init),
 compiled with `kbz.training.create_optimizer` (AdamW, warmup + linear decay) and BERT's losses
 (masked-LM cross-entropy over real predictions, NSP cross-entropy), fed batches of that pipeline
 with `train_on_batch`; timed after warm-up steps (the first traces the step function).
@@ -93,7 +93,7 @@ def main():
     from keras_bert_zoo.data import IGNORE_LABEL, pretraining_dataset, split_for_pretrainer
 
     documents = read_documents(args)
-    tokenizer = kbz.BertTokenizer.from_preset(args.preset)
+    tokenizer = kbz.load_tokenizer(args.preset)
     start = time.perf_counter()
     ds = pretraining_dataset(
         documents, tokenizer, args.batch_size, args.sequence_length,
@@ -114,7 +114,7 @@ def main():
           f"{pipeline * args.batch_size:,.0f} sequences/s")
 
     keras.utils.set_random_seed(0)
-    encoder = kbz.BertEncoder.from_preset(args.preset, weights=None)  # pretraining from scratch
+    encoder = kbz.load(args.preset, weights=None)  # pretraining from scratch
     pretrainer = kbz.BertPretrainer(encoder)
     total_steps = args.warmup_steps + args.steps
     pretrainer.compile(

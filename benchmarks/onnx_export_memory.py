@@ -1,7 +1,7 @@
 """ONNX export cost: wall time and peak resident memory of `kbz.export.onnx` on a 2-class classifier.
 
 Each model is exported in a fresh child process (peak RSS is per process); it builds
-`kbz.BertClassifier(kbz.BertEncoder.from_preset(PRESET))` (real weights for MiniLM-L6, random for
+`kbz.BertClassifier(kbz.load(PRESET))` (real weights for MiniLM-L6, random for
 BERT-base), exports it and reports the seconds the export took, the process's peak resident memory
 (`ru_maxrss`, model building included) and the file size.
 
@@ -20,7 +20,7 @@ MODELS = {"minilm": "all_minilm_l6_v2", "bert-base": "bert_base_uncased"}
 
 CHILD = """import json, os, resource, sys, tempfile, time
 import keras_bert_zoo as kbz
-model = kbz.BertClassifier(kbz.BertEncoder.from_preset(
+model = kbz.BertClassifier(kbz.load(
     sys.argv[1], weights='auto' if kbz.presets.get(sys.argv[1]).weights_package else None), num_classes=2)
 with tempfile.TemporaryDirectory() as root:
     start = time.perf_counter()

@@ -170,7 +170,7 @@ def same_weight_models(preset, vocab, root):
 
     import keras_bert_zoo as kbz
 
-    classifier = kbz.BertClassifier(kbz.BertEncoder.from_preset(
+    classifier = kbz.BertClassifier(kbz.load(
         preset, weights="auto" if kbz.presets.get(preset).weights_package else None), num_classes=2)
     kbz.save_hf(classifier.encoder, root / "hf", vocabulary=vocab)
     torch_model = transformers.BertForSequenceClassification.from_pretrained(root / "hf", num_labels=2).eval()
@@ -211,7 +211,7 @@ def bench_model(model_name, args, sentences, calibration):
     vocab = str(kbz.presets.vocabulary_file(preset))
     # transformers 5 ignores `vocab_file=` (it builds a 5-token vocabulary); `vocab=` is read.
     hf_tokenizer = transformers.BertTokenizerFast(vocab=vocab, do_lower_case=kbz.presets.get(preset).lowercase)
-    preprocessor = kbz.BertPreprocessor.from_preset(preset, sequence_length=args.seq_len)  # padding="max_length"
+    preprocessor = kbz.load_preprocessor(preset, sequence_length=args.seq_len)  # padding="max_length"
     pool = request_texts(sentences, hf_tokenizer, args.texts, args.seq_len)
     ours = preprocessor(tf.constant(pool))["token_ids"].numpy()
     theirs = hf_tokenizer(pool, padding="max_length", truncation=True, max_length=args.seq_len)["input_ids"]

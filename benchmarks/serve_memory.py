@@ -53,7 +53,7 @@ import keras, keras_bert_zoo as kbz
 keras.utils.set_random_seed(0)
 root = sys.argv[1]
 tiny = dict(num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=384)
-tokenizer = kbz.BertTokenizer.from_preset("bert_base_uncased")
+tokenizer = kbz.load_tokenizer("bert_base_uncased")
 def encoder():
     return kbz.BertEncoder(tokenizer.vocabulary_size, **tiny)
 short, long = (kbz.BertPreprocessor(tokenizer, sequence_length=n) for n in (128, 384))

@@ -137,7 +137,7 @@ def our_trainer(path, torch_model, batches, labels, total_steps, jit_compile):
 
     import keras_bert_zoo as kbz
 
-    model = kbz.BertClassifier(kbz.BertEncoder.from_checkpoint(path), num_classes=NUM_CLASSES)
+    model = kbz.BertClassifier(kbz.load(path, model_class="backbone"), num_classes=NUM_CLASSES)
     head = torch_model.classifier
     model.get_layer("logits").set_weights([head.weight.detach().numpy().T, head.bias.detach().numpy()])
     optimizer = kbz.training.create_optimizer(LEARNING_RATE, total_steps, total_steps // 10,

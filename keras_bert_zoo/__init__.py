@@ -1,7 +1,14 @@
 """keras_bert_zoo: BERT-family models in Keras 3, from checkpoint to served model.
 
 >>> import keras_bert_zoo as kbz
->>> encoder = kbz.BertEncoder.from_preset("all_minilm_l6_v2")  # real weights, from its pip package
+>>> encoder = kbz.load("all_minilm_l6_v2")  # a BertEncoder with real weights, from its pip package
+
+Layout (a lower level never imports a higher one; tests/test_layering.py keeps it so):
+errors, vocabulary, layers -> models/ (bert/: the BERT family; task heads; families: model_type -> Family)
+beside checkpoints/ (HF and Google files in and out, knowing no model), presets, preset_weights -> text/
+-> loading (`kbz.load`, `load_tokenizer`, `load_preprocessor`), saving (`kbz.save_hf`, `save_google_checkpoint`)
+-> data/ -> training/, distribute/ -> export/ -> cli. A new model family is one folder under models/ and one
+entry in models/families.py.
 
 Importing the package is cheap: each name below imports its module (and TensorFlow, where that module
 needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` never load TensorFlow.
@@ -22,7 +29,7 @@ _LAZY = {
     "presets": "keras_bert_zoo.presets",
     "training": "keras_bert_zoo.training",
     # objects
-    "BertEncoder": "keras_bert_zoo.encoder",
+    "BertEncoder": "keras_bert_zoo.models.bert",
     "BertClassifier": "keras_bert_zoo.models",
     "BertMultipleChoice": "keras_bert_zoo.models",
     "BertPretrainer": "keras_bert_zoo.models",
@@ -30,9 +37,12 @@ _LAZY = {
     "BertTokenClassifier": "keras_bert_zoo.models",
     "BertPreprocessor": "keras_bert_zoo.text",
     "BertTokenizer": "keras_bert_zoo.text",
-    "save_google_checkpoint": "keras_bert_zoo.checkpoints",
-    "save_hf": "keras_bert_zoo.checkpoints",
+    "save_google_checkpoint": "keras_bert_zoo.saving",
+    "save_hf": "keras_bert_zoo.saving",
     "load": "keras_bert_zoo.loading",
+    "load_preprocessor": "keras_bert_zoo.loading",
+    "load_tokenizer": "keras_bert_zoo.loading",
+    "loading": "keras_bert_zoo.loading",
     "preset_weights": "keras_bert_zoo.preset_weights",
 }
 

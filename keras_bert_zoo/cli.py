@@ -24,21 +24,18 @@ def _load_source(source, random_init=False):
     A checkpoint converts as the class it holds, heads and labels kept. A preset loads its real
     weights (or says where to get them); `random_init` asks for random ones.
     """
-    from keras_bert_zoo import checkpoints, preset_weights, presets
-    from keras_bert_zoo.loading import load
+    from keras_bert_zoo import checkpoints, loading, presets
 
     if source in presets.names():
-        from keras_bert_zoo.encoder import BertEncoder
-
-        found = preset_weights.announce(source, random_init)
+        found = loading.announce(source, random_init)
         if found is None:
-            return BertEncoder.from_preset(source, weights=None), presets.get(source).vocabulary_file
+            return loading.load(source, weights=None), presets.get(source).vocabulary_file
         vocabulary = found.folder / checkpoints.VOCAB
-        return BertEncoder.from_checkpoint(found.folder), vocabulary if vocabulary.is_file() else None
+        return loading.load(source, weights=found.folder), vocabulary if vocabulary.is_file() else None
     if random_init:
         raise SystemExit(f"error: --random-init takes a preset name; {source} is not one.")
     try:
-        model = load(source)
+        model = loading.load(source)
     except FileNotFoundError as error:
         raise SystemExit(f"error: {error}") from None
     vocabulary = Path(source) / checkpoints.VOCAB
@@ -47,7 +44,7 @@ def _load_source(source, random_init=False):
 
 def convert(args):
     """Converts a checkpoint, with a line as each phase (loading, writing) starts and ends."""
-    from keras_bert_zoo import checkpoints
+    from keras_bert_zoo import saving
 
     destination = Path(args.destination)
     if args.to == "keras" and destination.suffix != ".keras":
@@ -57,9 +54,9 @@ def convert(args):
     vocabulary = args.vocabulary or vocabulary
     with phase(f"writing {destination} ({args.to})"):
         if args.to == "hf":
-            checkpoints.save_hf(model, destination, vocabulary=vocabulary)
+            saving.save_hf(model, destination, vocabulary=vocabulary)
         elif args.to == "google":
-            checkpoints.save_google_checkpoint(model, destination, vocabulary=vocabulary)
+            saving.save_google_checkpoint(model, destination, vocabulary=vocabulary)
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             model.save(destination)
@@ -366,16 +363,14 @@ def export(args):
 def _checkpoint_for_export(folder, sequence_length):
     """(model, preprocessor, export kwargs) of a Hugging Face or Google checkpoint folder: the class it
     holds (`kbz.load`, labels included) and a preprocessor with its vocab.txt."""
-    from keras_bert_zoo.encoder import BertEncoder
-    from keras_bert_zoo.loading import load
-    from keras_bert_zoo.text import BertPreprocessor
+    from keras_bert_zoo.loading import load, load_preprocessor
+    from keras_bert_zoo.models.families import of_model
 
     model = load(folder)
-    positions = (model if isinstance(model, BertEncoder) else model.encoder).max_sequence_length
+    positions = of_model(model).backbone_of(model).max_sequence_length
     if sequence_length is not None and sequence_length > positions:
         raise ValueError(f"--sequence-length {sequence_length} is longer than the {positions} positions of {folder}.")
-    preprocessor = BertPreprocessor.from_checkpoint(folder, sequence_length=sequence_length or positions,
-                                                    padding="longest")
+    preprocessor = load_preprocessor(folder, sequence_length=sequence_length or positions, padding="longest")
     label_names = getattr(model, "label_names", None)
     return model, preprocessor, {} if label_names is None else {"label_names": label_names}
 

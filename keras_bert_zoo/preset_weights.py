@@ -23,14 +23,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from keras_bert_zoo import presets
-from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
-from keras_bert_zoo.checkpoints.config import read_config
+from keras_bert_zoo import checkpoints, presets
 
 AUTO = "auto"
-# The shape of the network; dropout, activation and epsilon may differ between equal weights.
-_ARCHITECTURE = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
-                 "max_sequence_length", "num_segments")
 
 
 class MissingWeightsError(FileNotFoundError):
@@ -52,17 +47,19 @@ def home():
     return Path(os.environ.get("KERAS_BERT_ZOO_HOME") or Path.home() / ".cache" / "keras_bert_zoo")
 
 
-def find(name, weights=AUTO):
+def find(name, weights=AUTO, check=None):
     """The `Weights` of preset `name`, None for `weights=None`, or a `MissingWeightsError`.
 
     `weights`: "auto" (package, then cache), a folder or `.zip` path, or None (random start).
+    `check(preset, config_file, shown)` refuses a folder that does not hold the preset's architecture
+    (`keras_bert_zoo.loading` passes its family's check; this module reads files, not models).
     """
     preset = presets.get(name)
     if weights is None:
         return None
     if weights != AUTO:
-        return _named(preset, Path(weights))
-    found = _from_package(preset) or _from_cache(preset)
+        return _named(preset, Path(weights), check)
+    found = _from_package(preset, check) or _from_cache(preset, check)
     if found is None:
         raise MissingWeightsError(
             f"No weights for preset {name!r}: {_cache(preset)} holds none"
@@ -73,11 +70,11 @@ def find(name, weights=AUTO):
     return found
 
 
-def announce(name, random_init=False):
+def announce(name, random_init=False, check=None):
     """`find` for a command line: prints where preset `name`'s weights come from (or that they are random,
     with `random_init`), and exits with the error's message when there are none."""
     try:
-        found = find(name, None if random_init else AUTO)
+        found = find(name, None if random_init else AUTO, check)
     except (MissingWeightsError, PresetWeightsError) as error:
         raise SystemExit(f"error: {error}") from None
     print(f"weights: random (--random-init), the architecture of preset {name}" if found is None
@@ -89,7 +86,7 @@ def _cache(preset):
     return home() / preset.name
 
 
-def _from_package(preset):
+def _from_package(preset, check):
     if preset.weights_package is None:
         return None
     try:
@@ -97,26 +94,27 @@ def _from_package(preset):
     except ImportError:
         return None
     folder = Path(package.get_model_path())
-    return Weights(_checked(preset, folder), f"pip package {preset.weights_package.replace('_', '-')} ({folder})")
+    origin = f"pip package {preset.weights_package.replace('_', '-')} ({folder})"
+    return Weights(_accepted(preset, folder, check), origin)
 
 
-def _from_cache(preset):
+def _from_cache(preset, check):
     folder = _cache(preset)
     if not folder.is_dir():
         return None
-    return Weights(_checked(preset, folder), f"cache {folder}")
+    return Weights(_accepted(preset, folder, check), f"cache {folder}")
 
 
-def _named(preset, path):
+def _named(preset, path, check):
     if path.is_dir():
-        return Weights(_checked(preset, path), str(path))
+        return Weights(_accepted(preset, path, check), str(path))
     if path.is_file() and zipfile.is_zipfile(path):
-        return Weights(_unpack(preset, path), f"{path}, unpacked into {_cache(preset)}")
+        return Weights(_unpack(preset, path, check), f"{path}, unpacked into {_cache(preset)}")
     raise MissingWeightsError(f"weights={str(path)!r} for preset {preset.name!r} is neither a folder nor a .zip "
                               "archive.")
 
 
-def _unpack(preset, archive):
+def _unpack(preset, archive, check):
     """Unpacks a release archive (files at its root or in one folder) into the preset's cache folder."""
     cache = _cache(preset)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +130,7 @@ def _unpack(preset, archive):
             raise PresetWeightsError(f"{archive} holds no checkpoint: expected config.json + model.safetensors "
                                      "(Hugging Face) or bert_config.json + bert_model.ckpt.* (Google) at its root "
                                      "or in one folder.")
-        _checked(preset, folder, shown=archive)
+        _accepted(preset, folder, check, shown=archive)
         if cache.exists():
             shutil.rmtree(cache)
         folder.rename(cache)
@@ -140,23 +138,20 @@ def _unpack(preset, archive):
 
 
 def _is_checkpoint(folder):
-    return hf_folder.is_hf_folder(folder) or google_checkpoint.is_google_folder(folder)
+    return checkpoints.config_file(folder) is not None
+
+
+def _accepted(preset, folder, check, shown=None):
+    """`folder` if it is a checkpoint (`_checked`) that `check` accepts as the preset's architecture."""
+    folder = _checked(preset, folder, shown)
+    if check is not None:
+        check(preset, checkpoints.config_file(folder), shown or folder)
+    return folder
 
 
 def _checked(preset, folder, shown=None):
-    """`folder` if it is a checkpoint of the preset's architecture, else a named error."""
-    shown = shown or folder
-    if hf_folder.is_hf_folder(folder):
-        config_file = folder / "config.json"
-    elif google_checkpoint.is_google_folder(folder):
-        config_file = folder / google_checkpoint.CONFIG
-    else:
-        raise PresetWeightsError(f"{shown} is not a checkpoint folder: expected config.json + model.safetensors "
-                                 "(Hugging Face) or bert_config.json + bert_model.ckpt.* (Google).")
-    config = read_config(config_file)
-    differences = [f"{key}={config.get(key)} (the preset has {preset.config[key]})"
-                   for key in _ARCHITECTURE if config.get(key, preset.config[key]) != preset.config[key]]
-    if differences:
-        raise PresetWeightsError(f"{shown} does not hold preset {preset.name!r}: {', '.join(differences)}. "
-                                 "Load another model with kbz.BertEncoder.from_checkpoint(path).")
+    """`folder` if it is a checkpoint folder, else a named error."""
+    if checkpoints.config_file(folder) is None:
+        raise PresetWeightsError(f"{shown or folder} is not a checkpoint folder: expected config.json + "
+                                 "model.safetensors (Hugging Face) or bert_config.json + bert_model.ckpt.* (Google).")
     return folder

@@ -1,10 +1,11 @@
 """The zoo: named BERT presets as plain data.
 
-Each preset holds the `BertEncoder` config, the tokenizer's lowercase flag, where its vocabulary
-comes from (`vocabulary_file` where it ships with this package) and where its real weights come
-from: `weights_package`, a pip package that carries them, or `release` / `hf_name`, the Google
-archive and Hugging Face folder a user fetches (nothing is ever downloaded at run time). Finding
-and loading the weights is `keras_bert_zoo.preset_weights`.
+Each preset holds its family's `model_type` and backbone config (`BertEncoder`'s arguments), the
+tokenizer's lowercase flag, where its vocabulary comes from (`vocabulary_file` where it ships with
+this package) and where its real weights come from: `weights_package`, a pip package that carries
+them, or `release` / `hf_name`, the Google archive and Hugging Face folder a user fetches (nothing
+is ever downloaded at run time). Finding the weights is `keras_bert_zoo.preset_weights`; loading
+them, `kbz.load`.
 
 Example:
 >>> from keras_bert_zoo import presets
@@ -36,6 +37,7 @@ class Preset:
     weights_package: str | None = None  # pip package (import name) with real weights, if any
     release: str | None = None  # Google's original archive (.zip) of the weights
     hf_name: str | None = None  # the Hugging Face folder of the same weights
+    model_type: str = "bert"  # its family (`keras_bert_zoo.models.families`): `config` is its backbone's kwargs
 
     def weights_hint(self):
         """Where a user gets this preset's weights, in one sentence."""

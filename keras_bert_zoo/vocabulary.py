@@ -14,13 +14,9 @@ Example:
 import warnings
 from pathlib import Path
 
+from keras_bert_zoo.errors import CheckpointError
+
 _BOM = "\ufeff"
-
-
-def _error(message):
-    from keras_bert_zoo.checkpoints.errors import CheckpointError  # here: that package imports this module
-
-    return CheckpointError(message)
 
 
 def _read_lines(path):
@@ -29,12 +25,12 @@ def _read_lines(path):
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise _error(
+        raise CheckpointError(
             f"{path}: not UTF-8 (byte {error.start}, line {line}: {data[error.start:error.start + 1]!r}); "
             "vocab.txt files are UTF-8."
         ) from None
     if text.startswith(_BOM):
-        raise _error(
+        raise CheckpointError(
             f"{path}: starts with a UTF-8 byte-order mark, which would become part of the first token "
             f"({text[1:].split(chr(10))[0]!r} would not be found; transformers reads it the same way). "
             "Save the file as UTF-8 without a BOM."

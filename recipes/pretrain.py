@@ -30,13 +30,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_bert_zoo as kbz  # noqa: E402
-from keras_bert_zoo.checkpoints import read_checkpoint  # noqa: E402
 from keras_bert_zoo.data import (  # noqa: E402
     IGNORE_LABEL,
     pretraining_dataset,
     read_pretraining_text,
     split_for_pretrainer,
 )
+from keras_bert_zoo.loading import read_checkpoint  # noqa: E402
 from keras_bert_zoo.progress import phase  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
 from keras_bert_zoo.training.progress import batch_progress  # noqa: E402
@@ -139,9 +139,8 @@ def load_pretrainer(checkpoint, sequence_length, random_init=False):
     """
     if Path(checkpoint).is_dir() and _has_pretraining_heads(checkpoint):
         print(f"continuing from {checkpoint}: encoder and pretraining heads")
-        preprocessor = kbz.BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length,
-                                                            padding="longest")
-        return kbz.BertPretrainer.from_checkpoint(checkpoint), preprocessor
+        preprocessor = kbz.load_preprocessor(checkpoint, sequence_length=sequence_length, padding="longest")
+        return kbz.load(checkpoint, model_class=kbz.BertPretrainer), preprocessor
     random_init = random_init and checkpoint in kbz.presets.names()  # a folder's weights always load
     encoder, preprocessor = runs.load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=random_init)
     print(f"{checkpoint}: {'random encoder' if random_init else 'its encoder'}, new pretraining heads")

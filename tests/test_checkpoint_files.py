@@ -14,7 +14,8 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.checkpoints import CheckpointError, read_checkpoint
+from keras_bert_zoo.checkpoints import CheckpointError
+from keras_bert_zoo.loading import read_checkpoint
 from keras_bert_zoo.vocabulary import read_vocabulary
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"tok{i}" for i in range(15)]
@@ -61,11 +62,11 @@ def test_hostile_configs_are_refused_before_anything_is_built(saved, tmp_path):
         import resource, sys, time
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # refusing must not allocate
         from keras_bert_zoo.checkpoints import CheckpointMismatchError
-        from keras_bert_zoo.encoder import BertEncoder
+        from keras_bert_zoo.loading import load
         for folder in sys.argv[1:]:
             start = time.perf_counter()
             try:
-                BertEncoder.from_checkpoint(folder)
+                load(folder, model_class="backbone")
             except CheckpointMismatchError as error:
                 print(f"{time.perf_counter() - start:.3f}s", error)
         print("peak RSS MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)

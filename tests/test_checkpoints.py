@@ -139,8 +139,8 @@ def assert_matches_reference(hf, pretrainer, seed):
 def test_hf_folder_matches_transformers(name, seed, tmp_path):
     hf = hf_model(name, seed)
     folder = save_hf_reference(hf, tmp_path)
-    assert_matches_reference(hf, kbz.BertPretrainer.from_checkpoint(folder), seed)
-    encoder = kbz.BertEncoder.from_checkpoint(folder)
+    assert_matches_reference(hf, kbz.load(folder, model_class=kbz.BertPretrainer), seed)
+    encoder = kbz.load(folder, model_class="backbone")
     inputs = make_inputs(vocabulary_size=hf.config.vocab_size, seed=seed)
     expected = reference_outputs(hf, inputs, np.zeros((3, 1), "int32"))
     diff = np.abs(np.asarray(encoder(inputs)["sequence_output"]) - expected["sequence_output"]).max()
@@ -151,20 +151,20 @@ def test_hf_folder_matches_transformers(name, seed, tmp_path):
 def test_google_checkpoint_matches_transformers(name, tmp_path):
     hf = hf_model(name, seed=3)
     folder = write_google_reference(hf, tmp_path)
-    assert_matches_reference(hf, kbz.BertPretrainer.from_checkpoint(folder), seed=3)
+    assert_matches_reference(hf, kbz.load(folder, model_class=kbz.BertPretrainer), seed=3)
 
 
 def test_pytorch_bin_folder_loads(tmp_path):
     hf = hf_model("gelu", seed=4)
     folder = save_hf_reference(hf, tmp_path, safe=False)
     assert (folder / "pytorch_model.bin").is_file()
-    assert_matches_reference(hf, kbz.BertPretrainer.from_checkpoint(folder), seed=4)
+    assert_matches_reference(hf, kbz.load(folder, model_class=kbz.BertPretrainer), seed=4)
 
 
 def test_bert_model_folder_loads_into_the_encoder(tmp_path):
     hf = hf_model("gelu", seed=5, cls=transformers.BertModel)
     hf.save_pretrained(tmp_path)
-    encoder = kbz.BertEncoder.from_checkpoint(tmp_path)
+    encoder = kbz.load(tmp_path, model_class="backbone")
     inputs = make_inputs(vocabulary_size=99, seed=5)
     with torch.no_grad():
         out = hf(**{k: torch.tensor(v, dtype=torch.long) for k, v in
@@ -177,7 +177,7 @@ def test_bert_model_folder_loads_into_the_encoder(tmp_path):
 @pytest.mark.parametrize("name", ["gelu", "gelu_new"])
 def test_save_hf_loads_in_transformers(name, tmp_path):
     hf = hf_model(name, seed=6)
-    pretrainer = kbz.BertPretrainer.from_checkpoint(save_hf_reference(hf, tmp_path / "src"))
+    pretrainer = kbz.load(save_hf_reference(hf, tmp_path / "src"), model_class=kbz.BertPretrainer)
     out = kbz.save_hf(pretrainer, tmp_path / "out", vocabulary=tmp_path / "src" / "vocab.txt")
     reloaded = transformers.BertForPreTraining.from_pretrained(out).eval()
     assert_matches_reference(reloaded, pretrainer, seed=6)
@@ -193,7 +193,7 @@ def test_save_hf_loads_in_transformers(name, tmp_path):
 def test_save_google_checkpoint_writes_google_names(tmp_path):
     hf = hf_model("gelu", seed=7)
     reference = write_google_reference(hf, tmp_path / "reference")
-    pretrainer = kbz.BertPretrainer.from_checkpoint(reference)
+    pretrainer = kbz.load(reference, model_class=kbz.BertPretrainer)
     ours = kbz.save_google_checkpoint(pretrainer, tmp_path / "ours", vocabulary=reference / "vocab.txt")
     expected = dict(tf.train.list_variables(str(reference / "bert_model.ckpt")))
     del expected["global_step"]
@@ -202,7 +202,7 @@ def test_save_google_checkpoint_writes_google_names(tmp_path):
     reader, ref_reader = (tf.train.load_checkpoint(str(p / "bert_model.ckpt")) for p in (ours, reference))
     for name in expected:
         np.testing.assert_array_equal(reader.get_tensor(name), ref_reader.get_tensor(name))
-    assert_matches_reference(hf, kbz.BertPretrainer.from_checkpoint(ours), seed=7)
+    assert_matches_reference(hf, kbz.load(ours, model_class=kbz.BertPretrainer), seed=7)
 
     encoder_only = kbz.save_google_checkpoint(pretrainer.encoder, tmp_path / "encoder")
     names = {n for n, _ in tf.train.list_variables(str(encoder_only / "bert_model.ckpt"))}
@@ -227,7 +227,7 @@ def test_missing_unexpected_and_misshapen_tensors_are_each_named(tmp_path):
 
     _edit_safetensors(folder, edit)
     with pytest.raises(CheckpointMismatchError) as error:
-        kbz.BertPretrainer.from_checkpoint(folder)
+        kbz.load(folder, model_class=kbz.BertPretrainer)
     message = str(error.value)
     assert "missing: bert.encoder.layer.1.output.dense.bias (32,)" in message
     assert "unexpected: bert.encoder.layer.0.attention.self.rotary.weight (2, 2)" in message
@@ -241,7 +241,7 @@ def test_config_that_disagrees_with_weights_is_refused(tmp_path):
     config["intermediate_size"] = 40
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointMismatchError) as error:
-        kbz.BertEncoder.from_checkpoint(folder)
+        kbz.load(folder, model_class="backbone")
     assert str(error.value) == (
         f"{folder / 'config.json'}: does not match {folder / 'model.safetensors'}: intermediate_size=40 but "
         "bert.encoder.layer.0.intermediate.dense.weight says 37; num_hidden_layers=1 but the weights hold 2 layers."
@@ -255,21 +255,21 @@ def test_google_checkpoint_errors_use_google_names(tmp_path):
     (folder / "bert_config.json").write_text(json.dumps({**config, "num_hidden_layers": 3, "type_vocab_size": 2}))
     with pytest.raises(CheckpointMismatchError, match="type_vocab_size=2 but bert/embeddings/token_type_embeddings "
                                                       "says 3; num_hidden_layers=3 but the weights hold 2 layers"):
-        kbz.BertEncoder.from_checkpoint(folder)
+        kbz.load(folder, model_class="backbone")
     (folder / "bert_config.json").write_text(json.dumps(config))
     reader = tf.train.load_checkpoint(str(folder / "bert_model.ckpt"))
     kept = [name for name in reader.get_variable_to_shape_map() if name != "bert/pooler/dense/bias"]
     tf.raw_ops.SaveV2(prefix=str(folder / "bert_model.ckpt"), tensor_names=kept, shape_and_slices=[""] * len(kept),
                       tensors=[reader.get_tensor(name) for name in kept])
     with pytest.raises(CheckpointMismatchError, match=r"missing: bert/pooler/dense/bias \(32,\)"):
-        kbz.BertEncoder.from_checkpoint(folder)
+        kbz.load(folder, model_class="backbone")
 
 
 def test_vocabulary_of_another_size_is_refused(tmp_path):
     folder = save_hf_reference(hf_model("gelu", seed=11), tmp_path)
     (folder / "vocab.txt").write_text("\n".join(vocabulary(120)) + "\n")
     with pytest.raises(ValueError, match="vocab.txt: has 120 tokens but the config says vocab_size=99"):
-        kbz.BertEncoder.from_checkpoint(folder)
+        kbz.load(folder, model_class="backbone")
 
 
 def test_vocabulary_lines_split_on_newline_only(tmp_path):
@@ -278,7 +278,7 @@ def test_vocabulary_lines_split_on_newline_only(tmp_path):
     tokens = vocabulary(99)
     tokens[10], tokens[11] = "a\u2028b", "c\x85d"
     (folder / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    encoder = kbz.BertEncoder.from_checkpoint(folder)  # the size check counts 99 tokens
+    encoder = kbz.load(folder, model_class="backbone")  # the size check counts 99 tokens
     out = kbz.save_hf(encoder, tmp_path / "out", vocabulary=tokens)
     assert (out / "vocab.txt").read_text(encoding="utf-8").split("\n")[10:12] == ["a\u2028b", "c\x85d"]
 
@@ -286,9 +286,9 @@ def test_vocabulary_lines_split_on_newline_only(tmp_path):
 def test_encoder_only_checkpoint_says_it_has_no_heads(tmp_path):
     hf = hf_model("gelu", seed=12)
     folder = write_google_reference(hf, tmp_path, with_heads=False)
-    kbz.BertEncoder.from_checkpoint(folder)  # fine as an encoder
+    kbz.load(folder, model_class="backbone")  # fine as an encoder
     with pytest.raises(CheckpointMismatchError, match="has no pretraining heads"):
-        kbz.BertPretrainer.from_checkpoint(folder)
+        kbz.load(folder, model_class=kbz.BertPretrainer)
 
 
 def test_untied_decoder_is_refused(tmp_path):
@@ -299,7 +299,7 @@ def test_untied_decoder_is_refused(tmp_path):
 
     _edit_safetensors(folder, edit)
     with pytest.raises(CheckpointMismatchError, match="cls.predictions.decoder.weight differs"):
-        kbz.BertPretrainer.from_checkpoint(folder)
+        kbz.load(folder, model_class=kbz.BertPretrainer)
 
 
 def test_tied_decoder_copy_and_old_layer_norm_names_are_accepted(tmp_path):
@@ -312,12 +312,12 @@ def test_tied_decoder_copy_and_old_layer_norm_names_are_accepted(tmp_path):
             state[name.replace(".weight", ".gamma").replace(".bias", ".beta")] = state.pop(name)
 
     _edit_safetensors(folder, edit)
-    assert_matches_reference(hf, kbz.BertPretrainer.from_checkpoint(folder), seed=14)
+    assert_matches_reference(hf, kbz.load(folder, model_class=kbz.BertPretrainer), seed=14)
 
 
 def test_not_a_checkpoint_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="is not a checkpoint folder"):
-        kbz.BertEncoder.from_checkpoint(tmp_path)
+        kbz.load(tmp_path, model_class="backbone")
 
 
 def test_unsupported_config_is_named(tmp_path):
@@ -326,4 +326,4 @@ def test_unsupported_config_is_named(tmp_path):
     config["position_embedding_type"] = "relative_key"
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="position_embedding_type='relative_key' is not supported"):
-        kbz.BertEncoder.from_checkpoint(folder)
+        kbz.load(folder, model_class="backbone")

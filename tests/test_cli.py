@@ -39,7 +39,7 @@ def test_convert_hf_to_google_to_keras_to_hf_keeps_every_weight(tmp_path):
 
 def test_convert_a_preset_writes_its_vocabulary(tmp_path):
     assert main(["convert", "bert_tiny_uncased", str(tmp_path / "tiny"), "--to", "hf", "--random-init"]) == 0
-    encoder = kbz.BertEncoder.from_checkpoint(tmp_path / "tiny")
+    encoder = kbz.load(tmp_path / "tiny", model_class="backbone")
     assert encoder.num_layers == 2
     assert len((tmp_path / "tiny" / "vocab.txt").read_text().splitlines()) == 30522
     assert encoder(make_inputs(vocabulary_size=30522))["pooled_output"].shape == (3, 128)

@@ -83,8 +83,8 @@ def test_pretrainer_is_refused(encoder, tmp_path):
 
 @pytest.mark.slow
 def test_real_minilm_encoder(tmp_path):
-    encoder = kbz.BertEncoder.from_preset("all_minilm_l6_v2")
-    preprocessor = kbz.BertPreprocessor.from_preset("all_minilm_l6_v2", sequence_length=None)
+    encoder = kbz.load("all_minilm_l6_v2")
+    preprocessor = kbz.load_preprocessor("all_minilm_l6_v2", sequence_length=None)
     texts = ["A man is playing a guitar.", "", "Straße, naïve café: ﬁne! " * 40]
     inputs = {name: value.numpy() for name, value in preprocessor(texts).items()}
     assert inputs["token_ids"].shape[1] > 128

@@ -106,7 +106,7 @@ def test_regression_checkpoint_loads_as_a_regressor(tmp_path):
 def test_task_checkpoint_loads_its_encoder_alone_and_an_unknown_class_is_named(tmp_path, caplog):
     theirs = random_hf_model(transformers.BertForTokenClassification)  # no pooler in the file
     theirs.save_pretrained(tmp_path / "hf")
-    encoder = kbz.BertEncoder.from_checkpoint(tmp_path / "hf")
+    encoder = kbz.load(tmp_path / "hf", model_class="backbone")
     assert "no [CLS] pooler" in caplog.text
     inputs = make_inputs(vocabulary_size=99)
     with torch.no_grad():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import keras_bert_zoo as kbz
 from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 DATA = Path(__file__).parent / "data"
@@ -48,7 +49,7 @@ def assert_matches_hf(outputs, reference):
 
 
 def test_outputs_feed_bert_encoder():
-    from keras_bert_zoo.encoder import BertEncoder
+    from keras_bert_zoo.models.bert import BertEncoder
 
     outputs = BertPreprocessor(tokenizer(), sequence_length=16)(["A short sentence.", "Another!"])
     assert {k: (v.dtype, v.shape.as_list()) for k, v in outputs.items()} == {
@@ -158,8 +159,8 @@ def test_saved_model_round_trip(tmp_path):
 
 
 def test_from_preset_and_from_checkpoint(tmp_path):
-    preset = BertPreprocessor.from_preset("bert_tiny_uncased", sequence_length=12, truncate="longest_first")
+    preset = kbz.load_preprocessor("bert_tiny_uncased", sequence_length=12, truncate="longest_first")
     assert (preset.sequence_length, preset.truncate, preset.tokenizer.lowercase) == (12, "longest_first", True)
     (tmp_path / "vocab.txt").write_text(VOCAB.read_text())
-    checkpoint = BertPreprocessor.from_checkpoint(tmp_path, sequence_length=8)
+    checkpoint = kbz.load_preprocessor(tmp_path, sequence_length=8)
     assert checkpoint(["Hello!"])["token_ids"].numpy().tolist() == [[101, 7592, 999, 102, 0, 0, 0, 0]]

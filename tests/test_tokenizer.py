@@ -16,6 +16,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import keras_bert_zoo as kbz
 from keras_bert_zoo.text.tokenizer import BertTokenizer, checkpoint_vocabulary, is_uncased_vocabulary
 
 DATA = Path(__file__).parent / "data"
@@ -365,12 +366,12 @@ def test_config_round_trip_carries_the_vocabulary():
 
 
 def test_from_preset():
-    ours = BertTokenizer.from_preset("bert_tiny_uncased")
+    ours = kbz.load_tokenizer("bert_tiny_uncased")
     assert ours.lowercase and ours.vocabulary_size == 30522
     with pytest.raises(FileNotFoundError, match="No weights for preset 'bert_base_cased'.*bert-base-cased"):
-        BertTokenizer.from_preset("bert_base_cased")  # its vocab.txt comes with its weights
+        kbz.load_tokenizer("bert_base_cased")  # its vocab.txt comes with its weights
     with pytest.raises(ValueError, match="not shipped"):
-        BertTokenizer.from_preset("bert_base_cased", weights=None)
+        kbz.load_tokenizer("bert_base_cased", weights=None)
 
 
 def test_from_checkpoint_reads_or_infers_casing(tmp_path):
@@ -379,7 +380,7 @@ def test_from_checkpoint_reads_or_infers_casing(tmp_path):
     hf_folder.mkdir()
     (hf_folder / "vocab.txt").write_text(uncased)
     (hf_folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
-    assert BertTokenizer.from_checkpoint(hf_folder).lowercase is False
+    assert kbz.load_tokenizer(hf_folder).lowercase is False
     google = tmp_path / "google"
     google.mkdir()
     (google / "vocab.txt").write_text(uncased)

@@ -1,14 +1,14 @@
-"""The one error of checkpoint reading, and the checks every reader applies to the tensors it read."""
+"""The errors of checkpoint reading, and the checks every reader applies to the tensors it read."""
 
 import numpy as np
 
+from keras_bert_zoo.errors import CheckpointError, CheckpointMismatchError
 
-class CheckpointError(ValueError):
-    """A checkpoint file is unreadable, unsafe or inconsistent; the message starts with the file."""
+__all__ = ["CheckpointError", "CheckpointMismatchError", "check_weights"]
 
 
 def check_weights(state, file, display_name=str):
-    """Refuses tensors that cannot be BERT weights: not floating point, or holding NaN/inf."""
+    """Refuses tensors that cannot be model weights: not floating point, or holding NaN/inf."""
     for name, value in state.items():
         value = np.asarray(value)
         if not np.issubdtype(value.dtype, np.floating):

@@ -1,20 +1,27 @@
 """google-research/bert TF checkpoints: bert_config.json + bert_model.ckpt.* + vocab.txt.
 
-This is TensorFlow's own file format, so it is read and written with tf.train / tf.raw_ops.
+This is TensorFlow's own file format, so it is read and written with tf.train / tf.raw_ops. The
+caller's family maps names: `from_google(name) -> (HF name, transposed)` and `to_google(HF name)`.
 """
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from keras_bert_zoo.checkpoints.errors import CheckpointError, check_weights
-from keras_bert_zoo.checkpoints.google_names import from_google, is_weight, to_google
 
 CONFIG = "bert_config.json"
 PREFIX = "bert_model.ckpt"
+# Variables google-research/bert checkpoints carry that are not weights.
+_NOT_WEIGHTS = re.compile(r"(^global_step$|/adam_[mv]$|^good_steps$|^loss_scale$)")
+
+
+def is_weight(google_name):
+    return not _NOT_WEIGHTS.search(google_name)
 
 
 def checkpoint_prefix(path):
@@ -51,7 +58,7 @@ def _reader(path):
     return prefix, reader
 
 
-def weight_shapes(path):
+def weight_shapes(path, from_google):
     """{HF name: HF shape} of a Google checkpoint's weights, from its index alone."""
     _, reader = _reader(path)
     shapes = {}
@@ -62,7 +69,7 @@ def weight_shapes(path):
     return shapes
 
 
-def read_weights(path):
+def read_weights(path, from_google, to_google):
     """HF-named numpy weights of a Google checkpoint (optimizer slots and global_step dropped)."""
     prefix, reader = _reader(path)
     state = {}
@@ -77,7 +84,7 @@ def read_weights(path):
     return check_weights(state, prefix, lambda name: to_google(name)[0])
 
 
-def write_checkpoint(out_dir, state, config):
+def write_checkpoint(out_dir, state, config, to_google):
     """Writes HF-named `state` (with the `bert.` prefix) as bert_model.ckpt + bert_config.json."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ Files:
 
 Example:
 >>> import json, os, tempfile
->>> from keras_bert_zoo.text import BertPreprocessor
+>>> import keras_bert_zoo as kbz
 >>> path = os.path.join(tempfile.mkdtemp(), "copa.jsonl")
 >>> line = {"context": "The glass fell.", "question": "What happened as a result?",
 ...         "choices": ["It broke.", "It sang."], "label": 0}
@@ -23,7 +23,7 @@ Example:
 >>> examples = read_multiple_choice_jsonl(path)
 >>> examples.contexts, examples.num_choices
 (['The glass fell. What happened as a result?'], 2)
->>> preprocessor = BertPreprocessor.from_preset("bert_tiny_uncased", sequence_length=32, padding="longest")
+>>> preprocessor = kbz.load_preprocessor("bert_tiny_uncased", sequence_length=32, padding="longest")
 >>> inputs, labels = next(iter(multiple_choice_dataset(examples, preprocessor, batch_size=8)))
 >>> tuple(inputs["token_ids"].shape), labels.numpy().tolist()
 ((1, 2, 16), [0])
@@ -153,8 +153,8 @@ def pack_choices(preprocessor, contexts, choices):
 
     Every (context, choice) pair goes through `preprocessor` as a text pair, in one batch.
 
-    >>> from keras_bert_zoo.text import BertPreprocessor
-    >>> preprocessor = BertPreprocessor.from_preset("bert_tiny_uncased", sequence_length=8)
+    >>> import keras_bert_zoo as kbz
+    >>> preprocessor = kbz.load_preprocessor("bert_tiny_uncased", sequence_length=8)
     >>> out = pack_choices(preprocessor, tf.constant(["a"]), tf.constant([["yes", "no"]]))
     >>> out["token_ids"].numpy().tolist()
     [[[101, 1037, 102, 2748, 102, 0, 0, 0], [101, 1037, 102, 2053, 102, 0, 0, 0]]]

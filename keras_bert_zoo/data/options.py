@@ -30,8 +30,8 @@ keyword arguments (the fields of `DatasetOptions`):
 Example:
 >>> import tensorflow as tf
 >>> from keras_bert_zoo.data import classification_dataset, TextExamples
->>> from keras_bert_zoo.text import BertPreprocessor
->>> preprocessor = BertPreprocessor.from_preset("bert_tiny_uncased", sequence_length=64)
+>>> import keras_bert_zoo as kbz
+>>> preprocessor = kbz.load_preprocessor("bert_tiny_uncased", sequence_length=64)
 >>> examples = TextExamples([["a b", "c", "a b c d e f"]], ["0", "1", "0"])
 >>> ds = classification_dataset(examples, preprocessor, 2, ["0", "1"], bucket_by_sequence_length=[4, 8])
 >>> sorted(inputs["token_ids"].shape[1] for inputs, _ in ds)

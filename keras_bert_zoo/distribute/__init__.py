@@ -14,6 +14,7 @@ import os
 
 import tensorflow as tf
 
+from keras_bert_zoo import compat
 from keras_bert_zoo.distribute.datasets import (
     AUTO_SHARD_POLICIES,
     distribute_dataset,
@@ -121,38 +122,7 @@ def patch_keras_for_multi_worker():
       which fails on scalars such as the loss, tensorflow/tensorflow#72388. The patch reduces
       scalars with `axis=None` (the mean over replicas, i.e. the global-batch value).
     """
-    from keras.src.backend.tensorflow import trainer
-
-    if getattr(trainer.reduce_per_replica, "_keras_bert_zoo_patch", False):
-        return
-    build, reduce_per_replica = trainer.TensorFlowTrainer._maybe_symbolic_build, trainer.reduce_per_replica
-
-    def multi_worker(strategy):
-        return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-                and strategy.extended._in_multi_worker_mode())
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        strategy = self._distribute_strategy
-        if iterator is None or not multi_worker(strategy):
-            return build(self, iterator=iterator, data_batch=data_batch)
-        for _, _, it in iterator:
-            data_batch = tf.nest.map_structure(
-                lambda v: strategy.experimental_local_results(v)[0]
-                if isinstance(v, tf.distribute.DistributedValues) else v,
-                next(it),
-            )
-            break
-        return build(self, iterator=None, data_batch=data_batch)
-
-    def _reduce_per_replica(values, strategy, reduction):
-        if reduction not in ("auto", "mean") or not multi_worker(strategy):
-            return reduce_per_replica(values, strategy, reduction)
-        return tf.nest.map_structure(
-            lambda v: strategy.reduce("MEAN", v, axis=0 if len(getattr(v, "shape", ())) else None), values)
-
-    _reduce_per_replica._keras_bert_zoo_patch = True
-    trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
-    trainer.reduce_per_replica = _reduce_per_replica
+    compat.patch_multi_worker_fit()
 
 
 def is_chief(strategy):
@@ -166,7 +136,7 @@ def is_chief(strategy):
     True
     """
     resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not strategy.extended._in_multi_worker_mode():
+    if resolver is None or not compat.in_multi_worker_mode(strategy):
         return True
     if resolver.task_type == "chief":
         return True

@@ -26,8 +26,8 @@ it fills in; what it cannot know comes from the `card=` argument of `kbz.export.
 import json
 from pathlib import Path
 
-from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
+from keras_bert_zoo.models.bert.backbone import BertEncoder
 
 CARD_FACTS = ("base_model", "training_data", "metrics", "command", "label_names")
 SAVED_MODEL_CARD = "README.md"

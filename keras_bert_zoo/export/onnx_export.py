@@ -23,12 +23,12 @@ import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper, save_model
 
-from keras_bert_zoo.encoder import BertEncoder
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.saved_model_export import serving_graph
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import ServingOptions
 from keras_bert_zoo.models import BertPretrainer, BertTask
+from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.progress import phase
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")

@@ -26,9 +26,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import InterpreterWithCustomOps, SignatureRunner
-from tensorflow.lite.python import convert as lite_convert
 from tensorflow_text import tflite_registrar
 
+from keras_bert_zoo import compat
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import TASKS, ServingOptions, check_options, task_serving
@@ -152,7 +152,7 @@ class _Interpreter(InterpreterWithCustomOps):
     """LiteRT's interpreter, whose signature runners name the likely cause of an out-of-memory error."""
 
     def get_signature_runner(self, signature_key=None):
-        return _SignatureRunner(self, super().get_signature_runner(signature_key)._signature_key)
+        return _SignatureRunner(self, compat.signature_key_of(super().get_signature_runner(signature_key)))
 
 
 class _SignatureRunner(SignatureRunner):
@@ -269,11 +269,11 @@ def _convert(converter, quantization, examples, input_names):
     )
     # Calibration runs the float model, tokenizer included, in TF's own interpreter; the only way to
     # give it tensorflow-text's kernels is this private attribute of the target spec.
-    converter.target_spec._experimental_custom_op_registerers = tflite_registrar.SELECT_TFTEXT_OPS
+    compat.set_calibration_custom_ops(converter, tflite_registrar.SELECT_TFTEXT_OPS)
     # The converter quantizes every op it can; choosing which needs its calibrate-only mode and the
     # quantizer it then calls (both private, as the public QuantizationDebugger that wraps them
     # cannot load custom ops).
-    converter._experimental_calibrate_only = True
+    compat.set_calibrate_only(converter)
     calibrated = converter.convert()
     interpreter = tflite_interpreter(calibrated)
     float_nodes = [
@@ -281,8 +281,8 @@ def _convert(converter, quantization, examples, input_names):
     ]
     if not float_nodes:
         raise RuntimeError(f"No tensor of the layers {INT8_FLOAT_LAYERS} to keep in float32: were they renamed?")
-    op_types = {op["op_name"] for op in interpreter._get_ops_details()}
-    return lite_convert.mlir_quantize(
+    op_types = {op["op_name"] for op in compat.tflite_ops_details(interpreter)}
+    return compat.mlir_quantize(
         calibrated,
         fully_quantize=False,  # string inputs and float outputs stay as they are
         denylisted_ops=sorted(op_types - set(INT8_OPS)),

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_bert_zoo.encoder import bert_initializer
+from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.task import BertTask, check_label_names, encoder_inputs, float32_logits
 
 

@@ -2,8 +2,8 @@
 
 import keras
 
-from keras_bert_zoo.encoder import bert_initializer
 from keras_bert_zoo.layers import FoldChoices, UnfoldChoices
+from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
 
 

@@ -3,8 +3,8 @@
 import keras
 from keras_hub.layers import MaskedLMHead
 
-from keras_bert_zoo.encoder import bert_initializer
 from keras_bert_zoo.layers import get_activation
+from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
 
 
@@ -55,10 +55,3 @@ class BertPretrainer(BertTask):
             outputs["nsp_logits"] = float32_logits(self.nsp_dense(encoded["pooled_output"]))
         super().__init__(encoder, inputs, outputs, **kwargs)
         self.next_sentence = next_sentence
-
-    @classmethod
-    def from_checkpoint(cls, path):
-        """Loads encoder and pretraining heads from an HF folder or a Google checkpoint folder."""
-        from keras_bert_zoo.checkpoints import load_pretrainer
-
-        return load_pretrainer(path)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bert_zoo.encoder import bert_initializer
+from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
 
 # Logit given to padding positions: far below any real logit, still finite in float32.

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_bert_zoo.encoder import BertEncoder
+from keras_bert_zoo.models.bert.backbone import BertEncoder
 
 
 def encoder_inputs(encoder, shape=(None,)):

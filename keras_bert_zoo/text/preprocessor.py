@@ -1,8 +1,8 @@
 """BertPreprocessor: raw strings (or string pairs) -> the inputs of `BertEncoder`, in-graph.
 
 Example:
->>> from keras_bert_zoo.text.preprocessor import BertPreprocessor
->>> preprocessor = BertPreprocessor.from_preset("bert_tiny_uncased", sequence_length=8)
+>>> import keras_bert_zoo as kbz
+>>> preprocessor = kbz.load_preprocessor("bert_tiny_uncased", sequence_length=8)
 >>> preprocessor(["Hello, world!"])["token_ids"].numpy().tolist()
 [[101, 7592, 1010, 2088, 999, 102, 0, 0]]
 """
@@ -10,7 +10,6 @@ Example:
 import keras
 
 from keras_bert_zoo.text.packer import BertPacker, as_segments
-from keras_bert_zoo.text.tokenizer import BertTokenizer
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -29,6 +28,7 @@ class BertPreprocessor(keras.layers.Layer):
         padding: "max_length", or "longest" to pad each batch only to its longest row.
 
     Example:
+    >>> from keras_bert_zoo.text import BertTokenizer
     >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "yes", "no"])
     >>> out = BertPreprocessor(tokenizer, sequence_length=6)((["yes"], ["no no"]))
     >>> out["token_ids"].numpy().tolist(), out["segment_ids"].numpy().tolist()
@@ -68,13 +68,3 @@ class BertPreprocessor(keras.layers.Layer):
         config = dict(config)
         config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
         return cls(**config)
-
-    @classmethod
-    def from_preset(cls, name, weights="auto", **kwargs):
-        """A preprocessor with the tokenizer of a `keras_bert_zoo.presets` entry (see `BertTokenizer.from_preset`)."""
-        return cls(BertTokenizer.from_preset(name, weights=weights), **kwargs)
-
-    @classmethod
-    def from_checkpoint(cls, path, **kwargs):
-        """A preprocessor with the tokenizer of a Hugging Face or Google checkpoint folder."""
-        return cls(BertTokenizer.from_checkpoint(path), **kwargs)

@@ -8,8 +8,8 @@ forms, math letters ...). `keras_bert_zoo.text.normalizer` builds the per-charac
 reproduces Hugging Face's `BertNormalizer`, in the flatbuffer format `FastBertNormalizer` reads.
 
 Example:
->>> from keras_bert_zoo.text.tokenizer import BertTokenizer
->>> tokenizer = BertTokenizer.from_preset("bert_tiny_uncased")
+>>> import keras_bert_zoo as kbz
+>>> tokenizer = kbz.load_tokenizer("bert_tiny_uncased")
 >>> tokenizer(["Héllo, world!"]).to_list()
 [[7592, 1010, 2088, 999]]
 >>> tokenizer.detokenize([[7592, 1010, 2088, 999]]).numpy().tolist()
@@ -25,7 +25,6 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as text
 
-from keras_bert_zoo import presets
 from keras_bert_zoo.text.normalizer import bert_normalizer_model
 from keras_bert_zoo.vocabulary import read_vocabulary
 
@@ -197,28 +196,6 @@ class BertTokenizer(keras.layers.Layer):
         config = super().get_config()
         config.update({"vocabulary": list(self._vocabulary), "lowercase": self.lowercase})
         return config
-
-    @classmethod
-    def from_preset(cls, name, weights="auto", **kwargs):
-        """The tokenizer of a `keras_bert_zoo.presets` entry, e.g. "bert_base_uncased".
-
-        The vocabulary ships with this package for most presets; the others take the vocab.txt beside
-        their weights (`weights` as in `BertEncoder.from_preset`).
-        """
-        preset = presets.get(name)
-        if preset.vocabulary_file is not None or weights is None:
-            vocab_file = presets.vocabulary_file(name)
-        else:
-            from keras_bert_zoo import preset_weights
-
-            vocab_file = preset_weights.find(name, weights).folder / "vocab.txt"
-        return cls(vocabulary=vocab_file, lowercase=preset.lowercase, **kwargs)
-
-    @classmethod
-    def from_checkpoint(cls, path, **kwargs):
-        """The tokenizer of a Hugging Face or Google checkpoint folder (`checkpoint_vocabulary`)."""
-        vocab_file, lowercase = checkpoint_vocabulary(path)
-        return cls(vocabulary=vocab_file, lowercase=lowercase, **kwargs)
 
 
 def _as_string_batch(inputs):

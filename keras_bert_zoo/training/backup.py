@@ -19,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo import compat
+
 _METADATA = "training_metadata.json"  # keras.callbacks.BackupAndRestore's
 _FILE = re.compile(r"backup-(\d+)\.")  # backup-N.weights.h5, backup-N.state.npz, backup-N.json (its commit)
 # What reading a damaged or missing backup file raises.
@@ -146,7 +148,7 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
             self._current_epoch = 0
             if tf.io.gfile.exists(self._metadata_path):  # written by keras.callbacks.BackupAndRestore
                 super().on_train_begin(logs)
-                self._resume_epoch = self._current_epoch = self.model._initial_epoch or 0
+                self._resume_epoch = self._current_epoch = compat.initial_epoch_of(self.model) or 0
             return
         if not self.model.built:
             raise ValueError("ResumableBackupAndRestore needs a built model; call it on a batch before fit().")
@@ -167,7 +169,8 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
         if steps and self._backup_steps not in (None, steps):
             warnings.warn(f"The backup in {self.backup_dir} was taken with {self._backup_steps} steps per epoch, "
                           f"this run has {steps}; the restored position will not match the data.")
-        self.model._initial_epoch = self._current_epoch = self._resume_epoch
+        self._current_epoch = self._resume_epoch
+        compat.set_initial_epoch(self.model, self._resume_epoch)
         finished = self._resume_epoch >= self.params.get("epochs", float("inf"))
         if self.verbose:
             print(f"training had finished: restored its final state from the backup ({self.backup_dir})" if finished
@@ -206,7 +209,7 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
         """Gives the interrupted epoch its running metrics back (fit reset them at the epoch's start)."""
         if len(_metric_variables(self.model)) != len(self._restored_metrics):
             # Compiled metrics are built by the first trained batch, which a restart skips: build them now.
-            self.model._symbolic_build(data_batch=data_batch)
+            compat.build_compiled_metrics(self.model, data_batch)
         variables = _metric_variables(self.model)
         if len(variables) == len(self._restored_metrics):
             for variable, value in zip(variables, self._restored_metrics):
@@ -307,6 +310,6 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
                 tf.io.gfile.remove(tf.io.gfile.join(self.backup_dir, file))
 
     def on_train_end(self, logs=None):
-        self.model._initial_epoch = None  # a later fit() on this model starts from its own initial_epoch
+        compat.set_initial_epoch(self.model, None)  # a later fit() on this model starts from its own initial_epoch
         if self.delete_checkpoint and tf.io.gfile.exists(self.backup_dir):
             tf.io.gfile.rmtree(self.backup_dir)

@@ -3,8 +3,8 @@
 import re
 
 import keras
-import tensorflow as tf
 
+from keras_bert_zoo import compat
 from keras_bert_zoo.training.schedule import WarmupLinearDecay
 
 # Variables original BERT leaves out of weight decay (LayerNorm gamma/beta and every bias).
@@ -31,16 +31,8 @@ def layer_depth(path, num_layers):
     return num_layers + 1
 
 
-def _sum_over_replicas(grads):
-    """The gradients summed over the replicas of a tf.distribute strategy (as they are with one replica)."""
-    replica_context = tf.distribute.get_replica_context()
-    if replica_context is None or replica_context.num_replicas_in_sync == 1:
-        return grads
-    return replica_context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-
-
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class AdamW(keras.optimizers.AdamW):
+class AdamW(compat.ClipsGlobalBatchGradients, keras.optimizers.AdamW):
     """Keras AdamW that clips the gradient of the global batch under tf.distribute, as one device does.
 
     Keras 3.15 clips each replica's share of the gradient (`BaseOptimizer._backend_apply_gradients`) and
@@ -50,13 +42,6 @@ class AdamW(keras.optimizers.AdamW):
     >>> AdamW(learning_rate=1e-3, global_clipnorm=1.0).global_clipnorm
     1.0
     """
-
-    def _clip_gradients(self, grads):
-        # Keras calls this right before `_backend_update_step`, whose all-reduce then has nothing left to sum.
-        return super()._clip_gradients(_sum_over_replicas(grads))
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        return grads_and_vars  # summed in _clip_gradients
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -84,7 +69,7 @@ class LayerwiseAdamW(AdamW):
         self._lr_multipliers = [self.layerwise_lr_decay ** (top - depth) for depth in depths]
 
     def update_step(self, gradient, variable, learning_rate):
-        multiplier = self._lr_multipliers[self._get_variable_index(variable)]
+        multiplier = self._lr_multipliers[compat.optimizer_variable_index(self, variable)]
         super().update_step(gradient, variable, learning_rate * multiplier)
 
     def get_config(self):

@@ -33,7 +33,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_bert_zoo import presets
+from keras_bert_zoo import loading, presets
 from keras_bert_zoo.distribute import STRATEGIES, get_strategy
 from keras_bert_zoo.training.backup import ResumableBackupAndRestore, replayable_epochs
 from keras_bert_zoo.training.callbacks import default_callbacks
@@ -128,18 +128,12 @@ def load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=False
     (`--random-init`) asks for its architecture with random weights. The preprocessor truncates at
     `sequence_length` and pads each batch to its longest row.
     """
-    from keras_bert_zoo import preset_weights
-    from keras_bert_zoo.encoder import BertEncoder
-    from keras_bert_zoo.text import BertPreprocessor
-
     if checkpoint in presets.names():
-        found = preset_weights.announce(checkpoint, random_init)
-        if found is None:
-            encoder = BertEncoder.from_preset(checkpoint, weights=None, **encoder_kwargs)
-        else:
-            encoder = BertEncoder.from_checkpoint(found.folder, **encoder_kwargs)
-        return encoder, BertPreprocessor.from_preset(checkpoint, weights=found and found.folder,
-                                                     sequence_length=sequence_length, padding="longest")
+        found = loading.announce(checkpoint, random_init)
+        weights = found and found.folder
+        return (loading.load(checkpoint, weights=weights, model_class=loading.BACKBONE, **encoder_kwargs),
+                loading.load_preprocessor(checkpoint, weights=weights, sequence_length=sequence_length,
+                                          padding="longest"))
     if not Path(checkpoint).is_dir():
         raise SystemExit(f"error: --checkpoint {checkpoint} is neither a preset (keras-bert-zoo presets) "
                          "nor a checkpoint folder.")
@@ -147,8 +141,8 @@ def load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=False
         raise SystemExit("error: --random-init takes a preset name as --checkpoint (its architecture); "
                          f"{checkpoint} is a checkpoint folder, whose weights load without it.")
     print(f"weights: checkpoint folder {checkpoint}")
-    return (BertEncoder.from_checkpoint(checkpoint, **encoder_kwargs),
-            BertPreprocessor.from_checkpoint(checkpoint, sequence_length=sequence_length, padding="longest"))
+    return (loading.load(checkpoint, model_class=loading.BACKBONE, **encoder_kwargs),
+            loading.load_preprocessor(checkpoint, sequence_length=sequence_length, padding="longest"))
 
 
 def count_batches(dataset):

@@ -1,4 +1,4 @@
-"""BertEncoder: the BERT transformer encoder as a functional Keras model."""
+"""BertEncoder: the BERT transformer encoder (the BERT family's backbone) as a functional Keras model."""
 
 import keras
 from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoder
@@ -161,29 +161,3 @@ class BertEncoder(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-    @classmethod
-    def from_preset(cls, name, weights="auto", **kwargs):
-        """A preset with its real weights (see `keras_bert_zoo.preset_weights`), or random ones with weights=None.
-
-        `weights`: "auto" (the preset's pip package, then `~/.cache/keras_bert_zoo/<name>/`), a folder or
-        `.zip` of the preset's weights (Google release or Hugging Face folder), or None for a random start.
-        Without weights it raises `MissingWeightsError` naming where they come from.
-
-        >>> import keras_bert_zoo as kbz
-        >>> kbz.BertEncoder.from_preset("bert_tiny_uncased", weights=None).num_layers  # random start
-        2
-        """
-        from keras_bert_zoo import preset_weights, presets
-
-        found = preset_weights.find(name, weights)
-        if found is None:
-            return cls(**{**presets.get(name).config, **kwargs})
-        return cls.from_checkpoint(found.folder, **kwargs)
-
-    @classmethod
-    def from_checkpoint(cls, path, **kwargs):
-        """Loads a Hugging Face folder or a Google original TF checkpoint folder."""
-        from keras_bert_zoo.checkpoints import load_encoder
-
-        return load_encoder(path, **kwargs)

@@ -1,11 +1,8 @@
 """BERT config files (HF config.json, Google bert_config.json) <-> BertEncoder arguments."""
 
-import json
 import re
-from pathlib import Path
 
-from keras_bert_zoo.checkpoints.errors import CheckpointError
-from keras_bert_zoo.checkpoints.weight_map import CheckpointMismatchError
+from keras_bert_zoo.errors import CheckpointError, CheckpointMismatchError
 from keras_bert_zoo.layers import HF_ACTIVATIONS
 
 _KEYS = {  # checkpoint key -> BertEncoder argument
@@ -31,14 +28,9 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def read_config(path):
-    """BertEncoder kwargs from a config.json / bert_config.json; CheckpointError naming what is wrong."""
-    try:
-        config = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: not valid JSON ({error}).") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{path}: holds a JSON {type(config).__name__}, not an object.")
+def config_from_hf(config, path):
+    """BertEncoder kwargs from the JSON of a config.json / bert_config.json (`path`, named in errors);
+    CheckpointError naming what is wrong."""
     missing = [key for key in _REQUIRED if key not in config]
     if missing:
         raise CheckpointError(f"{path}: lacks {', '.join(missing)}; it is not a BERT config.")
@@ -78,12 +70,13 @@ _SIZES = {
 }
 
 
-def check_sizes(kwargs, shapes, config_file, weights, display_name=str):
+def check_sizes(config_json, shapes, config_file, weights, display_name=str):
     """Refuses a config whose sizes the weights do not have, before a model is built from it.
 
     `shapes`: {HF name: shape} of the weights (from file headers: no tensor data needed), so a
     config asking for a huge model over small files fails here instead of allocating it.
     """
+    kwargs = config_from_hf(config_json, config_file)
     shapes = {name.removeprefix("bert."): tuple(shape) for name, shape in shapes.items()}
     problems = {}  # ordered, without repeats
     for key, (name, axis) in _SIZES.items():
@@ -101,7 +94,7 @@ def check_sizes(kwargs, shapes, config_file, weights, display_name=str):
         raise CheckpointMismatchError(f"{config_file}: does not match {weights}: " + "; ".join(problems) + ".")
 
 
-def encoder_config_json(encoder, architecture):
+def config_to_hf(encoder, architecture):
     """An HF/Google-style BERT config dict for `encoder`."""
     activation = {"gelu": "gelu", "gelu_approximate": "gelu_new"}.get(encoder.activation, encoder.activation)
     config = {"architectures": [architecture], "model_type": "bert"}

@@ -15,8 +15,6 @@ _SPECIAL = {
     "cls.seq_relationship.weight": "cls/seq_relationship/output_weights",  # [2, hidden] in both
     "cls.seq_relationship.bias": "cls/seq_relationship/output_bias",
 }
-# Variables google-research/bert checkpoints carry that are not weights.
-_NOT_WEIGHTS = re.compile(r"(^global_step$|/adam_[mv]$|^good_steps$|^loss_scale$)")
 
 
 def to_google(hf_name):
@@ -40,7 +38,3 @@ def from_google(google_name):
     name = name.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
     transposed = name.endswith(".kernel")
     return re.sub(r"\.kernel$", ".weight", name), transposed
-
-
-def is_weight(google_name):
-    return not _NOT_WEIGHTS.search(google_name)

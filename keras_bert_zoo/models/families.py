@@ -1,0 +1,60 @@
+"""The registry of model families: config.json's `model_type` -> `Family`.
+
+Adding a family (RoBERTa, ...) is one folder under `keras_bert_zoo/models/` and one entry here.
+
+>>> from keras_bert_zoo.models import families
+>>> families.get("bert").backbone.__name__
+'BertEncoder'
+>>> families.of_config({"architectures": ["BertForMaskedLM"]}).model_type  # no model_type: Google's BERT
+'bert'
+"""
+
+from keras_bert_zoo.models.bert import checkpoint_names as bert_names
+from keras_bert_zoo.models.bert import google_names as bert_google_names
+from keras_bert_zoo.models.bert import hf_config as bert_config
+from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.models.family import Family
+
+BERT = Family(
+    model_type="bert",
+    backbone=BertEncoder,
+    prefix=bert_names.PREFIX,
+    config_from_hf=bert_config.config_from_hf,
+    config_to_hf=bert_config.config_to_hf,
+    check_sizes=bert_config.check_sizes,
+    backbone_names=bert_names.encoder_names,
+    hf_names=bert_names.hf_names,
+    architectures=bert_names.ARCHITECTURES,
+    architecture_of_state=bert_names.architecture_of_state,
+    pooler=bert_names.POOLER_NAMES,
+    tied=bert_names.TIED,
+    from_google=bert_google_names.from_google,
+    to_google=bert_google_names.to_google,
+    shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                "max_sequence_length", "num_segments"),  # dropout, activation, epsilon may differ between equal weights
+    tokenizer="BertTokenizer",
+    preprocessor="BertPreprocessor",
+)
+
+FAMILIES = {family.model_type: family for family in (BERT,)}
+DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
+
+
+def get(model_type):
+    if model_type not in FAMILIES:
+        raise ValueError(f"model_type {model_type!r} is not one this package loads ({', '.join(FAMILIES)}).")
+    return FAMILIES[model_type]
+
+
+def of_config(config_json):
+    """The family of a config.json (or bert_config.json) dict."""
+    return get(config_json.get("model_type") or DEFAULT)
+
+
+def of_model(model):
+    """The family of a backbone or of a task model over one, or a TypeError."""
+    for family in FAMILIES.values():
+        if isinstance(model, family.backbone) or isinstance(getattr(model, "encoder", None), family.backbone):
+            return family
+    raise TypeError(f"{type(model).__name__} is not a model of a known family ({', '.join(FAMILIES)}); "
+                    "save it with model.save('model.keras').")
