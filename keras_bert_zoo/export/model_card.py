@@ -20,7 +20,8 @@ it fills in; what it cannot know comes from the `card=` argument of `kbz.export.
 - `training_data`: e.g. "SST-2 sample: 2000 training sentences".
 - `metrics`: {name: value}, e.g. {"dev accuracy": 0.8406}.
 - `command`: the command line that trained and measured it.
-- `label_names`: for an ONNX export, which has no label names of its own.
+
+Label names, inputs, limits and the task come from the model itself.
 """
 
 import json
@@ -29,7 +30,7 @@ from pathlib import Path
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
 from keras_bert_zoo.models.bert.backbone import BertEncoder
 
-CARD_FACTS = ("base_model", "training_data", "metrics", "command", "label_names")
+CARD_FACTS = ("base_model", "training_data", "metrics", "command")
 SAVED_MODEL_CARD = "README.md"
 
 
@@ -89,7 +90,6 @@ def model_card(task_model, fmt, *, name, input_names, facts=None, pair=False, la
     """
     facts = check_facts(facts)
     pipeline_tag, task_words, task_tag = _task(task_model, pair)
-    label_names = label_names if label_names is not None else facts.get("label_names")
     metrics = facts.get("metrics") or {}
     front = ["---", "library_name: keras", "tags:"]
     front += [f"- {_yaml_value(tag)}" for tag in ["keras", "bert", "keras-bert-zoo", fmt.replace("_", "-"), task_tag]

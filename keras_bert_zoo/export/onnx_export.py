@@ -26,7 +26,7 @@ from onnx import numpy_helper, save_model
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.saved_model_export import serving_graph
 from keras_bert_zoo.export.saved_model_files import write_file
-from keras_bert_zoo.export.serving import ServingOptions
+from keras_bert_zoo.export.serving import model_contract
 from keras_bert_zoo.models import BertPretrainer, BertTask
 from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.progress import phase
@@ -35,17 +35,16 @@ INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 PREPROCESSING_FORMAT = 1
 
 
-def onnx(
-    task_model, path, opset=17, card=None, *, preprocessor=None, label_names=None, pair=False, doc_stride=128,
-    max_query_length=64, n_best=20, max_answer_length=30, null_score_threshold=0.0,
-):
+def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False):
     """Writes `task_model` as an ONNX file; returns its path.
 
     Inputs: int32 `token_ids`, `segment_ids`, `padding_mask` shaped [batch, sequence]
     ([batch, num_choices, sequence] for `BertMultipleChoice`), both axes dynamic (named "batch"
     and "sequence"). Outputs keep the Keras output names (`sequence_output` and
     `pooled_output`, `start_logits` and `end_logits`); a model with a single output (classifier,
-    token classifier, multiple choice) names it `logits`.
+    token classifier, multiple choice) names it `logits`. A model with a preprocessor (`BertTask`)
+    gets its vocabulary and settings written beside the file, with its label names and decoding
+    options, and `file_clients.OnnxModel` serves raw text with them.
 
     Args:
         task_model: a `BertEncoder` or a task model on one (not `BertPretrainer`).
@@ -53,25 +52,20 @@ def onnx(
         opset: the ONNX opset to target.
         card: facts for the model card written beside the file as `<file name>.README.md`
             (`keras_bert_zoo.export.model_card`): a dict with any of base_model, training_data,
-            metrics {name: value}, command, and label_names (the file itself has none).
-        preprocessor: the `BertPreprocessor` the model was trained with. Given, its vocabulary and
-            settings are written beside the file with the serving options below (as the SavedModel
-            export takes them), and `file_clients.OnnxModel` serves raw text with them.
-        label_names, pair, doc_stride, max_query_length, n_best, max_answer_length, null_score_threshold:
-            as `saved_model` takes them; they need `preprocessor`.
+            metrics {name: value}, command.
+        preprocessor, pair: for a bare `BertEncoder`, which has neither: its `BertPreprocessor`
+            (None: ids only) and whether it embeds text pairs.
 
     Example:
-    >>> onnx(kbz.BertSpanQA(encoder), "squad.onnx", opset=17)  # doctest: +SKIP
+    >>> onnx(kbz.BertSpanQA(encoder, preprocessor=preprocessor), "squad.onnx", opset=17)  # doctest: +SKIP
     """
     if isinstance(task_model, BertPretrainer) or not isinstance(task_model, (BertEncoder, BertTask)):
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
     facts = check_facts(card)
-    options = ServingOptions(label_names, pair, doc_stride, max_query_length, n_best, max_answer_length,
-                             null_score_threshold)
-    if preprocessor is None and options != ServingOptions():
-        raise ValueError("The serving options are written beside the file with the preprocessor: pass preprocessor.")
-    if preprocessor is not None:  # the options must fit the task, as for the SavedModel export
-        serving_graph(task_model, preprocessor, options)
+    contract = None
+    if preprocessor is not None or getattr(task_model, "preprocessor", None) is not None:
+        contract = model_contract(task_model, preprocessor, pair)
+        serving_graph(task_model, *contract)  # the options must fit the task, as for the SavedModel export
     shape = task_model.inputs[0].shape
     inputs = {name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}
     # The weights go in as graph inputs and become initializers afterwards. Frozen into the graph as
@@ -95,11 +89,12 @@ def onnx(
     _name_dynamic_axes(model_proto.graph)
     # The file name's extension would pick the format; the temporary name has another.
     path = Path(path)
-    text = model_card(task_model, "onnx", name=path.stem, input_names=INPUT_NAMES, facts=facts)
+    text = model_card(task_model, "onnx", name=path.stem, input_names=INPUT_NAMES, facts=facts,
+                      label_names=getattr(task_model, "label_names", None))
     write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
     write_file(card_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    if preprocessor is not None:
-        _write_preprocessing(path, task_model, preprocessor, options)
+    if contract is not None:
+        _write_preprocessing(path, task_model, *contract)
     return path
 
 

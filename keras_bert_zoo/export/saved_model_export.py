@@ -13,7 +13,8 @@ A request holds at most `max_texts_per_request` rows of at most `max_chars_per_t
 so the memory a request takes is bounded (`serving.ServingLimits`).
 
 Example:
->>> path = saved_model(classifier, preprocessor, "saved_models/sst2", ["negative", "positive"])  # doctest: +SKIP
+>>> classifier = kbz.BertClassifier(encoder, 2, label_names=["negative", "positive"], preprocessor=preprocessor)
+>>> path = saved_model(classifier, "saved_models/sst2")  # doctest: +SKIP
 """
 
 import dataclasses
@@ -24,7 +25,14 @@ import keras
 
 from keras_bert_zoo.export.model_card import SAVED_MODEL_CARD, check_facts, model_card, rest_instance
 from keras_bert_zoo.export.saved_model_files import warmup_inputs, write_version, write_warmup_requests
-from keras_bert_zoo.export.serving import TASKS, ServingLimits, ServingOptions, check_options, task_serving
+from keras_bert_zoo.export.serving import (
+    TASKS,
+    ServingLimits,
+    ServingOptions,
+    check_options,
+    model_contract,
+    task_serving,
+)
 from keras_bert_zoo.export.serving.classifier import classifier_label_names
 from keras_bert_zoo.models import BertPretrainer
 from keras_bert_zoo.progress import phase
@@ -46,23 +54,21 @@ def serving_graph(task_model, preprocessor, options=ServingOptions(), limits=Ser
 
 
 def saved_model(
-    task_model, preprocessor, base_path, label_names=None, pair=False, *, doc_stride=128, max_query_length=64,
-    n_best=20, max_answer_length=30, null_score_threshold=0.0, warmup_examples=None, max_chars_per_text=1_000_000,
+    task_model, base_path, *, preprocessor=None, pair=False, warmup_examples=None, max_chars_per_text=1_000_000,
     max_texts_per_request=1_000, max_windows_per_context=1_000, encoder_batch_size=64, card=None,
 ):
     """Writes `<base_path>/<next version>/`, a SavedModel TF Serving loads, and returns its path.
 
+    Everything the graph needs comes from the model (`BertTask`): its `preprocessor` (tokenizer and
+    `sequence_length` go into the graph), its label names (class names of a classifier, "0", "1", ...
+    when it has none; the tag of each class of a token classifier, required there), `pair` (a
+    classifier of text pairs takes `text_a` and `text_b`) and a span QA model's windows and decoding.
+
     Args:
         task_model: a `BertClassifier`, `BertTokenClassifier`, `BertSpanQA`, `BertMultipleChoice`
             or a bare `BertEncoder` (sentence embeddings; a `BertPretrainer` exports its encoder).
-        preprocessor: the `BertPreprocessor` used in training; its tokenizer and `sequence_length`
-            go into the graph.
-        label_names: class names of a classifier ("0", "1", ... if None; unused by a regressor), or
-            the tag of each class of a token classifier (required there).
-        pair: text pairs (`text_a`, `text_b`) for a classifier or an encoder.
-        doc_stride, max_query_length, n_best, max_answer_length, null_score_threshold: span QA
-            windows and decoding, as in `kbz.data.squad_windows` and `kbz.data.decode_answers`
-            (the preprocessor's `sequence_length` is the window length).
+        preprocessor, pair: for a bare `BertEncoder`, which has neither: its `BertPreprocessor`, and
+            whether it embeds text pairs.
         warmup_examples: requests TF Serving replays at load
             (`assets.extra/tf_serving_warmup_requests`, see `keras_bert_zoo.export.saved_model_files`): a list
             of examples, each a string for one-input signatures, a tuple in input order or a dict
@@ -81,8 +87,7 @@ def saved_model(
     The version folder appears only once complete (`write_version`); a failure leaves nothing.
     """
     limits = ServingLimits(max_chars_per_text, max_texts_per_request, max_windows_per_context, encoder_batch_size)
-    options = ServingOptions(label_names, pair, doc_stride, max_query_length, n_best, max_answer_length,
-                             null_score_threshold)
+    preprocessor, options = model_contract(task_model, preprocessor, pair)
     graph = serving_graph(task_model, preprocessor, options, limits)
     facts = check_facts(card)
     with phase(f"exporting a SavedModel to {base_path}"):
@@ -104,8 +109,8 @@ def saved_model(
 
         text = model_card(
             task_model, "saved_model", name=Path(base_path).resolve().name,
-            input_names=[s.name for s in graph.text_inputs], facts=facts, pair=pair,
-            label_names=_card_label_names(task_model, label_names),
+            input_names=[s.name for s in graph.text_inputs], facts=facts, pair=options.pair,
+            label_names=_card_label_names(task_model, options.label_names),
             sequence_length=preprocessor.sequence_length, truncate=preprocessor.truncate,
             limits=_card_limits(limits), instance=rest_instance(task_model, graph.default_warmup),
         )

@@ -9,7 +9,7 @@ uninitialized resource variables in the .tflite, which then outputs NaN; the Sav
 freezes them.) Run the file with `tflite_interpreter`, which registers tensorflow-text's kernels.
 
 Example:
->>> path = tflite(classifier, preprocessor, "sst2.tflite", label_names=["neg", "pos"])  # doctest: +SKIP
+>>> path = tflite(classifier, "sst2.tflite")  # doctest: +SKIP
 >>> runner = tflite_interpreter(path).get_signature_runner()  # doctest: +SKIP
 >>> runner(text=np.array(["a great movie"], object))["label"]  # doctest: +SKIP
 array([b'pos'], dtype=object)
@@ -31,7 +31,7 @@ from tensorflow_text import tflite_registrar
 from keras_bert_zoo import compat
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.saved_model_files import write_file
-from keras_bert_zoo.export.serving import TASKS, ServingOptions, check_options, task_serving
+from keras_bert_zoo.export.serving import TASKS, ServingOptions, check_options, model_contract, task_serving
 from keras_bert_zoo.export.serving.classifier import classifier_label_names
 from keras_bert_zoo.progress import phase
 
@@ -47,10 +47,10 @@ INT8_FLOAT_LAYERS = ("feedforward_output_dense",)  # keras-hub TransformerEncode
 
 
 def tflite(
-    task_model, preprocessor, path, quantization=None, representative_texts=None, label_names=None, pair=False,
+    task_model, path, quantization=None, representative_texts=None, *, preprocessor=None, pair=False,
     card=None,
 ):
-    """Writes `task_model` with `preprocessor` in front as a .tflite file; returns its path.
+    """Writes `task_model` with its preprocessor in front as a .tflite file; returns its path.
 
     The `serving_default` signature takes a 1-D string tensor `text` (`text_a` and `text_b` with
     `pair=True`) of any batch size; text longer than the preprocessor's `sequence_length` is
@@ -65,7 +65,6 @@ def tflite(
 
     Args:
         task_model: a `BertClassifier`, `BertTokenClassifier` or `BertEncoder`.
-        preprocessor: the `BertPreprocessor` the model was trained with.
         path: the file to write; it must end in ".tflite".
         quantization: None (float32), "fp16" (float16 weights, float32 compute), "dynamic_int8"
             (int8 weights, activations quantized on the fly) or "int8" (int8 weights and
@@ -74,14 +73,15 @@ def tflite(
             `INT8_OPS`). Inputs and outputs keep their types in every mode.
         representative_texts: for "int8" only: a few hundred training texts (pairs of texts
             with `pair=True`) the calibration runs through the whole model, tokenizer included.
-        label_names: class names for the `label` (`tag`) output (default "0", "1", ...).
-        pair: the model (a classifier or an encoder) takes sentence pairs.
+        preprocessor, pair: for a bare `BertEncoder`, which has neither: its `BertPreprocessor` and
+            whether it embeds sentence pairs. A task model brings its own (`BertTask`), with its
+            label names for the `label` (`tag`) output (default "0", "1", ...).
         card: facts for the model card written beside the file as `<file name>.README.md`
             (`keras_bert_zoo.export.model_card`): a dict with any of base_model, training_data,
             metrics {name: value}, command.
 
     Example:
-    >>> tflite(classifier, preprocessor, "sst2_int8.tflite", "int8", train_texts[:200])  # doctest: +SKIP
+    >>> tflite(classifier, "sst2_int8.tflite", "int8", train_texts[:200])  # doctest: +SKIP
     """
     path = Path(path)
     if path.suffix != ".tflite":
@@ -94,8 +94,10 @@ def tflite(
     if task is None or task.tflite_outputs is None:
         writers = ", a ".join(kind for kind, other in TASKS.items() if other.tflite_outputs)
         raise NotImplementedError(f"No TFLite export for a {type(task_model).__name__}: export a {writers}.")
-    options = check_options(task, ServingOptions(label_names=label_names, pair=pair))
+    preprocessor, options = model_contract(task_model, preprocessor, pair)
+    options = check_options(task, ServingOptions(label_names=options.label_names, pair=options.pair))
     outputs = task.tflite_outputs(task_model, options, preprocessor.tokenizer)
+    pair = options.pair
     names = ("text_a", "text_b") if pair else ("text",)
     facts = check_facts(card)
     examples = _representative_examples(representative_texts, names) if quantization == "int8" else None
@@ -124,7 +126,7 @@ def tflite(
     _check_runs(model, names)
     text = model_card(
         task_model, "tflite", name=path.stem, input_names=names, facts=facts, pair=pair,
-        label_names=classifier_label_names(task_model.num_classes, label_names)
+        label_names=classifier_label_names(task_model.num_classes, options.label_names)
         if getattr(task_model, "num_classes", 1) > 1 else None,
         sequence_length=preprocessor.sequence_length, truncate=preprocessor.truncate,
     )

@@ -11,7 +11,9 @@ class BertClassifier(BertTask):
     """Dropout and a dense layer on `pooled_output`; returns logits [batch, num_classes].
 
     `num_classes=1` makes it a regressor (one score per example, e.g. STS-B). `label_names`
-    (optional, one per class) travel with the model: exports and `kbz.save_hf` use them.
+    (optional, one per class) travel with the model: exports and `kbz.save_hf` use them. `pair`:
+    it reads text pairs (`text_a`, `text_b`), as its exports then take them. `preprocessor`: see
+    `BertTask`.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -21,9 +23,9 @@ class BertClassifier(BertTask):
     (2, 3)
     """
 
-    config_keys = ("num_classes", "dropout", "label_names")
+    config_keys = ("num_classes", "dropout", "label_names", "pair")
 
-    def __init__(self, encoder, num_classes, dropout=0.1, label_names=None, **kwargs):
+    def __init__(self, encoder, num_classes, dropout=0.1, label_names=None, pair=False, **kwargs):
         label_names = check_label_names(label_names, num_classes)
         inputs = encoder_inputs(encoder)
         x = encoder(inputs)["pooled_output"]
@@ -35,3 +37,4 @@ class BertClassifier(BertTask):
         self.num_classes = num_classes
         self.dropout = dropout
         self.label_names = label_names
+        self.pair = bool(pair)

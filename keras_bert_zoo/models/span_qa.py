@@ -14,7 +14,11 @@ PADDING_LOGIT = -1e9
 class BertSpanQA(BertTask):
     """A dense layer to 2 scores per token: `start_logits`, `end_logits` [batch, seq].
 
-    Padding positions get `PADDING_LOGIT`, so a softmax or argmax never picks them.
+    Padding positions get `PADDING_LOGIT`, so a softmax or argmax never picks them. The model
+    carries how its answers are read, which its exports and evaluation use: windows of its
+    preprocessor's `sequence_length` sharing `doc_stride` wordpieces, questions cut to
+    `max_query_length`, and the decoding of `kbz.data.decode_answers` (`n_best`,
+    `max_answer_length`, `null_score_threshold`: `float("inf")` for SQuAD v1.1, which always answers).
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -24,7 +28,13 @@ class BertSpanQA(BertTask):
     (2, 8)
     """
 
-    def __init__(self, encoder, **kwargs):
+    config_keys = ("doc_stride", "max_query_length", "n_best", "max_answer_length", "null_score_threshold")
+
+    def __init__(self, encoder, doc_stride=128, max_query_length=64, n_best=20, max_answer_length=30,
+                 null_score_threshold=0.0, **kwargs):
+        if min(doc_stride, max_query_length, n_best, max_answer_length) < 1:
+            raise ValueError(f"doc_stride={doc_stride}, max_query_length={max_query_length}, n_best={n_best} and "
+                             f"max_answer_length={max_answer_length} must all be >= 1.")
         inputs = encoder_inputs(encoder)
         x = encoder(inputs)["sequence_output"]
         logits = keras.layers.Dense(
@@ -37,3 +47,5 @@ class BertSpanQA(BertTask):
             for i, name in enumerate(("start_logits", "end_logits"))
         }
         super().__init__(encoder, inputs, outputs, **kwargs)
+        self.doc_stride, self.max_query_length, self.n_best = doc_stride, max_query_length, n_best
+        self.max_answer_length, self.null_score_threshold = max_answer_length, float(null_score_threshold)

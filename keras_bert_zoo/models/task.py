@@ -18,21 +18,32 @@ def encoder_inputs(encoder, shape=(None,)):
 class BertTask(keras.Model):
     """A functional model over `self.encoder`; subclasses list their own constructor args.
 
-    Serialization nests the encoder's config, so `from_config` rebuilds the whole model and
-    `.keras` files reload with their weights.
+    A task model owns its contract, as keras-hub's tasks do: its `preprocessor` (the
+    `BertPreprocessor` it was trained with, raw text to encoder inputs; optional) and its
+    serving options (label names, span QA decoding) are in its config, so a `.keras` file alone
+    is enough to export, evaluate or serve it. Serialization nests the encoder's and the
+    preprocessor's configs (the vocabulary is a saved asset), so `from_config` rebuilds the
+    whole model and `.keras` files reload with their weights.
     """
 
     config_keys = ()
 
-    def __init__(self, encoder, inputs, outputs, **kwargs):
+    def __init__(self, encoder, inputs, outputs, preprocessor=None, **kwargs):
         self.encoder = encoder
         super().__init__(inputs=inputs, outputs=outputs, dtype=encoder.dtype_policy, **kwargs)
+        self.preprocessor = preprocessor
+
+    @property
+    def layers(self):
+        # The preprocessor is not part of the graph (keras-hub's tasks leave it out too).
+        return [layer for layer in super().layers if layer is not getattr(self, "preprocessor", None)]
 
     def get_config(self):
         return {
             "name": self.name,
             "trainable": self.trainable,
             "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),  # None stays None
             **{key: getattr(self, key) for key in self.config_keys},
         }
 
@@ -40,6 +51,7 @@ class BertTask(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        config["preprocessor"] = keras.saving.deserialize_keras_object(config.get("preprocessor"))
         return cls(**config)
 
 

@@ -44,9 +44,17 @@ class BertPreprocessor(keras.layers.Layer):
         self.sequence_length = sequence_length
         self.truncate = truncate
         self.padding = padding
-        self.packer = BertPacker(
-            tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, sequence_length, truncate, padding
-        )
+        self._packer = None
+
+    @property
+    def packer(self):
+        """The `BertPacker`, made on first use: a preprocessor loaded from a `.keras` file gets its
+        tokenizer's vocabulary (a saved asset), and with it the special token ids, after it is built."""
+        if self._packer is None:
+            tokenizer = self.tokenizer
+            self._packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, self.sequence_length,
+                                      self.truncate, self.padding)
+        return self._packer
 
     def call(self, inputs):
         return self.packer(tuple(self.tokenizer(segment) for segment in as_segments(inputs)))

@@ -29,6 +29,7 @@ from keras_bert_zoo.text.normalizer import bert_normalizer_model
 from keras_bert_zoo.vocabulary import read_vocabulary
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+VOCABULARY_ASSET = "vocabulary.txt"
 # Hugging Face's WordPiece turns a word of more than this many characters into one [UNK].
 MAX_CHARS_PER_WORD = 100
 
@@ -90,12 +91,18 @@ class BertTokenizer(keras.layers.Layer):
     [[5, 6]]
     """
 
-    def __init__(self, vocabulary, lowercase=True, **kwargs):
+    def __init__(self, vocabulary=None, lowercase=True, **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False  # inputs are strings, not float tensors
         self._allow_non_tensor_positional_args = True
         self.built = True
         self.lowercase = bool(lowercase)
+        self._vocabulary = None
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary)
+
+    def set_vocabulary(self, vocabulary):
+        """Sets the vocabulary (a vocab.txt path or a list of tokens); a `.keras` load calls it with the asset."""
         self._vocabulary = read_vocabulary(vocabulary)
         self._token_to_id = {token: i for i, token in enumerate(self._vocabulary)}
         missing = [t for t in SPECIAL_TOKENS if t not in self._token_to_id]
@@ -117,12 +124,25 @@ class BertTokenizer(keras.layers.Layer):
             [len(t) - 2 if t.startswith("##") else len(t) for t in self._vocabulary], tf.int32
         )
 
+    def save_assets(self, dir_path):
+        """The vocabulary goes into a `.keras` file as `vocabulary.txt`, not into its config JSON."""
+        text = "".join(token + "\n" for token in self._checked_vocabulary())
+        (Path(dir_path) / VOCABULARY_ASSET).write_text(text, encoding="utf-8")
+
+    def load_assets(self, dir_path):
+        self.set_vocabulary(Path(dir_path) / VOCABULARY_ASSET)
+
+    def _checked_vocabulary(self):
+        if self._vocabulary is None:
+            raise ValueError("This BertTokenizer has no vocabulary yet: pass one, or call set_vocabulary.")
+        return self._vocabulary
+
     @property
     def vocabulary_size(self):
-        return len(self._vocabulary)
+        return len(self._checked_vocabulary())
 
     def get_vocabulary(self):
-        return list(self._vocabulary)
+        return list(self._checked_vocabulary())
 
     def token_to_id(self, token):
         if token not in self._token_to_id:
@@ -140,6 +160,7 @@ class BertTokenizer(keras.layers.Layer):
 
     def call(self, inputs):
         """Strings -> wordpiece ids: a scalar gives a 1-D Tensor, a batch [batch, None] ragged."""
+        self._checked_vocabulary()
         inputs, scalar = _as_string_batch(inputs)
         ids = self._wordpiece.tokenize(self._normalizer.normalize(inputs))
         ids = self._limit_word_length(ids)[0]
@@ -194,7 +215,8 @@ class BertTokenizer(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"vocabulary": list(self._vocabulary), "lowercase": self.lowercase})
+        # The vocabulary is an asset (`save_assets`): a .keras file's config stays small.
+        config.update({"vocabulary": None, "lowercase": self.lowercase})
         return config
 
 

@@ -43,10 +43,23 @@ def check_options(task, options):
     return options
 
 
+def model_contract(model, preprocessor=None, pair=False):
+    """`(preprocessor, ServingOptions)` of a task model, read from the model itself: its `preprocessor`,
+    label names, `pair` and span QA decoding. A bare encoder (which has none) takes `preprocessor`
+    and `pair` here."""
+    preprocessor = preprocessor or getattr(model, "preprocessor", None)
+    if preprocessor is None:
+        raise ValueError(f"This {type(model).__name__} has no preprocessor to export with it: build it with "
+                         "preprocessor=kbz.load_preprocessor(...) (or pass preprocessor= for a bare encoder).")
+    fields = {field.name for field in dataclasses.fields(ServingOptions)}
+    options = ServingOptions(**{name: getattr(model, name) for name in fields if hasattr(model, name)})
+    return preprocessor, dataclasses.replace(options, pair=True) if pair else options
+
+
 def schema_of(names):
     """The `OutputSchema` whose outputs are exactly `names`, or None."""
     return SCHEMAS.get(frozenset(names))
 
 
 __all__ = ["TASKS", "OutputSchema", "ServingGraph", "ServingLimits", "ServingOptions", "TaskServing", "check_options",
-           "schema_of", "task_serving"]
+           "model_contract", "schema_of", "task_serving"]
