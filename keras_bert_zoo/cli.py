@@ -316,53 +316,54 @@ def _calibration_texts(path, pair):
 
 
 def export(args):
-    """Exports the best (or last) model of a recipe's run folder as a SavedModel, a .tflite or a .onnx file.
+    """Exports the best (or last) model of a recipe's run folder (or a .keras file, or a checkpoint folder) as a
+    SavedModel, a .tflite or a .onnx file.
 
     A run folder's model card gets the facts its recipe recorded (base model, training data, metrics, command).
     """
     from keras_bert_zoo import export as formats
     from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
-    from keras_bert_zoo.training.runs import RUN_INFO, load_run, run_info
+    from keras_bert_zoo.loading import load
+    from keras_bert_zoo.training.runs import model_file, run_info
 
     if args.quantization and args.format != "tflite":
         raise SystemExit(f"error: --quantization applies to --format tflite, not {args.format}.")
     if (args.quantization == "int8") != bool(args.calibration_file):
         raise SystemExit("error: --quantization int8 calibrates on real texts: give it --calibration-file FILE "
                          "(one text a line), and only it.")
-    folder = Path(args.run_dir)
+    source = Path(args.run_dir)
     try:
-        if not (folder / RUN_INFO).is_file() and (hf_folder.is_hf_folder(folder) or
-                                                   google_checkpoint.is_google_folder(folder)):
-            model, preprocessor, export_kwargs = _checkpoint_for_export(folder, args.sequence_length)
-        else:  # a run folder, or neither: load_run says what a finished run holds
-            model, preprocessor, export_kwargs = load_run(folder, which=args.weights)
+        if hf_folder.is_hf_folder(source) or google_checkpoint.is_google_folder(source):
+            model, preprocessor = _checkpoint_for_export(source, args.sequence_length)
+        else:  # a .keras file, or a run folder (model_file says what a finished run holds)
+            model = load(source if source.suffix == ".keras" else model_file(source, which=args.weights))
+            preprocessor = None  # the task model brings its own
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    info = run_info(folder)
-    name = args.name or info.get("export_name") or folder.resolve().name
+    info = run_info(source)
+    name = args.name or info.get("export_name") or (source.stem if source.suffix == ".keras" else
+                                                     source.resolve().name)
     card = dict(info.get("card") or {})
     output_dir = Path(args.output_dir)
     try:
         if args.format == "saved_model":
-            path = formats.saved_model(model, preprocessor, output_dir / name, **export_kwargs, card=card)
+            path = formats.saved_model(model, output_dir / name, preprocessor=preprocessor, card=card)
         elif args.format == "tflite":
-            pair = export_kwargs.get("pair", False)
             path = formats.tflite(
-                model, preprocessor, output_dir / f"{name}.tflite",
+                model, output_dir / f"{name}.tflite", preprocessor=preprocessor, card=card,
                 quantization=None if args.quantization in (None, "none") else args.quantization,
-                representative_texts=_calibration_texts(args.calibration_file, pair) if args.calibration_file else None,
-                label_names=export_kwargs.get("label_names"), pair=pair, card=card)
+                representative_texts=(_calibration_texts(args.calibration_file, getattr(model, "pair", False))
+                                      if args.calibration_file else None))
         else:
-            path = formats.onnx(model, output_dir / f"{name}.onnx", card=card, preprocessor=preprocessor,
-                                **export_kwargs)
+            path = formats.onnx(model, output_dir / f"{name}.onnx", card=card, preprocessor=preprocessor)
     except (ValueError, NotImplementedError) as error:  # the model or its arguments do not fit the format
         raise SystemExit(f"error: {error}") from None
     print(f"exported {type(model).__name__} to {path}")
 
 
 def _checkpoint_for_export(folder, sequence_length):
-    """(model, preprocessor, export kwargs) of a Hugging Face or Google checkpoint folder: the class it
-    holds (`kbz.load`, labels included) and a preprocessor with its vocab.txt."""
+    """(model, preprocessor for a bare encoder) of a Hugging Face or Google checkpoint folder: the class it
+    holds (`kbz.load`, labels included), with a preprocessor on its vocab.txt."""
     from keras_bert_zoo.loading import load, load_preprocessor
     from keras_bert_zoo.models.families import of_model
 
@@ -371,8 +372,10 @@ def _checkpoint_for_export(folder, sequence_length):
     if sequence_length is not None and sequence_length > positions:
         raise ValueError(f"--sequence-length {sequence_length} is longer than the {positions} positions of {folder}.")
     preprocessor = load_preprocessor(folder, sequence_length=sequence_length or positions, padding="longest")
-    label_names = getattr(model, "label_names", None)
-    return model, preprocessor, {} if label_names is None else {"label_names": label_names}
+    if hasattr(model, "preprocessor"):  # a task model carries it
+        model.preprocessor = preprocessor
+        return model, None
+    return model, preprocessor
 
 
 def list_presets(args):
@@ -418,10 +421,11 @@ def build_parser():
 
     p = commands.add_parser(
         "export", help="export a training run's model: SavedModel for TF Serving, TFLite or ONNX",
-        description="RUN: a recipe's --model-dir (it holds best.keras/last.keras and serving.json), or a "
-                    "Hugging Face or Google checkpoint folder (the class its config names, e.g. "
-                    "BertForTokenClassification, with its labels and vocab.txt).")
-    p.add_argument("run_dir", metavar="RUN", help="the run folder or checkpoint folder")
+        description="RUN: a recipe's --model-dir (it holds best.keras/last.keras, the task model with its "
+                    "preprocessor, and run.json), a task model's .keras file, or a Hugging Face or Google "
+                    "checkpoint folder (the class its config names, e.g. BertForTokenClassification, with its "
+                    "labels and vocab.txt).")
+    p.add_argument("run_dir", metavar="RUN", help="the run folder, .keras file or checkpoint folder")
     p.add_argument("--sequence-length", type=int,
                    help="checkpoint folders: wordpieces per text, [CLS] and [SEP] included (default: all the "
                         "model's positions, as transformers' pipelines; runs keep theirs)")

@@ -61,7 +61,8 @@ def main(argv=None):
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
                                                                  random_init=args.random_init)
-        model = kbz.BertClassifier(encoder, num_classes=len(labels))
+        model = kbz.BertClassifier(encoder, num_classes=len(labels), label_names=label_names,
+                                   pair=len(columns) == 2, preprocessor=preprocessor)
         runs.compile(model, args, runs.steps_per_epoch(num_train, args.batch_size),
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=[kbz.metrics.Accuracy()])
@@ -80,11 +81,9 @@ def main(argv=None):
     dev_accuracy = kbz.metrics.accuracy(gold, np.argmax(logits, axis=-1))
 
     # 4. Ship: a SavedModel that takes raw strings, as TF Serving loads it.
-    export_kwargs = dict(label_names=label_names, pair=len(columns) == 2)
     card = _card_facts(args, argv, num_train, kind, dev_accuracy)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card, **export_kwargs)
-    path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
-                                  warmup_examples=_warmup_examples(dev, columns), card=card)
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
+    path = kbz.export.saved_model(model, args.export_dir, warmup_examples=_warmup_examples(dev, columns), card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev accuracy: {dev_accuracy:.4f}")

@@ -75,7 +75,7 @@ def main(argv=None):
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
                                                                  random_init=args.random_init)
-        model = kbz.BertMultipleChoice(encoder, num_choices=train.num_choices)
+        model = kbz.BertMultipleChoice(encoder, num_choices=train.num_choices, preprocessor=preprocessor)
         runs.compile(model, args, runs.steps_per_epoch(num_train, args.batch_size),
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=[kbz.metrics.Accuracy()])
@@ -96,9 +96,9 @@ def main(argv=None):
 
     # 5. Ship: a SavedModel that takes a context and its choices as raw strings, as TF Serving loads it.
     card = _card_facts(args, argv, num_train, dev_accuracy)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card)
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
     warmup = [{"context": context, "choices": choices} for context, choices in zip(dev.contexts[:4], dev.choices)]
-    path = kbz.export.saved_model(model, preprocessor, args.export_dir, warmup_examples=warmup, card=card)
+    path = kbz.export.saved_model(model, args.export_dir, warmup_examples=warmup, card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"dev: {len(dev.labels)} questions, {dev.num_choices} choices each (chance: {1 / dev.num_choices:.4f})")

@@ -82,7 +82,8 @@ def main(argv=None):
         steps_per_epoch = runs.count_batches(train_pass(0))  # each length bucket ends in a short batch
         print(f"data: {num_train:,} training sentences ({steps_per_epoch:,} batches of up to {args.batch_size}, "
               f"grouped by length), {len(test_words):,} test sentences", flush=True)
-        model = kbz.BertTokenClassifier(encoder, num_classes=len(label_names))
+        model = kbz.BertTokenClassifier(encoder, num_classes=len(label_names), label_names=label_names,
+                                        preprocessor=preprocessor)
         runs.compile(model, args, steps_per_epoch,
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL),
                      weighted_metrics=["accuracy"])  # the data's sample_weight is 0 where the label is ignored
@@ -97,11 +98,10 @@ def main(argv=None):
     scores = kbz.metrics.entity_scores(test_tags, predicted)
 
     # 5. Ship: a SavedModel that takes raw text and returns entity spans, as TF Serving loads it.
-    export_kwargs = {"label_names": label_names}
     card = _card_facts(args, argv, num_train, scores)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card, **export_kwargs)
-    path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs,
-                                  warmup_examples=[" ".join(words) for words in test.words[:4]], card=card)
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
+    path = kbz.export.saved_model(model, args.export_dir, warmup_examples=[" ".join(words) for words in test.words[:4]],
+                                  card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path}")
     print(f"test: {len(test_words)} sentences, {sum(map(len, test_words))} words, {num_cut} cut by "

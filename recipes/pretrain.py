@@ -119,8 +119,8 @@ def main(argv=None):
         hf_dir = kbz.save_hf(pretrainer, model_dir / "hf", vocabulary)
         google_dir = kbz.save_google_checkpoint(pretrainer, model_dir / "google", vocabulary)
     card = _card_facts(args, argv, len(train_documents), scores)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card)
-    path = kbz.export.saved_model(pretrainer.encoder, preprocessor, args.export_dir,
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
+    path = kbz.export.saved_model(pretrainer, args.export_dir,
                                   warmup_examples=[" ".join(document[:2]) for document in dev_documents[:4]],
                                   card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
@@ -140,11 +140,13 @@ def load_pretrainer(checkpoint, sequence_length, random_init=False):
     if Path(checkpoint).is_dir() and _has_pretraining_heads(checkpoint):
         print(f"continuing from {checkpoint}: encoder and pretraining heads")
         preprocessor = kbz.load_preprocessor(checkpoint, sequence_length=sequence_length, padding="longest")
-        return kbz.load(checkpoint, model_class=kbz.BertPretrainer), preprocessor
+        pretrainer = kbz.load(checkpoint, model_class=kbz.BertPretrainer)
+        pretrainer.preprocessor = preprocessor  # saved with it: exports of the run take raw text
+        return pretrainer, preprocessor
     random_init = random_init and checkpoint in kbz.presets.names()  # a folder's weights always load
     encoder, preprocessor = runs.load_encoder_and_preprocessor(checkpoint, sequence_length, random_init=random_init)
     print(f"{checkpoint}: {'random encoder' if random_init else 'its encoder'}, new pretraining heads")
-    return kbz.BertPretrainer(encoder), preprocessor
+    return kbz.BertPretrainer(encoder, preprocessor=preprocessor), preprocessor
 
 
 def _card_facts(args, argv, num_documents, scores):

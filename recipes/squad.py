@@ -130,7 +130,9 @@ def main(argv=None):
 
     # 2. Model: encoder + a dense layer giving each token a start and an end score.
     with strategy.scope():
-        model = kbz.BertSpanQA(encoder)
+        model = kbz.BertSpanQA(encoder, doc_stride=args.doc_stride, max_query_length=args.max_query_length,
+                               n_best=args.n_best, max_answer_length=args.max_answer_length,
+                               preprocessor=preprocessor)
         span_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         runs.compile(model, args, steps_per_epoch, loss={"start_logits": span_loss, "end_logits": span_loss})
 
@@ -151,15 +153,13 @@ def main(argv=None):
         print_scores(name, scores, args.null_score_threshold, threshold, scores_at(threshold))
 
     # 5. Ship: a SavedModel that takes a question and its context as raw strings, as TF Serving loads it.
-    export_kwargs = dict(doc_stride=args.doc_stride, max_query_length=args.max_query_length,
-                         max_answer_length=args.max_answer_length, n_best=args.n_best,
-                         null_score_threshold=threshold)
+    model.null_score_threshold = threshold  # chosen by the evaluation: saved with the model, for every export
+    runs.save_model(model, args.model_dir)
     card = _card_facts(args, argv, num_train, results)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, card=card, **export_kwargs)
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
     examples = read_squad({"data": list(evaluations.values())[0]})
     warmup = list(zip(examples.questions, examples.contexts))[:4]
-    path = kbz.export.saved_model(model, preprocessor, args.export_dir, **export_kwargs, warmup_examples=warmup,
-                                  card=card)
+    path = kbz.export.saved_model(model, args.export_dir, warmup_examples=warmup, card=card)
     runs.finish(args.model_dir)  # outputs written: the backup goes (a kill before this resumes after training)
     print(f"exported to {path} with null score threshold {threshold:.4f}")
     name, (scores, _, _) = next(iter(results.items()))

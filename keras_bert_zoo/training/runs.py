@@ -7,11 +7,11 @@ A recipe reads like this (see recipes/classify.py):
     strategy = runs.configure(args)          # also makes this run the only one using args.model_dir
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
-        model = kbz.BertClassifier(encoder, num_classes=2)
+        model = kbz.BertClassifier(encoder, num_classes=2, label_names=[...], preprocessor=preprocessor)
         runs.compile(model, args, steps_per_epoch, loss=..., metrics=[...])
     runs.fit(model, args, make_train_dataset, steps_per_epoch, validation_data=dev_ds)
-    runs.save_run_info(args.model_dir, preprocessor, export_dir=args.export_dir, label_names=[...])
-    kbz.export.saved_model(model, preprocessor, args.export_dir, ...)
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=...)
+    kbz.export.saved_model(model, args.export_dir, card=...)
     runs.finish(args.model_dir)              # the outputs are written: the backup goes
 
 Killed at any point (kill -9 included), the same command resumes: during `fit` from the last backup,
@@ -40,7 +40,7 @@ from keras_bert_zoo.training.callbacks import default_callbacks
 from keras_bert_zoo.training.optimizer import create_optimizer
 from keras_bert_zoo.training.progress import ProgressLogger, progress_interval
 
-RUN_INFO = "serving.json"
+RUN_INFO = "run.json"
 LOCK = ".lock"
 _locks = {}  # model dir -> the open lock file by which this process holds it
 
@@ -210,16 +210,15 @@ def steps_per_epoch(num_examples, batch_size):
     return math.ceil(num_examples / batch_size)
 
 
-def save_run_info(model_dir, preprocessor, export_dir=None, card=None, **export_kwargs):
-    """Writes `<model_dir>/serving.json`: the preprocessor and the `kbz.export` arguments of this run.
+def save_run_info(model_dir, export_dir=None, card=None):
+    """Writes `<model_dir>/run.json`: what the run knows beyond its model, for `keras-bert-zoo export MODEL_DIR`.
 
-    With it, `keras-bert-zoo export MODEL_DIR` ships the trained model without the recipe's code.
     `export_dir` (the recipe's --export-dir, e.g. saved_models/sst2) records the name the run exported
     under (sst2), which `keras-bert-zoo export` then uses by default; runs without it use their folder's name.
     `card` (see `card_facts`) records the model card facts the recipe's export had, for the card of
-    every later export.
+    every later export. The model itself carries its preprocessor and serving options (`BertTask`).
     """
-    info = {"preprocessor": keras.saving.serialize_keras_object(preprocessor), "export_kwargs": export_kwargs}
+    info = {}
     if export_dir is not None:
         info["export_name"] = Path(export_dir).name
     if card is not None:
@@ -227,6 +226,12 @@ def save_run_info(model_dir, preprocessor, export_dir=None, card=None, **export_
     path = Path(model_dir) / RUN_INFO
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info))
+
+
+def save_model(model, model_dir):
+    """Saves the final `model` as `<model_dir>/last.keras`, e.g. after setting a decoding option that only
+    evaluation could choose (SQuAD's null score threshold), so that later exports read it."""
+    model.save(Path(model_dir) / "last.keras")
 
 
 def base_model(args):
@@ -253,7 +258,7 @@ def card_facts(args, argv, recipe, training_data, metrics):
 
 
 def run_info(model_dir):
-    """The run's `serving.json` as a dict ({} when there is none or it is unreadable): `export_name`, `card`, ..."""
+    """The run's `run.json` as a dict ({} when there is none or it is unreadable): `export_name`, `card`."""
     try:
         info = json.loads((Path(model_dir) / RUN_INFO).read_text())
     except (OSError, ValueError):
@@ -261,26 +266,23 @@ def run_info(model_dir):
     return info if isinstance(info, dict) else {}
 
 
-def load_run(model_dir, which="best"):
-    """`(task_model, preprocessor, export_kwargs)` of a finished run written by a recipe.
+def model_file(model_dir, which="best"):
+    """The `.keras` file of a finished run written by a recipe: the task model, its preprocessor inside.
 
     `which`: "best" (the best validation checkpoint, falling back to the last when the run had no
     validation data) or "last".
 
     Example:
-    >>> model, preprocessor, kwargs = load_run("runs/classify")  # doctest: +SKIP
-    >>> kbz.export.saved_model(model, preprocessor, "saved_models/sst2", **kwargs)  # doctest: +SKIP
+    >>> model = kbz.load(model_file("runs/classify"))  # doctest: +SKIP
+    >>> kbz.export.saved_model(model, "saved_models/sst2")  # doctest: +SKIP
     """
     model_dir = Path(model_dir)
     if which not in ("best", "last"):
         raise ValueError(f'which must be "best" or "last", got {which!r}.')
     candidates = [model_dir / f"{which}.keras"] + ([model_dir / "last.keras"] if which == "best" else [])
-    model_file = next((path for path in candidates if path.is_file()), None)
-    info_file = model_dir / RUN_INFO
-    if model_file is None or not info_file.is_file():
-        raise FileNotFoundError(f"{model_dir} is not a finished run: it needs {candidates[0].name} (or last.keras) "
-                                f"and {RUN_INFO}, which recipes write at the end of training (nor a Hugging Face or "
-                                "Google checkpoint folder, which `keras-bert-zoo export` also takes).")
-    info = json.loads(info_file.read_text())
-    preprocessor = keras.saving.deserialize_keras_object(info["preprocessor"])
-    return keras.saving.load_model(model_file), preprocessor, info["export_kwargs"]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        raise FileNotFoundError(f"{model_dir} is not a finished run: it needs {candidates[0].name} (or last.keras), "
+                                "which recipes write during training (nor a Hugging Face or Google checkpoint "
+                                "folder, which `keras-bert-zoo export` also takes).")
+    return found
