@@ -2,14 +2,14 @@
 
 The tokenizer stays outside the ONNX file: tf2onnx has no mapping for tensorflow-text's
 `FastBertNormalize` and `FastWordpieceTokenizeWithOffsets`. Feed it the ids `BertPreprocessor`
-makes (`{k: v.numpy() for k, v in preprocessor(texts).items()}`). Given the preprocessor, the export
-writes what rebuilds it beside the file, `<file>.vocab.txt` and `<file>.preprocessing.json` (the
+makes (`{k: v.numpy() for k, v in preprocessor(texts).items()}`). For a model with a preprocessor, the
+export writes what rebuilds it beside the file, `<file>.vocab.txt` and `<file>.preprocessing.json` (the
 task, its labels and decoding options too), so that `keras-bert-zoo predict model.onnx TEXT` (and
 `keras_bert_zoo.export.file_clients.OnnxModel`) answers as the SavedModel export does.
 (This module is not called `onnx.py` so that it can import the `onnx` package.)
 
 Example:
->>> path = onnx(classifier, "sst2.onnx", preprocessor=preprocessor, label_names=["neg", "pos"])  # doctest: +SKIP
+>>> path = onnx(kbz.BertClassifier(encoder, 2, preprocessor=preprocessor), "sst2.onnx")  # doctest: +SKIP
 >>> session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # doctest: +SKIP
 >>> session.run(["logits"], {k: v.numpy() for k, v in preprocessor(["a great movie"]).items()})  # doctest: +SKIP
 """
