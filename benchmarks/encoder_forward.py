@@ -2,7 +2,7 @@
 
 Both run fp32 on the CPU with the SAME weights: a randomly initialised HF `BertModel` of each
 shape is saved with `save_pretrained` to a temporary folder, torch loads it back with
-`BertModel.from_pretrained` and ours with `kbz.BertEncoder.from_checkpoint`. Every variant's
+`BertModel.from_pretrained` and ours with `kbz.load(path, model_class="backbone")`. Every variant's
 outputs (sequence and pooled) are checked against torch (max abs diff <= 1e-4) before timing.
 
 Thread settings and oneDNN must be fixed before TensorFlow starts, so each thread
@@ -43,7 +43,7 @@ VARIANTS = {
     "tf.function": "tf.function(lambda x: encoder(x, training=False)), as loaded",
     "tf.function+xla": "same, tf.function(jit_compile=True)",
     "pob+xla": "encoder.compile(jit_compile=True) then predict_on_batch",
-    "dropout0": "from_checkpoint(dir, dropout=0.0): keras MHA takes its ops.dot_product_attention path",
+    "dropout0": "kbz.load(dir, model_class='backbone', dropout=0.0): keras MHA takes its fused attention path",
     "dropout0+xla": "dropout0 in tf.function(jit_compile=True)",
     "PROTO-flat": "PROTOTYPE (not in keras_bert_zoo): same layers/weights, flat [tokens, hidden] layout",
 }

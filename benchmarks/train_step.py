@@ -2,7 +2,7 @@
 
 Both train a 2-class sequence classifier, fp32 on the CPU, batch 32 x 128 tokens, from the SAME
 weights: an HF folder that torch loads with `BertForSequenceClassification.from_pretrained` and ours
-with `kbz.BertEncoder.from_checkpoint` (MiniLM-L6: the installed all-MiniLM-L6-v2 weights; BERT-base:
+with `kbz.load(path, model_class="backbone")` (MiniLM-L6: the installed all-MiniLM-L6-v2 weights; BERT-base:
 a random-init HF `BertModel` of BERT-base shape written to a temporary folder). torch's random
 classifier weights are copied into our `logits` layer, and the eval-mode logits of both are checked to
 agree (max abs diff <= 1e-4) before anything is timed. Both sides train alike: dropout 0.1, AdamW

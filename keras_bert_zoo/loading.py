@@ -79,10 +79,7 @@ def load(source, weights=AUTO, model_class=None, **overrides):
         return model
     if path.is_dir():
         return _load_folder(path, model_class, overrides)
-    raise UnknownSourceError(f"{source} is not a preset (keras-bert-zoo presets), a .keras file or a checkpoint "
-                             "folder (Hugging Face: config.json + model.safetensors; Google: bert_config.json + "
-                             f"bert_model.ckpt.*). Unknown preset {str(source)!r}. Known presets: "
-                             f"{', '.join(presets.names())}.")
+    raise _unknown(source)
 
 
 def load_tokenizer(source, weights=AUTO, **kwargs):
@@ -98,6 +95,8 @@ def load_tokenizer(source, weights=AUTO, **kwargs):
         return _text_class(families.get(preset.model_type), "tokenizer")(
             vocabulary=vocab_file, lowercase=preset.lowercase, **kwargs)
     path = Path(source)
+    if not path.exists() and not (path.parent / checkpoints.VOCAB).is_file():  # a file inside a folder is fine
+        raise _unknown(source)
     if path.suffix == ".keras":
         raise ValueError(f"{path} holds a model, not its tokenizer: load the tokenizer of the checkpoint or "
                          "preset it was trained from.")
@@ -142,8 +141,11 @@ def _load_folder(path, model_class, overrides):
         return _load_backbone(family, checkpoint, config, overrides)
     architecture = family.architecture_of_checkpoint(checkpoint.config, checkpoint.state, path)
     if model_class is not None and architecture.model_class is not model_class:
+        task = next((a.name for a in family.architectures.values() if a.model_class is model_class), None)
+        if task is None:
+            raise TypeError(f"model_class={model_class!r}: a {family.model_type} checkpoint holds one of "
+                            f"{', '.join(a.model_class.__name__ for a in family.architectures.values())}.")
         if architecture.model_class is family.backbone:
-            task = next(a.name for a in family.architectures.values() if a.model_class is model_class)
             raise CheckpointMismatchError(
                 f"{path} has no {task.split('For', 1)[-1].lower()} heads: it holds only an encoder. Load it "
                 f"with kbz.load(path, model_class='backbone') and wrap it in kbz.{model_class.__name__}(encoder) "
@@ -186,6 +188,13 @@ def _check_preset_weights(preset, config_file, shown):
     if differences:
         raise PresetWeightsError(f"{shown} does not hold preset {preset.name!r}: {', '.join(differences)}. "
                                  "Load another model with kbz.load(path).")
+
+
+def _unknown(source):
+    return UnknownSourceError(f"{source} is not a preset (keras-bert-zoo presets), a .keras file or a checkpoint "
+                              "folder (Hugging Face: config.json + model.safetensors; Google: bert_config.json + "
+                              f"bert_model.ckpt.*). Unknown preset {str(source)!r}. Known presets: "
+                              f"{', '.join(presets.names())}.")
 
 
 def _family_of_folder(folder):
