@@ -41,7 +41,8 @@ def sentiment():
     keras.utils.set_random_seed(0)
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 32, 128, max_sequence_length=32, dropout=0.0)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB, lowercase=True), sequence_length=16)
-    model = kbz.BertClassifier(encoder, num_classes=2, dropout=0.0)
+    model = kbz.BertClassifier(encoder, num_classes=2, dropout=0.0, label_names=["neg", "pos"],
+                               preprocessor=preprocessor)
     texts, labels = sentences(512, seed=1)
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(preprocessor(tf.constant(texts)), np.array(labels), batch_size=32, epochs=4, verbose=0)
@@ -52,7 +53,7 @@ def sentiment():
 def fp32_path(sentiment, tmp_path_factory):
     model, preprocessor = sentiment
     path = tmp_path_factory.mktemp("tflite") / "m.tflite"
-    return kbz.export.tflite(model, preprocessor, path, label_names=["neg", "pos"])
+    return kbz.export.tflite(model, path)
 
 
 def keras_probabilities(model, preprocessor, texts):
@@ -86,7 +87,7 @@ def test_tokenizer_runs_inside_the_tflite(sentiment, fp32_path):
 def test_quantized_model_keeps_the_argmax(sentiment, tmp_path, quantization, weight_dtype, mean_change):
     model, preprocessor = sentiment
     representative = sentences(64, seed=2)[0] if quantization == "int8" else None
-    path = kbz.export.tflite(model, preprocessor, tmp_path / "q.tflite", quantization, representative)
+    path = kbz.export.tflite(model, tmp_path / "q.tflite", quantization, representative)
     interpreter = kbz.export.tflite_interpreter(path)
     assert any(t["dtype"] == weight_dtype for t in interpreter.get_tensor_details())  # weights were quantized
     texts, labels = sentences(64, seed=3)
@@ -103,10 +104,10 @@ def test_pair_classifier(tmp_path):
     keras.utils.set_random_seed(0)
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=32)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=12)
-    model = kbz.BertClassifier(encoder, num_classes=3)
+    model = kbz.BertClassifier(encoder, num_classes=3, pair=True, preprocessor=preprocessor)
     (tmp_path / "pair.tflite").write_bytes(b"old")
     os.link(tmp_path / "pair.tflite", tmp_path / "reader")  # a reader of the old file keeps reading it:
-    path = kbz.export.tflite(model, preprocessor, tmp_path / "pair.tflite", pair=True)
+    path = kbz.export.tflite(model, tmp_path / "pair.tflite")
     assert (tmp_path / "reader").read_bytes() == b"old"  # the export replaced the file, not rewrote it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.tflite", "pair.tflite.README.md", "reader"]
     runner = kbz.export.tflite_interpreter(path).get_signature_runner()
@@ -124,7 +125,8 @@ def test_encoder_and_token_classifier(tmp_path):
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=128)  # the longest text has 122 pieces
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=None)  # pads to the longest row
     inputs = preprocessor(tf.constant(TEXTS))
-    runner = kbz.export.tflite_interpreter(kbz.export.tflite(encoder, preprocessor, tmp_path / "enc.tflite"))
+    path = kbz.export.tflite(encoder, tmp_path / "enc.tflite", preprocessor=preprocessor)
+    runner = kbz.export.tflite_interpreter(path)
     out = runner.get_signature_runner()(text=np.array(TEXTS, object))
     outputs = encoder(inputs)
     np.testing.assert_allclose(out["pooled_output"], outputs["pooled_output"], atol=1e-4)
@@ -132,9 +134,9 @@ def test_encoder_and_token_classifier(tmp_path):
     mean = (outputs["sequence_output"].numpy() * mask).sum(1) / mask.sum(1)
     np.testing.assert_allclose(out["mean_embedding"], mean, atol=1e-4)
 
-    tagger = kbz.BertTokenClassifier(encoder, num_classes=3)
     tags = ["O", "B-X", "I-X"]
-    path = kbz.export.tflite(tagger, preprocessor, tmp_path / "tagger.tflite", label_names=tags)
+    tagger = kbz.BertTokenClassifier(encoder, num_classes=3, label_names=tags, preprocessor=preprocessor)
+    path = kbz.export.tflite(tagger, tmp_path / "tagger.tflite")
     out = kbz.export.tflite_interpreter(path).get_signature_runner()(text=np.array(TEXTS, object))
     expected = keras.ops.convert_to_numpy(keras.ops.softmax(tagger(inputs), axis=-1))
     np.testing.assert_allclose(out["probabilities"], expected, atol=1e-4)
@@ -143,18 +145,19 @@ def test_encoder_and_token_classifier(tmp_path):
     np.testing.assert_array_equal(out["tag"], np.array(tags, object).astype(bytes)[np.argmax(expected, -1)])
 
 
-def test_bad_arguments(sentiment, tmp_path):
+def test_bad_arguments(sentiment, tmp_path, monkeypatch):
     model, preprocessor = sentiment
     with pytest.raises(ValueError, match="must end in '.tflite'"):
-        kbz.export.tflite(model, preprocessor, tmp_path / "model.bin")
+        kbz.export.tflite(model, tmp_path / "model.bin")
     with pytest.raises(ValueError, match="quantization must be one of"):
-        kbz.export.tflite(model, preprocessor, tmp_path / "m.tflite", quantization="int4")
+        kbz.export.tflite(model, tmp_path / "m.tflite", quantization="int4")
     with pytest.raises(ValueError, match="needs representative_texts"):
-        kbz.export.tflite(model, preprocessor, tmp_path / "m.tflite", quantization="int8")
-    with pytest.raises(ValueError, match="3 label names for 2 classes"):
-        kbz.export.tflite(model, preprocessor, tmp_path / "m.tflite", label_names=["a", "b", "c"])
+        kbz.export.tflite(model, tmp_path / "m.tflite", quantization="int8")
+    with pytest.raises(ValueError, match="3 label names for 2 classes"), monkeypatch.context() as patch:
+        patch.setattr(model, "label_names", ["a", "b", "c"])
+        kbz.export.tflite(model, tmp_path / "m.tflite")
     with pytest.raises(NotImplementedError, match="BertSpanQA"):
-        kbz.export.tflite(kbz.BertSpanQA(model.encoder), preprocessor, tmp_path / "m.tflite")
+        kbz.export.tflite(kbz.BertSpanQA(model.encoder, preprocessor=preprocessor), tmp_path / "m.tflite")
     assert not any(tmp_path.iterdir())
 
 

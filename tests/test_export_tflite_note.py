@@ -37,8 +37,9 @@ def test_a_warning_about_other_ops_is_kept():
 SCRIPT = """
 import keras, keras_bert_zoo as kbz, sys
 vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good"]
-model = kbz.BertClassifier(kbz.BertEncoder(len(vocab), 1, 2, 8, 16, max_sequence_length=8), num_classes=2)
-kbz.export.tflite(model, kbz.BertPreprocessor(kbz.BertTokenizer(vocab), sequence_length=8), sys.argv[1])
+model = kbz.BertClassifier(kbz.BertEncoder(len(vocab), 1, 2, 8, 16, max_sequence_length=8), num_classes=2,
+                           preprocessor=kbz.BertPreprocessor(kbz.BertTokenizer(vocab), sequence_length=8))
+kbz.export.tflite(model, sys.argv[1])
 """
 
 
