@@ -20,14 +20,14 @@ def classifier():
     keras.utils.set_random_seed(0)
     encoder = kbz.BertEncoder(len(VOCAB), 1, 2, 8, 16, max_sequence_length=16)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB, lowercase=True), sequence_length=8)
-    return kbz.BertClassifier(encoder, num_classes=2), preprocessor
+    return kbz.BertClassifier(encoder, num_classes=2, label_names=LABELS, preprocessor=preprocessor), preprocessor
 
 
 @pytest.fixture(scope="module")
 def saved(classifier, tmp_path_factory):
     model, preprocessor = classifier
-    path = kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("models") / "sst2", LABELS,
-                                  max_texts_per_request=7, card=FACTS)
+    path = kbz.export.saved_model(model, tmp_path_factory.mktemp("models") / "sst2", max_texts_per_request=7,
+                                  card=FACTS)
     return path, (path / "README.md").read_text()
 
 
@@ -87,13 +87,13 @@ def test_card_without_facts_says_what_is_not_recorded(classifier):
 def test_unknown_card_fact_is_refused_before_writing(classifier, tmp_path):
     model, preprocessor = classifier
     with pytest.raises(ValueError, match="Unknown card facts"):
-        kbz.export.saved_model(model, preprocessor, tmp_path / "m", card={"accuracy": 0.9})
+        kbz.export.saved_model(model, tmp_path / "m", card={"accuracy": 0.9})
     assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
 
 
 def test_tflite_card_beside_the_file(classifier, tmp_path):
     model, preprocessor = classifier
-    path = kbz.export.tflite(model, preprocessor, tmp_path / "sst2.tflite", label_names=LABELS, card=FACTS)
+    path = kbz.export.tflite(model, tmp_path / "sst2.tflite", card=FACTS)
     card = (tmp_path / "sst2.tflite.README.md").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sst2.tflite", "sst2.tflite.README.md"]
     front_matter(card)
@@ -103,7 +103,8 @@ def test_tflite_card_beside_the_file(classifier, tmp_path):
 
 def test_onnx_card_beside_the_file(classifier, tmp_path):
     model, _ = classifier
-    path = kbz.export.onnx(model, tmp_path / "sst2.onnx", card={"label_names": LABELS})
+    model = kbz.BertClassifier(model.encoder, num_classes=2, label_names=LABELS)  # ids in: no preprocessor
+    path = kbz.export.onnx(model, tmp_path / "sst2.onnx")
     card = (tmp_path / "sst2.onnx.README.md").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sst2.onnx", "sst2.onnx.README.md"]
     meta = front_matter(card)
