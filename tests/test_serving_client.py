@@ -46,8 +46,9 @@ def exported(tmp_path_factory):
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB, lowercase=True), sequence_length=16)
     umask = os.umask(0o022)
     try:
-        return kbz.export.saved_model(kbz.BertClassifier(encoder, num_classes=3), preprocessor,
-                                      tmp_path_factory.mktemp("models") / "sst", LABELS)
+        return kbz.export.saved_model(kbz.BertClassifier(encoder, num_classes=3, label_names=LABELS,
+                                                         preprocessor=preprocessor),
+                                      tmp_path_factory.mktemp("models") / "sst")
     finally:
         os.umask(umask)
 
