@@ -17,8 +17,8 @@ def export(tmp_path, num_classes, label_names=None):
     keras.utils.set_random_seed(3)
     encoder = kbz.BertEncoder(len(VOCAB), 1, 2, 16, 32, max_sequence_length=16)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=8)
-    model = kbz.BertClassifier(encoder, num_classes=num_classes)
-    path = kbz.export.saved_model(model, preprocessor, tmp_path / "model", label_names)
+    model = kbz.BertClassifier(encoder, num_classes=num_classes, label_names=label_names, preprocessor=preprocessor)
+    path = kbz.export.saved_model(model, tmp_path / "model")
     return path, tf.saved_model.load(str(path)).signatures["serving_default"](text=tf.constant(TEXTS))
 
 
