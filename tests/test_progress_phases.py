@@ -94,17 +94,18 @@ def test_predict_and_evaluate_print_batch_lines_in_a_log(monkeypatch, capsys):
 
 def _classifier_run(run, card=FACTS):
     keras.utils.set_random_seed(0)
-    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 8, 16, max_sequence_length=8), num_classes=2)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=8)
+    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 8, 16, max_sequence_length=8), num_classes=2,
+                               label_names=["neg", "pos"], preprocessor=preprocessor)
     run.mkdir(parents=True)
     model.save(run / "best.keras")
-    runs.save_run_info(run, preprocessor, export_dir=run.parent / "sst2", card=card, label_names=["neg", "pos"])
+    runs.save_run_info(run, export_dir=run.parent / "sst2", card=card)
 
 
 def test_export_of_a_run_writes_the_card_facts_its_recipe_recorded(tmp_path, capsys):
     run = tmp_path / "runs" / "classify"
     _classifier_run(run)
-    assert runs.run_info(run)["card"] == FACTS and runs.load_run(run)[2] == {"label_names": ["neg", "pos"]}
+    assert runs.run_info(run)["card"] == FACTS and kbz.load(runs.model_file(run)).label_names == ["neg", "pos"]
     assert main(["export", str(run), "--format", "saved_model", "--output-dir", str(tmp_path / "out")]) == 0
     lines = capsys.readouterr().out.splitlines()
     path = tmp_path / "out" / "sst2"
@@ -118,9 +119,10 @@ def test_export_of_a_run_writes_the_card_facts_its_recipe_recorded(tmp_path, cap
 
 def test_evaluate_prints_its_phases_and_batch_lines_on_stderr(tmp_path, monkeypatch, capsys):
     keras.utils.set_random_seed(3)
-    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 16, 32, max_sequence_length=16), num_classes=2)
-    path = kbz.export.saved_model(model, kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=8),
-                                  tmp_path / "model", ["0", "1"])
+    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 16, 32, max_sequence_length=16), num_classes=2,
+                               label_names=["0", "1"],
+                               preprocessor=kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=8))
+    path = kbz.export.saved_model(model, tmp_path / "model")
     capsys.readouterr()
     tsv = tmp_path / "dev.tsv"
     tsv.write_text("sentence\tlabel\n" + "".join(f"{text}\t{i % 2}\n" for i, text in enumerate(TEXTS)))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import keras_bert_zoo as kbz
 from keras_bert_zoo.training import runs
 
 ROOT = Path(__file__).parents[1]
@@ -52,8 +53,8 @@ def test_multiple_choice_recipe_trains_evaluates_and_exports(tmp_path, run_recip
                        "--sequence-length", "32", "--model-dir", tmp_path / "run", "--export-dir", tmp_path / "mc")
     assert re.fullmatch(r"dev accuracy: \d\.\d{4}", lines[-1])
     assert 0.0 <= float(lines[-1].split(": ")[1]) <= 1.0
-    model, _, export_kwargs = runs.load_run(tmp_path / "run")  # the run folder `keras-bert-zoo export` reads
-    assert model.num_choices == 2 and export_kwargs == {}
+    model = kbz.load(runs.model_file(tmp_path / "run"))  # the run folder `keras-bert-zoo export` reads
+    assert model.num_choices == 2 and model.preprocessor is not None
 
     served = tf.saved_model.load(str(tmp_path / "mc" / "1")).signatures["serving_default"]
     choices = tf.constant([["It broke.", "It sang."], ["", "long " * 300], ["He slept.", "He ran home."]])

@@ -28,7 +28,7 @@ def test_squad_recipe_trains_evaluates_and_exports(tmp_path, run_recipe):
                for line in lines)
     assert any(line.strip().startswith("NoAns: exact") for line in lines)
     assert (tmp_path / "run" / "last.keras").is_file()
-    assert json.loads((tmp_path / "run" / "serving.json").read_text())["export_kwargs"]["doc_stride"] == 32
+    assert kbz.load(tmp_path / "run" / "last.keras").doc_stride == 32
 
     context = json.loads(SAMPLE.read_text())["data"][4]["paragraphs"][0]["context"]  # a dev context
     contexts = [context, context * 3, ""]  # one window, several windows, no tokens at all

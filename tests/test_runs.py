@@ -16,22 +16,24 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie"]
 def test_a_saved_run_loads_back_with_its_preprocessor_and_export_arguments(tmp_path):
     keras.utils.set_random_seed(0)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=8, padding="longest")
-    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 8, 16), num_classes=2)
+    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 8, 16), num_classes=2, label_names=["neg", "pos"],
+                               pair=False, preprocessor=preprocessor)
     model.save(tmp_path / "last.keras")
-    runs.save_run_info(tmp_path, preprocessor, label_names=["neg", "pos"], pair=False)
+    runs.save_run_info(tmp_path)
 
-    loaded, loaded_preprocessor, export_kwargs = runs.load_run(tmp_path)  # no best.keras: falls back to last
-    assert export_kwargs == {"label_names": ["neg", "pos"], "pair": False}
+    loaded = kbz.load(runs.model_file(tmp_path))  # no best.keras: falls back to last
+    loaded_preprocessor = loaded.preprocessor
+    assert (loaded.label_names, loaded.pair) == (["neg", "pos"], False)
     texts = tf.constant(["good movie", "bad"])
     assert loaded_preprocessor.padding == "longest"
     np.testing.assert_allclose(loaded(loaded_preprocessor(texts)), model(preprocessor(texts)), atol=1e-6)
 
 
-def test_load_run_names_what_is_missing(tmp_path):
-    with pytest.raises(FileNotFoundError, match="needs best.keras .* and serving.json"):
-        runs.load_run(tmp_path)
+def test_model_file_names_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"needs best.keras \(or last.keras\)"):
+        runs.model_file(tmp_path)
     with pytest.raises(ValueError, match='"best" or "last"'):
-        runs.load_run(tmp_path, which="latest")
+        runs.model_file(tmp_path, which="latest")
 
 
 def test_count_batches_with_known_and_unknown_cardinality():
