@@ -24,7 +24,8 @@ def encoder():
 
 @pytest.fixture(scope="module")
 def exported(encoder, tmp_path_factory):
-    path = kbz.export.saved_model(*encoder, tmp_path_factory.mktemp("embed"))
+    model, preprocessor = encoder
+    path = kbz.export.saved_model(model, tmp_path_factory.mktemp("embed"), preprocessor=preprocessor)
     with kbz.export.ServedModel(path) as served:
         yield path, served
 
@@ -54,7 +55,8 @@ def test_text_and_ids_signatures_equal_keras(encoder, exported):
 def test_pair_variant(encoder, tmp_path):
     model, preprocessor = encoder
     a, b = ["the cat", "", "a"], ["sat on the mat", "mat", b"\xff"]
-    with kbz.export.ServedModel(kbz.export.saved_model(model, preprocessor, tmp_path, pair=True)) as served:
+    path = kbz.export.saved_model(model, tmp_path, preprocessor=preprocessor, pair=True)
+    with kbz.export.ServedModel(path) as served:
         out = served(text_a=a, text_b=b)
     inputs = {k: v.numpy() for k, v in preprocessor((tf.constant(a), tf.constant(b))).items()}
     assert inputs["segment_ids"].any()
@@ -73,6 +75,7 @@ def test_saved_model_cli_lists_the_signatures(exported):
 
 def test_a_pretrainer_exports_its_encoder(encoder, tmp_path):
     model, preprocessor = encoder
-    with kbz.export.ServedModel(kbz.export.saved_model(kbz.BertPretrainer(model), preprocessor, tmp_path)) as served:
+    pretrainer = kbz.BertPretrainer(model, preprocessor=preprocessor)
+    with kbz.export.ServedModel(kbz.export.saved_model(pretrainer, tmp_path)) as served:
         out = served(text=TEXTS[:2])
     _check(out, _expected(model, {k: v.numpy() for k, v in preprocessor(tf.constant(TEXTS[:2])).items()}))

@@ -19,11 +19,12 @@ CHOICES = [["the glass broke.", "it flew away.", ""], [" ", "glass", b"\xff\xfe 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     keras.utils.set_random_seed(0)
-    model = kbz.BertMultipleChoice(kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=16), num_choices=3)
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=16)
+    model = kbz.BertMultipleChoice(kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=16), num_choices=3,
+                                   preprocessor=preprocessor)
     kernel = model.get_layer("choice_score").kernel  # spread the scores so that the choice varies
     kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
-    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=16)
-    path = kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("choice"))
+    path = kbz.export.saved_model(model, tmp_path_factory.mktemp("choice"))
     with kbz.export.ServedModel(path) as served:
         yield model, preprocessor, path, served
 

@@ -27,13 +27,13 @@ def classifier():
     keras.utils.set_random_seed(0)
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=32)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB, lowercase=True), sequence_length=16)
-    return kbz.BertClassifier(encoder, num_classes=3), preprocessor
+    return kbz.BertClassifier(encoder, num_classes=3, label_names=LABELS, preprocessor=preprocessor), preprocessor
 
 
 @pytest.fixture(scope="module")
 def exported(classifier, tmp_path_factory):
     model, preprocessor = classifier
-    path = kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("sst"), LABELS)
+    path = kbz.export.saved_model(model, tmp_path_factory.mktemp("sst"))
     with kbz.export.ServedModel(path) as served:
         yield path, served
 
@@ -75,8 +75,8 @@ def test_odd_inputs_and_batch_sizes(classifier, exported):
 
 def test_pair_regressor_is_the_next_version(classifier, exported):
     model, preprocessor = classifier
-    regressor = kbz.BertClassifier(model.encoder, num_classes=1)
-    path = kbz.export.saved_model(regressor, preprocessor, exported[0].parent, pair=True)
+    regressor = kbz.BertClassifier(model.encoder, num_classes=1, pair=True, preprocessor=preprocessor)
+    path = kbz.export.saved_model(regressor, exported[0].parent)
     assert path == exported[0].parent / "2"
     a, b = ["a great movie", "", b"\xff bad"], ["not good", "film", "a"]
     with kbz.export.ServedModel(path) as served:
@@ -115,14 +115,18 @@ def test_limits_are_written_and_refuse_a_larger_request(exported):
 
 def test_refused_arguments_write_nothing(classifier, tmp_path):
     model, preprocessor = classifier
+    two_labels = kbz.BertClassifier(model.encoder, num_classes=3, preprocessor=preprocessor)
+    two_labels.label_names = ["a", "b"]  # set after construction, which would refuse them too
     with pytest.raises(ValueError, match="2 label names for 3 classes"):
-        kbz.export.saved_model(model, preprocessor, tmp_path, ["a", "b"])
+        kbz.export.saved_model(two_labels, tmp_path)
     with pytest.raises(TypeError, match="No SavedModel export for a Functional"):
-        kbz.export.saved_model(keras.Model(model.inputs, model.outputs), preprocessor, tmp_path)
+        kbz.export.saved_model(keras.Model(model.inputs, model.outputs), tmp_path, preprocessor=preprocessor)
+    labelled_encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=32)
+    labelled_encoder.label_names = ["a"]  # label names on a bare encoder (only a task model takes them)
     with pytest.raises(ValueError, match="label_names apply to a BertClassifier or a BertTokenClassifier"):
-        kbz.export.saved_model(model.encoder, preprocessor, tmp_path, ["a"])
+        kbz.export.saved_model(labelled_encoder, tmp_path, preprocessor=preprocessor)
     with pytest.raises(ValueError, match="Warmup example 0 has inputs"):
-        kbz.export.saved_model(model, preprocessor, tmp_path, warmup_examples=[{"texts": "a"}])
+        kbz.export.saved_model(model, tmp_path, warmup_examples=[{"texts": "a"}])
     with pytest.raises(ValueError, match="max_chars_per_text must be a positive int"):
-        kbz.export.saved_model(model, preprocessor, tmp_path, max_chars_per_text=0)
+        kbz.export.saved_model(model, tmp_path, max_chars_per_text=0)
     assert not any(tmp_path.iterdir())

@@ -17,7 +17,7 @@ WARMUP = [("a good film", "bad"), {"text_b": "", "text_a": b"\xff\xfe film"}, ["
 def pair_classifier():
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=16)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=16)
-    return kbz.BertClassifier(encoder, num_classes=2), preprocessor
+    return kbz.BertClassifier(encoder, num_classes=2, label_names=["neg", "pos"], pair=True, preprocessor=preprocessor)
 
 
 def _requests(path):
@@ -27,7 +27,7 @@ def _requests(path):
 
 
 def test_warmup_requests_replay_through_the_loaded_signature(pair_classifier, tmp_path):
-    path = kbz.export.saved_model(*pair_classifier, tmp_path, ["neg", "pos"], pair=True, warmup_examples=WARMUP)
+    path = kbz.export.saved_model(pair_classifier, tmp_path, warmup_examples=WARMUP)
     requests = _requests(path)
     assert len(requests) == len(WARMUP)
     assert {request.model_spec.signature_name for request in requests} == {"serving_default"}
