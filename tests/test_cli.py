@@ -65,24 +65,23 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "
 RECIPES = Path(__file__).parents[1] / "recipes"
 
 
-def _tiny_classifier(seed=0):
+def _tiny_classifier(seed=0, **options):
     keras.utils.set_random_seed(seed)
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=32)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB, lowercase=True), sequence_length=16)
-    return kbz.BertClassifier(encoder, num_classes=2), preprocessor
+    return kbz.BertClassifier(encoder, num_classes=2, preprocessor=preprocessor, **options), preprocessor
 
 
 @pytest.fixture(scope="module")
 def pair_model(tmp_path_factory):
-    model, preprocessor = _tiny_classifier(seed=1)
-    return kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("models") / "mrpc", ["no", "yes"],
-                                  pair=True)
+    model, _ = _tiny_classifier(seed=1, label_names=["no", "yes"], pair=True)
+    return kbz.export.saved_model(model, tmp_path_factory.mktemp("models") / "mrpc")
 
 
 def test_export_a_training_run_then_predict_with_it(tmp_path, capsys):
-    model, preprocessor = _tiny_classifier()
+    model, preprocessor = _tiny_classifier(label_names=["neg", "pos"])
     run = tmp_path / "runs" / "sst_tiny"
-    _write_run(run, model, preprocessor)
+    _write_run(run, model)
 
     assert main(["export", str(run), "--format", "saved_model", "--output-dir", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out.splitlines()  # the export's phase lines, then what it wrote
@@ -103,16 +102,16 @@ def test_export_a_training_run_then_predict_with_it(tmp_path, capsys):
 
 
 
-def _write_run(run, model, preprocessor):
-    """What a recipe leaves in --model-dir."""
+def _write_run(run, model):
+    """What a recipe leaves in --model-dir (the model carries its preprocessor, label names and pair)."""
     run.mkdir(parents=True)
     model.save(run / "best.keras")
-    runs.save_run_info(run, preprocessor, label_names=["neg", "pos"], pair=False)
+    runs.save_run_info(run)
 
 
 def test_export_a_training_run_to_tflite(tmp_path, capsys):
-    model, preprocessor = _tiny_classifier()
-    _write_run(tmp_path / "sst_tiny", model, preprocessor)
+    model, preprocessor = _tiny_classifier(label_names=["neg", "pos"])
+    _write_run(tmp_path / "sst_tiny", model)
     assert main(["export", str(tmp_path / "sst_tiny"), "--format", "tflite", "--quantization", "dynamic_int8",
                  "--output-dir", str(tmp_path / "out")]) == 0
     path = tmp_path / "out" / "sst_tiny.tflite"
@@ -124,8 +123,8 @@ def test_export_a_training_run_to_tflite(tmp_path, capsys):
 
 
 def test_export_a_training_run_to_onnx(tmp_path, capsys):
-    model, preprocessor = _tiny_classifier()
-    _write_run(tmp_path / "sst_tiny", model, preprocessor)
+    model, preprocessor = _tiny_classifier(label_names=["neg", "pos"])
+    _write_run(tmp_path / "sst_tiny", model)
     assert main(["export", str(tmp_path / "sst_tiny"), "--format", "onnx", "--name", "sst2",
                  "--output-dir", str(tmp_path / "out"), "--weights", "best"]) == 0
     path = tmp_path / "out" / "sst2.onnx"
