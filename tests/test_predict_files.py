@@ -32,10 +32,10 @@ def preprocessor():
     return kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=16)
 
 
-def _export_all(model, preprocessor, folder, tflite=True, **options):
-    saved = kbz.export.saved_model(model, preprocessor, folder / "model", **options)
-    onnx = kbz.export.onnx(model, folder / "model.onnx", preprocessor=preprocessor, **options)
-    tflite_path = kbz.export.tflite(model, preprocessor, folder / "model.tflite", **options) if tflite else None
+def _export_all(model, folder, tflite=True):
+    saved = kbz.export.saved_model(model, folder / "model")
+    onnx = kbz.export.onnx(model, folder / "model.onnx")
+    tflite_path = kbz.export.tflite(model, folder / "model.tflite") if tflite else None
     return saved, onnx, tflite_path
 
 
@@ -51,9 +51,9 @@ def _assert_same(expected, got, keys=None):
 
 
 def test_a_classifier_answers_alike_from_savedmodel_tflite_and_onnx(preprocessor, tmp_path, capsys):
-    model = kbz.BertClassifier(_encoder(0), num_classes=3)
+    model = kbz.BertClassifier(_encoder(0), num_classes=3, label_names=["neg", "mid", "pos"], preprocessor=preprocessor)
     _spread(model.get_layer("logits"))
-    saved, onnx, tflite = _export_all(model, preprocessor, tmp_path, label_names=["neg", "mid", "pos"])
+    saved, onnx, tflite = _export_all(model, tmp_path)
     inputs = {"text": TEXTS}
     expected = LocalModel(saved).predict(inputs)
     spread = np.ptp([example["probabilities"] for example in expected], axis=0).max()
@@ -70,9 +70,9 @@ def test_a_classifier_answers_alike_from_savedmodel_tflite_and_onnx(preprocessor
 
 
 def test_a_token_classifier_finds_the_same_entities_in_every_format(preprocessor, tmp_path, capsys):
-    model = kbz.BertTokenClassifier(_encoder(1), num_classes=len(TAGS))
+    model = kbz.BertTokenClassifier(_encoder(1), num_classes=len(TAGS), label_names=TAGS, preprocessor=preprocessor)
     _spread(model.get_layer("logits"))
-    saved, onnx, tflite = _export_all(model, preprocessor, tmp_path, label_names=TAGS)
+    saved, onnx, tflite = _export_all(model, tmp_path)
     inputs = {"text": TEXTS}
     expected = LocalModel(saved).predict(inputs)
     assert sum(example["num_entities"] for example in expected) > 1
@@ -92,18 +92,18 @@ def test_a_token_classifier_finds_the_same_entities_in_every_format(preprocessor
 
 
 def test_span_qa_and_multiple_choice_onnx_answer_as_their_savedmodels(preprocessor, tmp_path):
-    qa = kbz.BertSpanQA(_encoder(2))
-    _spread(qa.get_layer("span_logits"))
     options = {"doc_stride": 4, "max_query_length": 6, "n_best": 5, "null_score_threshold": float("inf")}
-    saved, onnx, _ = _export_all(qa, preprocessor, tmp_path / "qa", tflite=False, **options)
+    qa = kbz.BertSpanQA(_encoder(2), preprocessor=preprocessor, **options)
+    _spread(qa.get_layer("span_logits"))
+    saved, onnx, _ = _export_all(qa, tmp_path / "qa", tflite=False)
     inputs = {"question": ["where does john work?", "who?", ""],
               "context": ["john smith works in paris . a great movie . " * 3, "john", ""]}
     expected = LocalModel(saved).predict(inputs)
     assert {example["answer"] for example in expected} != {""}
     _assert_same(expected, OnnxModel(onnx).predict(inputs))
 
-    choices = kbz.BertMultipleChoice(_encoder(3), num_choices=3)
-    saved, onnx, _ = _export_all(choices, preprocessor, tmp_path / "mc", tflite=False)
+    choices = kbz.BertMultipleChoice(_encoder(3), num_choices=3, preprocessor=preprocessor)
+    saved, onnx, _ = _export_all(choices, tmp_path / "mc", tflite=False)
     inputs = {"context": ["john works in", "a movie"], "choices": [["paris", "smith", "dull"]] * 2}
     _assert_same(LocalModel(saved).predict(inputs), OnnxModel(onnx).predict(inputs))
 
@@ -115,4 +115,4 @@ def test_an_onnx_file_without_its_tokenizer_files_is_refused_by_name(tmp_path):
     with pytest.raises(SystemExit, match=r"^error: .*bare.onnx needs the tokenizer files .*bare.onnx.vocab.txt"):
         main(["predict", str(path), "a great movie"])
     with pytest.raises(ValueError, match="pass preprocessor"):
-        kbz.export.onnx(kbz.BertClassifier(_encoder(0), num_classes=2), tmp_path / "x.onnx", label_names=["a", "b"])
+        kbz.export.onnx(_encoder(0), tmp_path / "x.onnx", pair=True)  # pair is written with the preprocessor

@@ -63,7 +63,7 @@ def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
     facts = check_facts(card)
     contract = None
-    if preprocessor is not None or getattr(task_model, "preprocessor", None) is not None:
+    if preprocessor is not None or pair or getattr(task_model, "preprocessor", None) is not None:  # pair needs one
         contract = model_contract(task_model, preprocessor, pair)
         serving_graph(task_model, *contract)  # the options must fit the task, as for the SavedModel export
     shape = task_model.inputs[0].shape
