@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Does the MLM+NSP pretraining pipeline keep up with training? Batches/s vs training steps/s.
 
-Pipeline: `kbz.data.pretraining_dataset(documents, tokenizer, 32, 128)` (BERT's pair planning,
+Pipeline: `kbz.data.pretraining_dataset(documents, preprocessor, 32)` (128 pieces; BERT's pair planning,
 in-graph tokenization, packing and 15% / 80-10-10 masking) mapped with `split_for_pretrainer`,
 exactly what `BertPretrainer.fit` would read, repeated; timed after a warm-up, with the documents
 already tokenized and planned (that one-off cost is reported apart). The documents are SST-2 train
@@ -93,11 +93,11 @@ def main():
     from keras_bert_zoo.data import IGNORE_LABEL, pretraining_dataset, split_for_pretrainer
 
     documents = read_documents(args)
-    tokenizer = kbz.load_tokenizer(args.preset)
+    preprocessor = kbz.load_preprocessor(args.preset, sequence_length=args.sequence_length)
     start = time.perf_counter()
     ds = pretraining_dataset(
-        documents, tokenizer, args.batch_size, args.sequence_length,
-        whole_word_masking=args.whole_word_masking, seed=0,
+        documents, preprocessor, args.batch_size, whole_word_masking=args.whole_word_masking, seed=0,
+        as_features=True,
     )
     setup_s = time.perf_counter() - start
     pairs = int(ds.reduce(0, lambda n, batch: n + tf.shape(batch["token_ids"])[0]))

@@ -69,10 +69,10 @@ def main(argv=None):
 
     # 3. Train (resumable: rerun the same command after a kill), then evaluate on the whole dev set.
     def train_pass(seed):
-        return classification_dataset(train, preprocessor, args.batch_size, labels, shuffle=True, seed=seed,
-                                      max_examples=num_train)
+        return classification_dataset(train, preprocessor, args.batch_size, label_names=labels, shuffle=True,
+                                      seed=seed, max_examples=num_train)
 
-    dev_ds = classification_dataset(dev, preprocessor, args.batch_size, labels)
+    dev_ds = classification_dataset(dev, preprocessor, args.batch_size, label_names=labels)
     runs.fit(model, args, train_pass, runs.steps_per_epoch(num_train, args.batch_size), validation_data=dev_ds,
              monitor="val_accuracy", mode="max")
     print(f"evaluating on {len(dev.labels):,} dev {kind}...", flush=True)

@@ -30,6 +30,7 @@ import tensorflow as tf  # noqa: E402
 
 import keras_bert_zoo as kbz  # noqa: E402
 from keras_bert_zoo.data import (  # noqa: E402
+    ENCODER_INPUTS,
     IGNORE_LABEL,
     ner_dataset,
     ner_features,
@@ -75,9 +76,8 @@ def main(argv=None):
         tokenizer = preprocessor.tokenizer
 
         def train_pass(seed):  # batches of sentences of similar length: little padding to compute
-            return ner_dataset(train.words, train.tags, tokenizer, label_names, args.sequence_length,
-                               args.batch_size, shuffle=True, seed=seed, max_examples=num_train,
-                               bucket_by_sequence_length=True)
+            return ner_dataset(train, preprocessor, args.batch_size, label_names=label_names, shuffle=True, seed=seed,
+                               max_examples=num_train, bucket_by_sequence_length=True)
 
         steps_per_epoch = runs.count_batches(train_pass(0))  # each length bucket ends in a short batch
         print(f"data: {num_train:,} training sentences ({steps_per_epoch:,} batches of up to {args.batch_size}, "
@@ -138,7 +138,7 @@ def predict_word_tags(model, sentences, tokenizer, label_names, sequence_length,
         rows = order[start: start + batch_size]
         width = int(np.max(lengths[rows]))
         logits = model.predict_on_batch(
-            {name: features[name][rows, :width] for name in ("token_ids", "segment_ids", "padding_mask")})
+            {name: features[name][rows, :width] for name in ENCODER_INPUTS})
         for row, sentence_tags in zip(rows, predictions_to_word_tags(
                 logits, features["word_ids"][rows, :width], label_names, [sentences[i] for i in rows])):
             tags[row] = sentence_tags

@@ -34,7 +34,6 @@ from keras_bert_zoo.data import (  # noqa: E402
     IGNORE_LABEL,
     pretraining_dataset,
     read_pretraining_text,
-    split_for_pretrainer,
 )
 from keras_bert_zoo.loading import read_checkpoint  # noqa: E402
 from keras_bert_zoo.progress import phase  # noqa: E402
@@ -76,10 +75,10 @@ def main(argv=None):
 
         def pairs(documents, seed, **options):
             return pretraining_dataset(
-                documents, tokenizer, args.batch_size, args.sequence_length, args.max_predictions_per_seq,
-                args.masked_lm_prob, whole_word_masking=args.whole_word_masking, dupe_factor=args.dupe_factor,
-                seed=seed, **options,
-            ).map(split_for_pretrainer)
+                documents, preprocessor, args.batch_size, max_predictions_per_seq=args.max_predictions_per_seq,
+                masked_lm_prob=args.masked_lm_prob, whole_word_masking=args.whole_word_masking,
+                dupe_factor=args.dupe_factor, seed=seed, **options,
+            )
 
         steps_per_epoch = runs.count_batches(pairs(train_documents, args.seed, max_examples=args.max_train_examples))
         print(f"data: {len(train_documents):,} training documents ({steps_per_epoch:,} batches of {args.batch_size} "

@@ -25,7 +25,6 @@ from keras_bert_zoo.quiet import import_tensorflow
 import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 import keras_bert_zoo as kbz  # noqa: E402
 from keras_bert_zoo.data import decode_answers, read_squad, squad_dataset, squad_features  # noqa: E402
@@ -104,7 +103,7 @@ def main(argv=None):
                    max_query_length=args.max_query_length)
 
     # 1. Data: questions with their contexts, cut into windows by the checkpoint's tokenizer inside the
-    #    tf.data graph; how many training batches a pass holds is known only after one pass over it.
+    #    tf.data graph; squad_dataset counts the windows (and so the batches of a pass) once, when made.
     train_articles, evaluations = load_articles(args)
     if args.max_eval_examples:
         evaluations = {name: first_questions(articles, args.max_eval_examples)
@@ -119,7 +118,8 @@ def main(argv=None):
     buckets = [*range(32, args.sequence_length, 32), args.sequence_length]
 
     def train_pass(seed):
-        return squad_dataset(train, tokenizer, args.batch_size, **windows, shuffle=True, seed=seed,
+        return squad_dataset(train, preprocessor, args.batch_size, doc_stride=args.doc_stride,
+                             max_query_length=args.max_query_length, shuffle=True, seed=seed,
                              max_examples=args.max_train_examples, bucket_by_sequence_length=buckets)
 
     steps_per_epoch = runs.count_batches(train_pass(args.seed))
@@ -138,7 +138,7 @@ def main(argv=None):
 
     # 3. Train (resumable: rerun the same command after a kill). No validation pass inside fit: the
     #    evaluation below reads every set once, with the official scores.
-    runs.fit(model, args, lambda seed: _for_keras(train_pass(seed), steps_per_epoch), steps_per_epoch)
+    runs.fit(model, args, train_pass, steps_per_epoch)
 
     # 4. Evaluate: the best span of every question, then the official scores (v2.0 ones where a set has
     #    unanswerable questions, with the null threshold that scores best there).
@@ -198,15 +198,6 @@ def _card_facts(args, argv, num_train, results):
     metrics = {f"{name} {label}": scores[key] for name, (scores, _, _) in results.items()
                for key, label in (("exact", "exact match"), ("f1", "F1"))}
     return runs.card_facts(args, argv, __file__, f"{data}: {num_train} training questions", metrics)
-
-
-def _for_keras(dataset, batches):
-    """States what Keras needs and squad_dataset leaves unknown: the targets are [batch] positions (their
-    rank is lost in the graph, and the losses need it) and how many batches a pass holds (else Keras warns
-    that the data ran out at the end of every pass)."""
-    dataset = dataset.map(lambda inputs, targets: (inputs, {name: tf.ensure_shape(positions, [None])
-                                                            for name, positions in targets.items()}))
-    return dataset.apply(tf.data.experimental.assert_cardinality(batches))
 
 
 def best_f1_threshold(scores):

@@ -61,7 +61,7 @@ def main(argv=None):
     train.texts, train.labels = [train.texts[0][: args.examples]], train.labels[: args.examples]
     steps_per_epoch = math.ceil(len(train.labels) / args.batch_size)
     train_ds = kbz.training.replayable_epochs(
-        lambda seed: classification_dataset(train, hashing_preprocessor, args.batch_size, ["0", "1"],
+        lambda seed: classification_dataset(train, hashing_preprocessor, args.batch_size, label_names=["0", "1"],
                                             shuffle=True, seed=seed),
         args.epochs, seed=args.seed)
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras_bert_zoo import metrics, presets
 from keras_bert_zoo.data import (
     IGNORE_LABEL,
+    TaggedSentences,
     ner_dataset,
     ner_features,
     ner_label_names,
@@ -17,7 +18,7 @@ from keras_bert_zoo.data import (
     predictions_to_word_tags,
     read_conll,
 )
-from keras_bert_zoo.text import BertTokenizer
+from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 CONLL_SAMPLE = Path(__file__).parent / "data" / "conll2003" / "test_first300.txt"
 
@@ -102,7 +103,7 @@ def pipeline(request, tokenizers, conll):
     label_names = ner_label_names(conll.tags)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = ner_dataset(conll.words, conll.tags, ours, label_names, length, batch_size=64)
+        ds = ner_dataset(conll, BertPreprocessor(ours, sequence_length=length), 64, label_names=label_names)
     word_ids, cut_words = ner_word_ids(conll.words, ours, length)
     return dict(
         ours=ours, hf=hf, length=length, label_names=label_names, batches=_batches(ds),
@@ -178,7 +179,7 @@ def test_words_without_pieces_and_empty_sentences():
 
 def test_unlabelled_batches_are_inputs_only(tokenizers, conll):
     tokenizer, _ = tokenizers("bert_tiny_uncased")
-    inputs = next(iter(ner_dataset(conll.words[:8], None, tokenizer, None, 64, batch_size=8)))
+    inputs = next(iter(ner_dataset(conll.words[:8], BertPreprocessor(tokenizer, sequence_length=64), batch_size=8)))
     assert sorted(inputs) == ["padding_mask", "segment_ids", "token_ids"]
     assert inputs["token_ids"].shape == (8, 64)
 
@@ -199,7 +200,8 @@ def test_the_keras_loss_convention_averages_over_labelled_tokens(pipeline):
 
 def test_unknown_tags_are_an_error(tokenizers):
     with pytest.raises(ValueError, match=r"Tags \['B-FOO'\] are not in label_names"):
-        ner_dataset([["x"]], [["B-FOO"]], tokenizers("bert_tiny_uncased")[0], ["O"], 8, 1)
+        ner_dataset(TaggedSentences([["x"]], [["B-FOO"]]),
+                    BertPreprocessor(tokenizers("bert_tiny_uncased")[0], sequence_length=8), 1, label_names=["O"])
 
 
 def test_ner_dataset_tokenizes_each_word_once(tokenizers, conll):
@@ -217,7 +219,8 @@ def test_ner_dataset_tokenizes_each_word_once(tokenizers, conll):
     sentences = conll.words[:40]
     labels = ner_label_names(conll.tags)
     with pytest.warns(UserWarning, match="do not fit in sequence_length=16"):
-        ds = ner_dataset(sentences, conll.tags[:40], Counting(), labels, 16, 8, bucket_by_sequence_length=[8])
+        ds = ner_dataset(TaggedSentences(sentences, conll.tags[:40]), BertPreprocessor(Counting(), sequence_length=16),
+                         8, label_names=labels, bucket_by_sequence_length=[8])
     for _ in range(2):  # two epochs
         for _ in ds:
             pass

@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras_bert_zoo.data import (
     DatasetOptions,
     SquadExamples,
+    TaggedSentences,
     TextExamples,
     classification_dataset,
     ner_dataset,
@@ -221,18 +222,19 @@ def test_ner_options(words, tokenizer):
     rng = np.random.default_rng(1)
     sentences = [list(rng.choice(words, rng.integers(1, 60))) for _ in range(90)]
     tags = [["B-X" if i % 3 == 0 else "O" for i in range(len(s))] for s in sentences]
-    args = (sentences, tags, tokenizer, ["O", "B-X"], 64)
-    plain = _ner_rows(ner_dataset(*args, batch_size=8))
+    args = (TaggedSentences(sentences, tags), BertPreprocessor(tokenizer, sequence_length=64))
+    labels = dict(label_names=["O", "B-X"])
+    plain = _ner_rows(ner_dataset(*args, batch_size=8, **labels))
     assert {width for *_, width in plain} == {64}
-    bucketed = _ner_rows(ner_dataset(*args, batch_size=8, shuffle=True, bucket_by_sequence_length=[20, 40]))
+    bucketed = _ner_rows(ner_dataset(*args, batch_size=8, **labels, shuffle=True, bucket_by_sequence_length=[20, 40]))
     assert sorted(r[:2] for r in bucketed) == sorted(r[:2] for r in plain)
     assert all(len(ids) <= width and width == (20 if len(ids) <= 20 else 40 if len(ids) <= 40 else 64)
                for ids, _, width in bucketed)
-    halves = [_ner_rows(ner_dataset(*args, batch_size=8, cache=True, input_context=_context(2, i)))
+    halves = [_ner_rows(ner_dataset(*args, batch_size=8, **labels, cache=True, input_context=_context(2, i)))
               for i in range(2)]
     assert sorted(r[:2] for r in halves[0] + halves[1]) == sorted(r[:2] for r in plain)
     assert len(halves[0]) == 45 and halves[0][0][:2] == plain[0][:2] and halves[1][0][:2] == plain[1][:2]
-    assert _ner_rows(ner_dataset(*args, batch_size=8, max_examples=5)) == plain[:5]
+    assert _ner_rows(ner_dataset(*args, batch_size=8, **labels, max_examples=5)) == plain[:5]
 
 
 def test_squad_options(words, tokenizer):
@@ -252,16 +254,18 @@ def test_squad_options(words, tokenizer):
                 out.append((tuple(ids[:n].tolist()), int(start), inputs["token_ids"].shape[1]))
         return out
 
-    plain = rows(squad_dataset(examples, tokenizer, 8, 64, 16, 16))
+    window = BertPreprocessor(tokenizer, sequence_length=64)
+    plain = rows(squad_dataset(examples, window, 8, doc_stride=16, max_query_length=16))
     assert len(plain) > 40 and {width for *_, width in plain} == {64}
-    bucketed = rows(squad_dataset(examples, tokenizer, 8, 64, 16, 16, shuffle=True,
+    bucketed = rows(squad_dataset(examples, window, 8, doc_stride=16, max_query_length=16, shuffle=True,
                                   bucket_by_sequence_length=[32, 48]))
     assert sorted(r[:2] for r in bucketed) == sorted(r[:2] for r in plain)
     assert all(len(ids) <= width < 64 or len(ids) > 48 for ids, _, width in bucketed)
-    cached = squad_dataset(examples, tokenizer, 8, 64, 16, 16, cache=True)
+    cached = squad_dataset(examples, window, 8, doc_stride=16, max_query_length=16, cache=True)
     first, second = _epochs(cached)
     assert _same(first, second) and sorted(r[:2] for r in rows(cached)) == sorted(r[:2] for r in plain)
-    limited = rows(squad_dataset(examples, tokenizer, 8, 64, 16, 16, max_examples=3))  # 3 questions
+    limited = rows(squad_dataset(examples, window, 8, doc_stride=16, max_query_length=16,
+                                 max_examples=3))  # 3 questions
     question = {tuple(ids[1:ids.index(tokenizer.sep_id)]) for ids, *_ in limited}
     assert len(question) == 3
 
@@ -270,10 +274,11 @@ def test_pretraining_options(words, tokenizer):
     rng = np.random.default_rng(3)
     corpus = [[" ".join(rng.choice(words, rng.integers(3, 12))) for _ in range(rng.integers(2, 30))]
               for _ in range(60)]
-    args = (corpus, tokenizer, 16, 64)
-    plain = _epochs(pretraining_dataset(*args, seed=1), 1)[0]
+    args = (corpus, BertPreprocessor(tokenizer, sequence_length=64), 16)
+    features = dict(as_features=True, seed=1)
+    plain = _epochs(pretraining_dataset(*args, **features), 1)[0]
     num_pairs = sum(len(b["next_sentence_label"]) for b in plain)
-    bucketed = _epochs(pretraining_dataset(*args, seed=1, bucket_by_sequence_length=[24, 40]), 1)[0]
+    bucketed = _epochs(pretraining_dataset(*args, **features, bucket_by_sequence_length=[24, 40]), 1)[0]
     assert sum(len(b["next_sentence_label"]) for b in bucketed) == num_pairs
     for batch in bucketed:
         lengths = batch["padding_mask"].sum(1)
@@ -282,12 +287,39 @@ def test_pretraining_options(words, tokenizer):
         assert (batch["mask_positions"] < lengths[:, None]).all() and (batch["mask_weights"].sum(1) >= 1).all()
     assert sorted(int(n) for b in bucketed for n in b["padding_mask"].sum(1)) == sorted(
         int(n) for b in plain for n in b["padding_mask"].sum(1))
-    first, second = _epochs(pretraining_dataset(*args, seed=1, cache=True))
+    first, second = _epochs(pretraining_dataset(*args, **features, cache=True))
     assert _same(first, second) and _same(first, plain)  # cached before masking: the same masks
-    halves = [_epochs(pretraining_dataset(*args, seed=1, input_context=_context(2, i)), 1)[0] for i in range(2)]
+    halves = [_epochs(pretraining_dataset(*args, **features, input_context=_context(2, i)), 1)[0] for i in range(2)]
     assert sum(len(b["next_sentence_label"]) for half in halves for b in half) == num_pairs
     assert all(len(b["next_sentence_label"]) <= 8 for half in halves for b in half)
     assert not (halves[0][0]["mask_positions"] == halves[1][0]["mask_positions"]).all()  # seeds differ
-    limited = _epochs(pretraining_dataset(*args, seed=1, max_examples=20), 1)[0]
+    limited = _epochs(pretraining_dataset(*args, **features, max_examples=20), 1)[0]
     assert [len(b["next_sentence_label"]) for b in limited] == [16, 4]
     assert _same(limited[0], plain[0])
+
+
+def test_every_pipeline_is_fit_ready_with_static_ranks_and_known_cardinality(words, tokenizer, examples, preprocessor):
+    rng = np.random.default_rng(4)
+    sentences = [list(rng.choice(words, rng.integers(1, 40))) for _ in range(30)]
+    tagged = TaggedSentences(sentences, [["O"] * len(sentence) for sentence in sentences])
+    contexts = [" ".join(rng.choice(words, rng.integers(5, 120))) for _ in range(20)]
+    squad = SquadExamples([str(i) for i in range(20)], ["what ?"] * 20, contexts, [[]] * 20, [[]] * 20)
+    documents = [[" ".join(rng.choice(words, rng.integers(3, 12))) for _ in range(10)] for _ in range(10)]
+    short = BertPreprocessor(tokenizer, sequence_length=64)
+    buckets = dict(shuffle=True, bucket_by_sequence_length=[24, 40])
+    pipelines = {
+        "classification": (classification_dataset(examples, preprocessor, 16, **buckets), 2),
+        "ner": (ner_dataset(tagged, short, 8, label_names=["O"], **buckets), 3),
+        "squad": (squad_dataset(squad, short, 8, doc_stride=16, max_query_length=16, **buckets), 2),
+        "squad, drop_remainder": (squad_dataset(squad, short, 8, doc_stride=16, max_query_length=16,
+                                                drop_remainder=True), 2),
+        "pretraining": (pretraining_dataset(documents, short, 8, **buckets), 3),
+    }
+    for name, (ds, size) in pipelines.items():
+        assert isinstance(ds.element_spec, tuple) and len(ds.element_spec) == size, name
+        assert all(spec.shape.rank is not None for spec in tf.nest.flatten(ds.element_spec)), name
+        assert int(ds.cardinality()) == sum(1 for _ in ds) > 0, name
+    # a shard of a shuffled pipeline with windows holds other examples every epoch: its count is not fixed
+    sharded = squad_dataset(squad, short, 8, doc_stride=16, max_query_length=16, shuffle=True,
+                            input_context=_context(2, 0))
+    assert int(sharded.cardinality()) == tf.data.UNKNOWN_CARDINALITY

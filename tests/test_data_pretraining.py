@@ -16,7 +16,7 @@ from keras_bert_zoo.data import (
     read_pretraining_text,
     split_for_pretrainer,
 )
-from keras_bert_zoo.text import BertTokenizer
+from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 VOCAB = Path(__file__).parents[1] / "keras_bert_zoo" / "vocab" / "uncased.txt"
 
@@ -81,7 +81,8 @@ def _where(corpus, tokenizer):
 def short_documents(words, tokenizer):
     """Documents that fit in 128 pieces: nothing is ever truncated."""
     corpus = _corpus(words, 300, (2, 8), (2, 7), seed=1)
-    ds = pretraining_dataset(corpus, tokenizer, 64, max_seq_length=128, short_seq_prob=0.0, seed=7)
+    ds = pretraining_dataset(corpus, BertPreprocessor(tokenizer, sequence_length=128), 64, short_seq_prob=0.0, seed=7,
+                             as_features=True)
     return corpus, _collect(ds)
 
 
@@ -89,7 +90,8 @@ def short_documents(words, tokenizer):
 def long_documents(words, tokenizer):
     """Long documents in 128-piece pairs, mostly filled and truncated; planned 10 times."""
     corpus = _corpus(words, 16, (120, 200), (3, 8), seed=2)
-    ds = pretraining_dataset(corpus, tokenizer, 128, max_seq_length=128, dupe_factor=10, seed=3)
+    ds = pretraining_dataset(corpus, BertPreprocessor(tokenizer, sequence_length=128), 128, dupe_factor=10, seed=3,
+                             as_features=True)
     return corpus, _collect(ds)
 
 
@@ -173,7 +175,8 @@ def test_masking_statistics_over_10k_sequences(words, tokenizer):
     """15% of the maskable pieces predicted; of those 80% [MASK], 10% random, 10% kept, 10k rows."""
     rng, pool = np.random.default_rng(11), np.array(words)
     corpus = [[" ".join(rng.choice(pool, rng.integers(4, 20))) for _ in range(100)] for _ in range(270)]
-    batch = _collect(pretraining_dataset(corpus, tokenizer, 512, 128, dupe_factor=4, seed=12))
+    batch = _collect(pretraining_dataset(corpus, BertPreprocessor(tokenizer, sequence_length=128), 512, dupe_factor=4,
+                                               seed=12, as_features=True))
     assert len(batch["token_ids"]) >= 10_000
     maskable = batch["padding_mask"].sum(axis=1) - 3
     weights = batch["mask_weights"]
@@ -216,7 +219,8 @@ def test_whole_word_masking_masks_all_pieces_of_a_word(words, tokenizer):
     rng = np.random.default_rng(4)
     long_words = [w + "".join(rng.choice(suffixes, rng.integers(0, 3))) for w in words]
     corpus = _corpus(long_words, 30, (40, 60), (3, 8), seed=5)
-    ds = pretraining_dataset(corpus, tokenizer, 128, 64, max_predictions_per_seq=10, whole_word_masking=True)
+    ds = pretraining_dataset(corpus, BertPreprocessor(tokenizer, sequence_length=64), 128, max_predictions_per_seq=10,
+                             whole_word_masking=True, as_features=True)
     batch = _collect(ds)
     masked = np.zeros_like(batch["token_ids"], bool)
     rows, slots = np.nonzero(batch["mask_weights"])
@@ -238,7 +242,8 @@ def test_whole_word_masking_masks_all_pieces_of_a_word(words, tokenizer):
 def test_same_seed_same_batches(short_documents, tokenizer):
     corpus, batch = short_documents
     runs = [
-        _collect(pretraining_dataset(corpus[:40], tokenizer, 16, 64, whole_word_masking=True, seed=5))
+        _collect(pretraining_dataset(corpus[:40], BertPreprocessor(tokenizer, sequence_length=64), 16,
+                                     whole_word_masking=True, seed=5, as_features=True))
         for _ in range(2)
     ]
     assert runs[0].keys() == runs[1].keys() and all((runs[0][k] == runs[1][k]).all() for k in runs[0])

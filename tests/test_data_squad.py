@@ -8,7 +8,7 @@ import pytest
 
 from keras_bert_zoo import metrics
 from keras_bert_zoo.data import SquadFeatures, decode_answers, read_squad, squad_dataset, squad_features
-from keras_bert_zoo.text import BertTokenizer
+from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 SQUAD_SAMPLE = Path(__file__).parent / "data" / "squad" / "dev-v2.0-first5.json"
 VOCAB = Path(__file__).parents[1] / "keras_bert_zoo" / "vocab" / "uncased.txt"
@@ -166,7 +166,9 @@ def test_windows_need_more_room_than_the_stride(examples, tokenizer):
 def test_training_batches_are_the_windows_shuffled(examples, tokenizer, all_features):
     ours = all_features[SETTINGS[1]]
     subset = type(examples)(*(column[:100] for column in vars(examples).values()))
-    ds = squad_dataset(subset, tokenizer, 16, *SETTINGS[1], shuffle=True, seed=1)
+    length, stride, query = SETTINGS[1]
+    ds = squad_dataset(subset, BertPreprocessor(tokenizer, sequence_length=length), 16, doc_stride=stride,
+                       max_query_length=query, shuffle=True, seed=1)
     batches = list(ds.as_numpy_iterator())
     inputs, targets = batches[0]
     assert sorted(inputs) == ["padding_mask", "segment_ids", "token_ids"]

@@ -11,7 +11,7 @@ import sys
 import textwrap
 
 LEVELS = [
-    ["errors", "vocabulary", "layers"],
+    ["errors", "names", "vocabulary", "layers"],
     ["checkpoints", "checkpoints.weight_map", "presets", "preset_weights"],
     ["models", "models.families"],
     ["text"],

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from keras_bert_zoo.data import ner_dataset, ner_word_ids, predictions_to_word_tags
 from keras_bert_zoo.metrics import extract_entities
-from keras_bert_zoo.text import BertTokenizer
+from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "ner.py"
 TEST_FILE = RECIPE.parent / "data" / "conll2003" / "test.txt"
@@ -83,7 +83,7 @@ def test_prediction_in_length_order_equals_a_plain_pass(recipe):
     tags, num_cut = recipe["predict_word_tags"](TokenEcho(), sentences, tokenizer, LABELS, 8, 3)
 
     word_ids, cut = ner_word_ids(sentences, tokenizer, 8)
-    inputs = next(iter(ner_dataset(sentences, None, tokenizer, LABELS, 8, len(sentences))))
+    inputs = next(iter(ner_dataset(sentences, BertPreprocessor(tokenizer, sequence_length=8), len(sentences))))
     expected = predictions_to_word_tags(TokenEcho().predict_on_batch(inputs), word_ids, LABELS, sentences)
     assert tags == expected
     assert num_cut == int(np.sum(cut)) == 5  # the last 3 "c" of row 1, the last 2 "bbbb" of row 5

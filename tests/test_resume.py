@@ -40,7 +40,8 @@ def test_replayable_epochs_give_the_same_order_after_a_restart():
 
     def stream(seed=0):
         ds = replayable_epochs(
-            lambda s: classification_dataset(examples, _numbers, 4, ["0", "1"], shuffle=True, seed=s), 3, seed)
+            lambda s: classification_dataset(examples, _numbers, 4, label_names=["0", "1"], shuffle=True, seed=s),
+            3, seed)
         assert int(ds.cardinality()) == 9
         return [x["token_ids"].numpy()[:, 0].tolist() for x, _ in ds]
 

@@ -2,9 +2,7 @@
 
 import tensorflow as tf
 
-from keras_bert_zoo.data.options import DatasetOptions, build_dataset
-
-INPUT_KEYS = ("token_ids", "segment_ids", "padding_mask")
+from keras_bert_zoo.data.options import DatasetOptions, build_dataset, encoder_inputs
 
 
 def label_vocabulary(labels):
@@ -15,10 +13,10 @@ def label_vocabulary(labels):
     return sorted(distinct)
 
 
-def classification_dataset(examples, preprocessor, batch_size, label_names=None, shuffle=False, seed=0, **options):
+def classification_dataset(examples, preprocessor, batch_size, *, label_names=None, shuffle=False, seed=0, **options):
     """(model inputs, label) batches from `TextExamples`.
 
-    Labels map to their index in `label_names`; with `label_names=None` they are float scores
+    Labels map to their index in `label_names` (keyword); with `label_names=None` they are float scores
     (regression, num_classes=1). Texts are tokenized and packed by `preprocessor` inside the
     tf.data graph, a batch at a time; with its `padding="longest"` (or `sequence_length=None`)
     each batch is padded only to its own longest example.
@@ -29,8 +27,8 @@ def classification_dataset(examples, preprocessor, batch_size, label_names=None,
 
     Example:
     >>> from keras_bert_zoo.data import read_glue_tsv  # doctest: +SKIP
-    >>> ds = classification_dataset(read_glue_tsv(path), preprocessor, 32, ["0", "1"])  # doctest: +SKIP
-    >>> ds = classification_dataset(train, preprocessor, 32, ["0", "1"], shuffle=True,
+    >>> ds = classification_dataset(read_glue_tsv(path), preprocessor, 32, label_names=["0", "1"])  # doctest: +SKIP
+    >>> ds = classification_dataset(train, preprocessor, 32, label_names=["0", "1"], shuffle=True,
     ...                             bucket_by_sequence_length=True, cache=True)  # doctest: +SKIP
     """
     options = DatasetOptions(batch_size=batch_size, shuffle=shuffle, seed=seed, **options)
@@ -52,7 +50,7 @@ def classification_dataset(examples, preprocessor, batch_size, label_names=None,
         return {**preprocessor(texts), "label": labels}
 
     def to_model(features):
-        return {key: features[key] for key in INPUT_KEYS}, features["label"]
+        return encoder_inputs(features), features["label"]
 
     padding = getattr(preprocessor, "padding", "max_length")
     pad_to = getattr(preprocessor, "sequence_length", None) if padding == "max_length" else None

@@ -1,7 +1,21 @@
-"""The options every `keras_bert_zoo.data` pipeline takes, applied in one place (`build_dataset`).
+"""The contract every `keras_bert_zoo.data` pipeline keeps, and the options it takes (`build_dataset`).
 
-`classification_dataset`, `ner_dataset`, `squad_dataset` and `pretraining_dataset` take these as
-keyword arguments (the fields of `DatasetOptions`):
+Every pipeline is `<task>_dataset(examples, preprocessor, batch_size, *, task options, **dataset options)`:
+`examples` as a reader gives them (`keras_bert_zoo.data.readers`), the `BertPreprocessor` the model
+uses (its tokenizer and `sequence_length`; classification and multiple choice also its packing),
+keyword-only task options (`label_names`, `doc_stride`, masking, ...) and the dataset options below.
+
+Each yields fit-ready batches, as `keras.utils.unpack_x_y_sample_weight` reads them: `(x, y)`
+where every target counts (classification, multiple choice, SQuAD), `(x, y, sample_weight)`
+where some targets are ignored (NER: `IGNORE_LABEL` tokens; pretraining: unused masked-LM slots),
+and `x` alone for examples without labels. `x` is a dict of the encoder's inputs
+(`keras_bert_zoo.names.ENCODER_INPUTS`, plus `mask_positions` for pretraining). Every tensor has
+a static rank, and `cardinality()` is known: computed from the number of examples, or from one
+counting pass when the number of batches depends on tokenized lengths (SQuAD windows, length
+buckets). Only a sharded (`input_context`) and shuffled pipeline with windows or buckets and no
+`cache` leaves it unknown: its shard's examples, so their windows and buckets, change every epoch.
+
+The dataset options (the fields of `DatasetOptions`):
 
 * `batch_size`; with `input_context` it is the *global* batch and each replica gets
   `input_context.get_per_replica_batch_size(batch_size)` examples a step.
@@ -33,17 +47,21 @@ Example:
 >>> import keras_bert_zoo as kbz
 >>> preprocessor = kbz.load_preprocessor("bert_tiny_uncased", sequence_length=64)
 >>> examples = TextExamples([["a b", "c", "a b c d e f"]], ["0", "1", "0"])
->>> ds = classification_dataset(examples, preprocessor, 2, ["0", "1"], bucket_by_sequence_length=[4, 8])
->>> sorted(inputs["token_ids"].shape[1] for inputs, _ in ds)
-[4, 8]
+>>> ds = classification_dataset(examples, preprocessor, 2, label_names=["0", "1"], bucket_by_sequence_length=[4, 8])
+>>> sorted(inputs["token_ids"].shape[1] for inputs, _ in ds), int(ds.cardinality())
+([4, 8], 2)
 >>> strategy = tf.distribute.get_strategy()
 >>> ds = strategy.distribute_datasets_from_function(
-...     lambda context: classification_dataset(examples, preprocessor, 2, ["0", "1"], input_context=context))
+...     lambda context: classification_dataset(examples, preprocessor, 2, label_names=["0", "1"],
+...                                            input_context=context))
 """
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
+
+from keras_bert_zoo.names import ENCODER_INPUTS
 
 AUTOTUNE = tf.data.AUTOTUNE
 DEFAULT_BOUNDS = (16, 32, 64, 128, 256, 512)
@@ -99,6 +117,33 @@ class DatasetOptions:
         if self.input_context is None:
             return int(self.batch_size)
         return int(self.input_context.get_per_replica_batch_size(self.batch_size))
+
+
+def encoder_inputs(features):
+    """The encoder's inputs (`ENCODER_INPUTS`) of a dict of features."""
+    return {name: features[name] for name in ENCODER_INPUTS}
+
+
+def _batches(rows, batch_size, drop_remainder):
+    return rows // batch_size if drop_remainder else -(-rows // batch_size)
+
+
+def _count_batches(ds, encode, bounds, batch_size, drop_remainder, mapped):
+    """Batches of a pipeline whose count depends on tokenized lengths (rows of `encode`, length buckets):
+    one pass that tokenizes the examples of `ds` (the input pipeline's, in any order) and keeps their lengths."""
+    lengths = mapped(_batch(ds, ENCODE_CHUNK), lambda raw: tf.reduce_sum(
+        tf.cast(encode(raw)["padding_mask"], tf.int32), axis=1))
+    lengths = np.concatenate([np.zeros([0], np.int32), *lengths.as_numpy_iterator()])
+    if bounds is None:
+        return _batches(len(lengths), batch_size, drop_remainder)
+    buckets = np.bincount(np.searchsorted(np.asarray(bounds), lengths, side="left"))  # as _bucket groups them
+    return int(sum(_batches(int(rows), batch_size, drop_remainder) for rows in buckets))
+
+
+def _with_ranks(element, ranks):
+    """`element` with each tensor's rank stated (where the graph lost it, e.g. after group_by_window)."""
+    return {key: value if value.shape.rank is not None or key not in ranks else tf.ensure_shape(
+        value, [None] * ranks[key]) for key, value in element.items()}
 
 
 def _batch(ds, batch_size, drop_remainder=False):
@@ -185,10 +230,10 @@ def build_dataset(
         context.num_input_pipelines, context.input_pipeline_id)
     batch_size = options.per_replica_batch_size
     bounds = options.bucket_bounds(pad_to)
-    ds = source
     if options.max_examples is not None:
-        ds = ds.take(options.max_examples)
+        source = source.take(options.max_examples)
         num_examples = min(num_examples, int(options.max_examples))
+    ds = source
     buffer = max(num_examples, 1)
 
     def shard(ds):
@@ -219,6 +264,7 @@ def build_dataset(
         ds = mapped(
             _batch(ds, ENCODE_CHUNK), lambda raw: _unpad(encode(raw), sequence_keys) if trim else encode(raw)
         ).unbatch()
+        ranks = {key: spec.shape.rank + 1 for key, spec in ds.element_spec.items()}  # batched, as encode gave
         if options.cache:
             cache = options.cache
             filename = "" if cache is True else f"{cache}_{pipeline_id}-of-{num_pipelines}"
@@ -241,15 +287,20 @@ def build_dataset(
             def padded(features):
                 return features
 
-        if not (expands or bounds):  # unbatch lost the number of batches, which Keras likes to know
+        # unbatch lost the number of batches, which Keras likes to know (else it warns at the end of each pass)
+        if not (expands or bounds):
             examples = len(range(pipeline_id, num_examples, num_pipelines))
-            batches = examples // batch_size if options.drop_remainder else -(-examples // batch_size)
-            ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
+            ds = ds.apply(tf.data.experimental.assert_cardinality(
+                _batches(examples, batch_size, options.drop_remainder)))
+        elif options.cache or not options.shuffle or num_pipelines == 1:  # this shard's examples are fixed
+            ds = ds.apply(tf.data.experimental.assert_cardinality(_count_batches(
+                shard(source), encode, bounds, batch_size, options.drop_remainder, mapped)))
 
         if batch_index:
-            ds = mapped(ds.enumerate(), lambda features, index: to_model(padded(features), index), True)
+            ds = mapped(ds.enumerate(), lambda features, index: to_model(_with_ranks(padded(features), ranks), index),
+                        True)
         else:
-            ds = mapped(ds, lambda features: to_model(padded(features)))
+            ds = mapped(ds, lambda features: to_model(_with_ranks(padded(features), ranks)))
     if options.prefetch:
         ds = ds.prefetch(AUTOTUNE)
     tf_options = tf.data.Options()

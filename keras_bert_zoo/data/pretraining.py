@@ -1,7 +1,7 @@
 """BERT pretraining data: raw text -> sentence pairs (NSP) with masked-LM targets, as BERT made it.
 
 Follows google-research/bert's create_pretraining_data.py: documents of one sentence per line,
-segments filled to `max_seq_length - 3` pieces (a random shorter target with `short_seq_prob`),
+segments filled to `preprocessor.sequence_length - 3` pieces (a random shorter target with `short_seq_prob`),
 segment B the actual continuation or, half of the time, a run of sentences from another document,
 pairs cut from the longer side at a random end; then `masked_lm_prob` of the maskable pieces (all
 but [CLS], [SEP], [PAD]), at most `max_predictions_per_seq`, are chosen (whole words together with
@@ -15,45 +15,19 @@ the same batches (tensorflow-text's `RandomItemSelector` / `MaskValuesChooser` d
 random state, and the selector counts words rather than pieces for whole-word masking).
 
 Example:
->>> from keras_bert_zoo.data import pretraining_dataset, read_pretraining_text, split_for_pretrainer
+>>> from keras_bert_zoo.data import pretraining_dataset, read_pretraining_text
 >>> documents = read_pretraining_text("corpus.txt")  # doctest: +SKIP
->>> ds = pretraining_dataset(documents, tokenizer, batch_size=32, whole_word_masking=True)  # doctest: +SKIP
->>> pretrainer.fit(ds.map(split_for_pretrainer))  # doctest: +SKIP
+>>> ds = pretraining_dataset(documents, preprocessor, 32, whole_word_masking=True)  # doctest: +SKIP
+>>> pretrainer.fit(ds)  # doctest: +SKIP
 """
-
-import re
 
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.data.conll import IGNORE_LABEL
-from keras_bert_zoo.data.options import DatasetOptions, build_dataset
+from keras_bert_zoo.data.features.masking import mask_tokens
+from keras_bert_zoo.data.options import DatasetOptions, build_dataset, encoder_inputs
+from keras_bert_zoo.names import IGNORE_LABEL
 from keras_bert_zoo.text.packer import BertPacker
-
-_SPECIAL = re.compile(r"^\[[^\]]+\]$")
-
-
-def read_pretraining_text(paths):
-    """Documents (lists of sentences) from text files: one sentence a line, blank lines between
-    documents; each file ends a document. Lines are stripped and empty documents dropped.
-
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "corpus.txt")
-    >>> _ = open(path, "w").write("A cat sat.\\nIt slept.\\n\\nRain fell.\\n")
-    >>> read_pretraining_text(path)
-    [['A cat sat.', 'It slept.'], ['Rain fell.']]
-    """
-    documents = []
-    for path in [paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") else paths:
-        documents.append([])
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    documents[-1].append(line)
-                elif documents[-1]:
-                    documents.append([])
-    return [document for document in documents if document]
 
 
 def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
@@ -104,98 +78,27 @@ def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
     return rows
 
 
-@tf.autograph.experimental.do_not_convert  # plain tensor code: tracing it as is is faster
-def mask_tokens(
-    token_ids, seed, tokenizer, max_predictions_per_seq=20, masked_lm_prob=0.15, whole_word_masking=False
-):
-    """BERT's masked-LM corruption of packed `token_ids` [batch, seq], in-graph and stateless.
-
-    `seed`: shape [2] int tensor. Each row gets `min(max_predictions_per_seq,
-    max(1, round(masked_lm_prob * maskable pieces)))` predictions; with `whole_word_masking`, words
-    in random order are taken while they fit (as BERT does). Returns a dict of `token_ids` (masked),
-    `mask_positions`, `mask_ids` [batch, max_predictions_per_seq] int32 and `mask_weights` float32
-    (1.0 for real predictions; positions sorted, padding 0).
-
-    >>> from keras_bert_zoo.text import BertTokenizer
-    >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##b"])
-    >>> out = mask_tokens([[2, 5, 6, 5, 6, 3, 0]], [1, 2], tokenizer, 3, 0.5, whole_word_masking=True)
-    >>> out["mask_weights"].numpy().tolist()  # 4 maskable pieces * 0.5: one word of two pieces
-    [[1.0, 1.0, 0.0]]
-    >>> out["mask_ids"].numpy().tolist()
-    [[5, 6, 0]]
-    """
-    vocabulary = tokenizer.get_vocabulary()
-    is_continuation = tf.constant([token.startswith("##") for token in vocabulary])
-    replacements = tf.constant([i for i, t in enumerate(vocabulary) if not _SPECIAL.match(t)], tf.int32)
-    token_ids = tf.cast(token_ids, tf.int32)
-    batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
-    maskable = (
-        (token_ids != tokenizer.cls_id) & (token_ids != tokenizer.sep_id) & (token_ids != tokenizer.pad_id)
-    )
-    starts = maskable
-    if whole_word_masking:
-        previous = tf.pad(maskable[:, :-1], [[0, 0], [1, 0]])
-        starts = maskable & ~(tf.gather(is_continuation, token_ids) & previous)
-    unit = tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1  # word (or piece) index of each position
-    segment = tf.where(maskable, unit + length * tf.range(batch)[:, None], batch * length)
-    unit_length = tf.math.unsorted_segment_sum(tf.ones_like(segment), segment, batch * length + 1)
-    unit_length = tf.reshape(unit_length[:-1], [batch, length])  # pieces of each unit
-    num_maskable = tf.reduce_sum(tf.cast(maskable, tf.float32), axis=1)
-    budget = tf.minimum(tf.round(num_maskable * masked_lm_prob), float(max_predictions_per_seq))
-    budget = tf.cast(tf.minimum(tf.maximum(budget, 1.0), num_maskable), tf.int32)
-
-    order_seed, kind_seed, random_seed = tf.unstack(tf.random.split(seed, 3))
-    scores = tf.random.stateless_uniform([batch, length], order_seed)
-    order = tf.argsort(tf.where(unit_length > 0, scores, 2.0), axis=1)  # real units first, shuffled
-
-    if whole_word_masking:  # take words in random order while they fit, as BERT does
-
-        def take(state, unit_lengths):  # one column of units in random order, all rows at once
-            count, _ = state
-            fits = (unit_lengths > 0) & (count + unit_lengths <= budget)
-            return count + tf.where(fits, unit_lengths, 0), fits
-
-        ordered_lengths = tf.transpose(tf.gather(unit_length, order, batch_dims=1))
-        initial = (tf.zeros([batch], tf.int32), tf.zeros([batch], tf.bool))
-        taken = tf.transpose(tf.scan(take, ordered_lengths, initial)[1])
-    else:  # single pieces: the first `budget` in random order
-        taken = tf.range(length)[None, :] < budget[:, None]
-    taken = tf.gather(taken, tf.argsort(order, axis=1), batch_dims=1)  # by unit index
-    selected = maskable & tf.gather(taken, tf.maximum(unit, 0), batch_dims=1)
-
-    kind = tf.random.stateless_uniform([batch, length], kind_seed)
-    random_tokens = tf.gather(replacements, tf.random.stateless_uniform(
-        [batch, length], random_seed, maxval=tf.size(replacements), dtype=tf.int32
-    ))
-    corrupted = tf.where(kind < 0.8, tokenizer.mask_id, tf.where(kind < 0.9, random_tokens, token_ids))
-    positions = tf.ragged.boolean_mask(tf.broadcast_to(tf.range(length), [batch, length]), selected)
-    shape = [None, max_predictions_per_seq]
-    return {
-        "token_ids": tf.where(selected, corrupted, token_ids),
-        "mask_positions": positions.to_tensor(0, shape=shape),
-        "mask_ids": tf.ragged.boolean_mask(token_ids, selected).to_tensor(0, shape=shape),
-        "mask_weights": tf.ones_like(positions, tf.float32).to_tensor(0.0, shape=shape),
-    }
-
 
 def pretraining_dataset(
-    documents, tokenizer, batch_size, max_seq_length=128, max_predictions_per_seq=20,
-    masked_lm_prob=0.15, short_seq_prob=0.1, whole_word_masking=False, dupe_factor=1, seed=0,
-    **options,
+    documents, preprocessor, batch_size, *, max_predictions_per_seq=20, masked_lm_prob=0.15, short_seq_prob=0.1,
+    whole_word_masking=False, dupe_factor=1, seed=0, as_features=False, **options,
 ):
-    """Batches of dicts: `token_ids`, `segment_ids`, `padding_mask`, `mask_positions`, `mask_ids`,
-    `mask_weights` and `next_sentence_label` (0 = B follows A, 1 = B random).
+    """Batches of `(inputs, targets, sample_weight)` for `BertPretrainer.fit` (see `split_for_pretrainer`).
 
-    `documents`: lists of sentences (see `read_pretraining_text`). All sentences are tokenized
-    in-graph up front (their pieces stay in memory, as in BERT's script); `dupe_factor` plans the
-    pairs that many times. Pairs are shuffled once; the same `seed` gives the same batches.
-    Masking happens per batch, after batching (and bucketing), seeded by `(seed, batch number)`.
+    `documents`: lists of sentences (see `read_pretraining_text`), tokenized by
+    `preprocessor.tokenizer` into pairs of `preprocessor.sequence_length` pieces. All sentences are
+    tokenized in-graph up front (their pieces stay in memory, as in BERT's script); `dupe_factor`
+    plans the pairs that many times. Pairs are shuffled once; the same `seed` gives the same
+    batches. Masking happens per batch, after batching (and bucketing), seeded by
+    `(seed, batch number)`. With `as_features=True` each batch is instead one dict of
+    `token_ids`, `segment_ids`, `padding_mask`, `mask_positions`, `mask_ids`, `mask_weights` and
+    `next_sentence_label` (0 = B follows A, 1 = B random), which `split_for_pretrainer` splits.
     `options`: the other `DatasetOptions` fields (`shuffle` (again every epoch),
     `bucket_by_sequence_length`, `cache` (of the packed pairs, before masking), `max_examples`
     (pairs), `input_context`, ...; see `keras_bert_zoo.data.options`).
-    Map with `split_for_pretrainer` to train a `BertPretrainer`.
     """
     options = DatasetOptions(batch_size=batch_size, seed=seed, **options)
+    tokenizer, max_seq_length = preprocessor.tokenizer, preprocessor.sequence_length
     documents = [document for document in documents if document]
     sentences = [sentence for document in documents for sentence in document]
     if not sentences:
@@ -225,7 +128,8 @@ def pretraining_dataset(
             features["token_ids"], tf.stack([tf.constant(seed, tf.int64), index]), tokenizer,
             max_predictions_per_seq, masked_lm_prob, whole_word_masking,
         )
-        return {**features, **masked}
+        features = {**features, **masked}
+        return features if as_features else split_for_pretrainer(features)
 
     return build_dataset(
         tf.data.Dataset.from_tensor_slices(rows), len(rows), encode, to_model, options,
@@ -235,15 +139,15 @@ def pretraining_dataset(
 
 
 def split_for_pretrainer(features):
-    """A `pretraining_dataset` batch -> `(inputs, targets, sample_weight)` for `BertPretrainer.fit`.
+    """A `pretraining_dataset(..., as_features=True)` batch -> `(inputs, targets, sample_weight)`, as
+    `pretraining_dataset` yields by default, for `BertPretrainer.fit`.
 
     Targets: `mlm_logits` <- `mask_ids`, with `IGNORE_LABEL` (-100) where `mask_weights` is 0, and
     `nsp_logits` <- `next_sentence_label`. Compile `mlm_logits` with
     `SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)` (BERT's mean over
     real predictions), `nsp_logits` without `ignore_class`; sample weights serve `weighted_metrics`.
     """
-    keys = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
-    inputs = {key: features[key] for key in keys}
+    inputs = {**encoder_inputs(features), "mask_positions": features["mask_positions"]}
     mlm_targets = tf.where(features["mask_weights"] > 0, features["mask_ids"], IGNORE_LABEL)
     targets = {"mlm_logits": mlm_targets, "nsp_logits": features["next_sentence_label"]}
     weights = {"mlm_logits": features["mask_weights"],

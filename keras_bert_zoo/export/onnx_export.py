@@ -29,9 +29,10 @@ from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import model_contract
 from keras_bert_zoo.models import BertPretrainer, BertTask
 from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.names import ENCODER_INPUTS
 from keras_bert_zoo.progress import phase
 
-INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+INPUT_NAMES = ENCODER_INPUTS
 PREPROCESSING_FORMAT = 1
 
 

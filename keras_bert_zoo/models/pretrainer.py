@@ -6,6 +6,7 @@ from keras_hub.layers import MaskedLMHead
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
+from keras_bert_zoo.names import ENCODER_INPUTS
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -42,7 +43,7 @@ class BertPretrainer(BertTask):
             dtype=encoder.dtype_policy,
             name="mlm_head",
         )
-        encoded = encoder({key: inputs[key] for key in ("token_ids", "segment_ids", "padding_mask")})
+        encoded = encoder({key: inputs[key] for key in ENCODER_INPUTS})
         outputs = {
             "mlm_logits": float32_logits(
                 self.mlm_head(encoded["sequence_output"], mask_positions=inputs["mask_positions"])

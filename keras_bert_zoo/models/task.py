@@ -3,16 +3,14 @@
 import keras
 
 from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.names import ENCODER_INPUTS
 
 
 def encoder_inputs(encoder, shape=(None,)):
     """Fresh `keras.Input`s named like `encoder`'s inputs (int32, `shape` after the batch axis)."""
     if not isinstance(encoder, BertEncoder):
         raise TypeError(f"encoder must be a kbz.BertEncoder, got {type(encoder).__name__}.")
-    return {
-        name: keras.Input(shape=shape, dtype="int32", name=name)
-        for name in ("token_ids", "segment_ids", "padding_mask")
-    }
+    return {name: keras.Input(shape=shape, dtype="int32", name=name) for name in ENCODER_INPUTS}
 
 
 class BertTask(keras.Model):

@@ -31,7 +31,7 @@ def replayable_epochs(make_dataset, epochs, seed=0):
     """One dataset of `epochs` passes whose order a restarted process reproduces exactly.
 
     `make_dataset(seed)` builds one pass over the training data shuffled with `seed`, e.g.
-    `lambda s: classification_dataset(train, preprocessor, 32, labels, shuffle=True, seed=s)`. Pass
+    `lambda s: classification_dataset(train, preprocessor, 32, label_names=labels, shuffle=True, seed=s)`. Pass
     e is a fresh dataset built with a seed derived from `(seed, e)` and iterated once, so its order
     depends on nothing but those two numbers; `ds.shuffle(..., reshuffle_each_iteration=True)` on
     its own orders epoch e by how often the dataset was iterated in this process, which a restart

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-ENCODER_INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+from keras_bert_zoo.names import ENCODER_INPUTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,12 +190,12 @@ def string_inputs(*names, shape=(None,)):
 
 def ids_inputs(shape=(None, None)):
     """`tf.TensorSpec`s of the encoder's int32 inputs, keyed and named as the encoder's."""
-    return {name: tf.TensorSpec(shape, tf.int32, name=name) for name in ENCODER_INPUT_NAMES}
+    return {name: tf.TensorSpec(shape, tf.int32, name=name) for name in ENCODER_INPUTS}
 
 
 def encoder_inputs(features):
     """The encoder's three inputs out of a dict of features (that may hold more)."""
-    return {name: features[name] for name in ENCODER_INPUT_NAMES}
+    return {name: features[name] for name in ENCODER_INPUTS}
 
 
 def valid_utf8(strings):

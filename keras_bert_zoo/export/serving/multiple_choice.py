@@ -14,7 +14,7 @@ Example:
 
 import tensorflow as tf
 
-from keras_bert_zoo.data.multiple_choice import pack_choices
+from keras_bert_zoo.data.features.multiple_choice import pack_choices
 from keras_bert_zoo.export.serving.graph import (
     OutputSchema,
     ServingGraph,

@@ -43,7 +43,7 @@ Example:
 
 import tensorflow as tf
 
-from keras_bert_zoo.data.squad import squad_windows
+from keras_bert_zoo.data.features.span_qa import squad_windows
 from keras_bert_zoo.export.serving.graph import (
     OutputSchema,
     ServingGraph,

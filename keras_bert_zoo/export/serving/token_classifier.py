@@ -50,7 +50,7 @@ Example:
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.data.conll import ner_features
+from keras_bert_zoo.data.features.ner import ner_features
 from keras_bert_zoo.export.serving.classifier import classifier_label_names
 from keras_bert_zoo.export.serving.graph import (
     OutputSchema,
