@@ -36,11 +36,11 @@ QUESTIONS = ["Where does John live?", "who", "", "When does the war?", "where wo
 def qa(tmp_path_factory):
     keras.utils.set_random_seed(0)
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=SEQUENCE_LENGTH)
-    model = kbz.BertSpanQA(encoder)
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=SEQUENCE_LENGTH)
+    model = kbz.BertSpanQA(encoder, **EXPORT_OPTIONS, preprocessor=preprocessor)
     kernel = model.get_layer("span_logits").kernel  # spread the logits: answers vary, null sometimes wins
     kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
-    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=SEQUENCE_LENGTH)
-    path = kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("squad"), **EXPORT_OPTIONS,
+    path = kbz.export.saved_model(model, tmp_path_factory.mktemp("squad"),
                                   max_windows_per_context=2_000)  # the long context below has ~1,900
     with kbz.export.ServedModel(path) as served:
         yield model, preprocessor, path, served
@@ -145,10 +145,11 @@ def test_saved_model_cli_lists_the_signatures(qa):
 def test_bad_windows_are_refused_before_writing(qa, tmp_path):
     model, preprocessor, _, _ = qa
     with pytest.raises(ValueError, match="must exceed doc_stride=20"):
-        kbz.export.saved_model(model, preprocessor, tmp_path, doc_stride=20, max_query_length=6)
+        kbz.export.saved_model(kbz.BertSpanQA(model.encoder, doc_stride=20, max_query_length=6,
+                                              preprocessor=preprocessor), tmp_path)
     untruncated = kbz.BertPreprocessor(preprocessor.tokenizer, sequence_length=None)
     with pytest.raises(ValueError, match="fixed sequence_length"):
-        kbz.export.saved_model(model, untruncated, tmp_path)
+        kbz.export.saved_model(kbz.BertSpanQA(model.encoder, preprocessor=untruncated), tmp_path)
     with pytest.raises(ValueError, match="pair=True"):
-        kbz.export.saved_model(model, preprocessor, tmp_path, pair=True)
+        kbz.export.saved_model(model, tmp_path, pair=True)
     assert not any(tmp_path.iterdir())

@@ -47,11 +47,11 @@ def _reference_words(text):
 def tagger(tmp_path_factory):
     keras.utils.set_random_seed(0)
     encoder = kbz.BertEncoder(len(VOCAB), 2, 2, 16, 32, max_sequence_length=SEQUENCE_LENGTH)
-    model = kbz.BertTokenClassifier(encoder, num_classes=len(LABELS))
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=SEQUENCE_LENGTH)
+    model = kbz.BertTokenClassifier(encoder, num_classes=len(LABELS), label_names=LABELS, preprocessor=preprocessor)
     kernel = model.get_layer("logits").kernel  # spread the logits so that tags and entities vary
     kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
-    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=SEQUENCE_LENGTH)
-    path = kbz.export.saved_model(model, preprocessor, tmp_path_factory.mktemp("conll"), LABELS)
+    path = kbz.export.saved_model(model, tmp_path_factory.mktemp("conll"))
     with kbz.export.ServedModel(path) as served:
         yield model, preprocessor, path, served
 
@@ -171,6 +171,8 @@ def test_label_names_are_checked_before_writing(tagger, tmp_path):
     model, preprocessor, _, _ = tagger
     for label_names, message in [(None, "needs label_names"), (LABELS[:3], "3 label names for 5 classes"),
                                  (["O", "B-PER", "I-PER", "X-LOC", "I-LOC"], "'X-LOC' is not O")]:
+        unchecked = kbz.BertTokenClassifier(model.encoder, num_classes=len(LABELS), preprocessor=preprocessor)
+        unchecked.label_names = label_names  # set after construction, which would check the count itself
         with pytest.raises(ValueError, match=message):
-            kbz.export.saved_model(model, preprocessor, tmp_path, label_names)
+            kbz.export.saved_model(unchecked, tmp_path)
     assert not any(tmp_path.iterdir())
