@@ -4,10 +4,11 @@
 >>> encoder = kbz.load("all_minilm_l6_v2")  # a BertEncoder with real weights, from its pip package
 
 Layout (a lower level never imports a higher one; tests/test_layering.py keeps it so):
-errors, names (shared input names, IGNORE_LABEL), vocabulary, layers -> models/ (bert/: the BERT family; task heads; families: model_type -> Family)
-beside checkpoints/ (HF and Google files in and out, knowing no model), presets, preset_weights -> text/
--> loading (`kbz.load`, `load_tokenizer`, `load_preprocessor`), saving (`kbz.save_hf`, `save_google_checkpoint`)
--> data/ (readers/, features/, one pipeline per task) -> training/, distribute/ -> export/ -> cli. A new model family is one folder under models/ and one
+errors, names (shared input names, IGNORE_LABEL), vocabulary, layers -> models/ (bert/: the BERT family;
+task heads; families: model_type -> Family) beside checkpoints/ (HF and Google files in and out, knowing no
+model), presets, preset_weights -> text/ -> loading (`kbz.load`, `load_tokenizer`, `load_preprocessor`),
+saving (`kbz.save_hf`, `save_google_checkpoint`) -> data/ (readers/, features/, one pipeline per task)
+-> training/, distribute/ -> export/ -> cli. A new model family is one folder under models/ and one
 entry in models/families.py.
 
 Importing the package is cheap: each name below imports its module (and TensorFlow, where that module

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 from keras_bert_zoo.text.tokenizer import ragged_value_rowids
 
 TRUNCATE_STRATEGIES = ("round_robin", "longest_first", "only_second")
@@ -194,9 +195,9 @@ class BertPacker(keras.layers.Layer):
         positions = tf.range(width)[None, :]
         in_row = positions < total[:, None]
         outputs = {
-            "token_ids": token_ids,
-            "segment_ids": tf.cast(in_row & (positions >= starts[1][:, None]), tf.int32),
-            "padding_mask": tf.cast(in_row, tf.int32),
+            TOKEN_IDS: token_ids,
+            SEGMENT_IDS: tf.cast(in_row & (positions >= starts[1][:, None]), tf.int32),
+            PADDING_MASK: tf.cast(in_row, tf.int32),
         }
         for value in outputs.values():
             value.set_shape([segments[0].shape[0], length])
@@ -214,7 +215,7 @@ class BertPacker(keras.layers.Layer):
         positions = tf.range(tf.shape(token_ids)[1])[None, :]
         token_ids = tf.where(positions == keep[:, None] + 1, self.sep_id, token_ids)
         padding_mask = tf.cast(positions < keep[:, None] + 2, tf.int32)
-        outputs = {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids), "padding_mask": padding_mask}
+        outputs = {TOKEN_IDS: token_ids, SEGMENT_IDS: tf.zeros_like(token_ids), PADDING_MASK: padding_mask}
         for value in outputs.values():
             value.set_shape([segment.shape[0], length])
         return outputs

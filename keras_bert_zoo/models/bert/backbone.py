@@ -4,6 +4,7 @@ import keras
 from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoder
 
 from keras_bert_zoo.layers import get_activation
+from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 
 
 def bert_initializer():
@@ -108,9 +109,9 @@ class BertEncoder(keras.Model):
         )
 
         # === Functional model ===
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+        token_ids = keras.Input(shape=(None,), dtype="int32", name=TOKEN_IDS)
+        segment_ids = keras.Input(shape=(None,), dtype="int32", name=SEGMENT_IDS)
+        padding_mask = keras.Input(shape=(None,), dtype="int32", name=PADDING_MASK)
         tokens = self.token_embedding(token_ids)
         x = keras.layers.Add(dtype=dtype, name="embeddings_add")(
             [tokens, self.position_embedding(tokens), self.segment_embedding(segment_ids)]
@@ -119,11 +120,7 @@ class BertEncoder(keras.Model):
         for layer in self.transformer_layers:
             x = layer(x, padding_mask=padding_mask)
         super().__init__(
-            inputs={
-                "token_ids": token_ids,
-                "segment_ids": segment_ids,
-                "padding_mask": padding_mask,
-            },
+            inputs={TOKEN_IDS: token_ids, SEGMENT_IDS: segment_ids, PADDING_MASK: padding_mask},
             outputs={"sequence_output": x, "pooled_output": self.pooled_dense(x[:, 0, :])},
             dtype=dtype,
             **kwargs,
