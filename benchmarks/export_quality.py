@@ -89,6 +89,7 @@ def main():
     import numpy as np
 
     import keras_bert_zoo as kbz
+    import keras_bert_zoo.models  # noqa: F401 - registers the task classes load_model reads
     from keras_bert_zoo.data import label_vocabulary, read_glue_tsv
 
     model = keras.saving.load_model(args.model, compile=False)
@@ -96,6 +97,7 @@ def main():
     train = read_glue_tsv(args.train_file)
     dev = read_glue_tsv(args.dev_file)
     label_names = label_vocabulary(train.labels)
+    model.preprocessor, model.label_names = preprocessor, label_names  # the exports read them from the model
     texts = dev.texts[0][: args.limit]
     gold = np.array([label_names.index(label) for label in dev.labels[: args.limit]])
     representative = train.texts[0][: args.num_representative]
@@ -111,8 +113,8 @@ def main():
         elif name.startswith("tflite-"):
             quantization = name.split("-", 1)[1]
             path = kbz.export.tflite(
-                model, preprocessor, out_dir / f"{name}.tflite", None if quantization == "fp32" else quantization,
-                representative if quantization == "int8" else None, label_names=label_names,
+                model, out_dir / f"{name}.tflite", None if quantization == "fp32" else quantization,
+                representative if quantization == "int8" else None,
             )
             size = path.stat().st_size
             predict = lambda path=path: tflite_predict(path, texts, args.batch_size)  # noqa: E731

@@ -79,12 +79,14 @@ def export_all(classifier, preprocessor, variants, root, calibration):
     """Writes the exports the variants need; returns ({variant, or "onnx": path}, {variant: why its export failed})."""
     import keras_bert_zoo as kbz
 
+    classifier.preprocessor = preprocessor  # the exports read it from the model
+
     def tflite(name, quantization=None, texts=None):
-        return kbz.export.tflite(classifier, preprocessor, root / f"{name}.tflite", quantization=quantization,
+        return kbz.export.tflite(classifier, root / f"{name}.tflite", quantization=quantization,
                                  representative_texts=texts)
 
     exports = {
-        "savedmodel": lambda: kbz.export.saved_model(classifier, preprocessor, root / "savedmodel"),
+        "savedmodel": lambda: kbz.export.saved_model(classifier, root / "savedmodel"),
         "tflite-fp32": lambda: tflite("fp32"),
         "tflite-dynint8": lambda: tflite("dynint8", "dynamic_int8"),
         "tflite-int8": lambda: tflite("int8", "int8", calibration),

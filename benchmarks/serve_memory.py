@@ -57,10 +57,10 @@ tokenizer = kbz.load_tokenizer("bert_base_uncased")
 def encoder():
     return kbz.BertEncoder(tokenizer.vocabulary_size, **tiny)
 short, long = (kbz.BertPreprocessor(tokenizer, sequence_length=n) for n in (128, 384))
-kbz.export.saved_model(kbz.BertClassifier(encoder(), num_classes=2), short, f"{root}/classifier")
-kbz.export.saved_model(kbz.BertTokenClassifier(encoder(), num_classes=3), short, f"{root}/ner",
-                       label_names=["O", "B-PER", "I-PER"])
-kbz.export.saved_model(kbz.BertSpanQA(encoder()), long, f"{root}/qa")
+kbz.export.saved_model(kbz.BertClassifier(encoder(), num_classes=2, preprocessor=short), f"{root}/classifier")
+kbz.export.saved_model(kbz.BertTokenClassifier(encoder(), num_classes=3, label_names=["O", "B-PER", "I-PER"],
+                                               preprocessor=short), f"{root}/ner")
+kbz.export.saved_model(kbz.BertSpanQA(encoder(), preprocessor=long), f"{root}/qa")
 """
 
 SERVE = """import json, sys, time
