@@ -29,12 +29,12 @@ from ai_edge_litert.interpreter import InterpreterWithCustomOps, SignatureRunner
 from tensorflow_text import tflite_registrar
 
 from keras_bert_zoo import compat
-from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
 from keras_bert_zoo.export.serving_classifier import classifier_label_names, classifier_outputs
 from keras_bert_zoo.export.serving_encoder import encoder_outputs
 from keras_bert_zoo.export.versions import write_file
 from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
+from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.progress import phase
 
 QUANTIZATIONS = (None, "fp16", "dynamic_int8", "int8")
