@@ -1,4 +1,6 @@
-"""Task models: heads over a BertEncoder."""
+"""Models: one folder per family's backbone (`bert/`: `BertEncoder`), and the task heads over a backbone
+(family-agnostic). `family` says what a family is, `families` registers them by config.json's `model_type`:
+a new family is one folder here and one entry there."""
 
 from keras_bert_zoo.models.classifier import BertClassifier
 from keras_bert_zoo.models.multiple_choice import BertMultipleChoice
