@@ -15,7 +15,7 @@ Importing the package is cheap: each name below imports its module (and TensorFl
 needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` never load TensorFlow.
 """
 
-import importlib
+from keras_bert_zoo.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -50,15 +50,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)  # `from keras_bert_zoo import *` imports every module above
 
 
-def __getattr__(name):
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    value = module if module_name == f"{__name__}.{name}" else getattr(module, name)
-    globals()[name] = value  # later uses skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -9,7 +9,7 @@ tf2onnx or LiteRT, and a TFLite one never loads tf2onnx. What each task serves i
 ['GrpcModel', 'LocalModel', 'OnnxModel']
 """
 
-import importlib
+from keras_bert_zoo.lazy import lazy_names
 
 _LAZY = {
     "saved_model": "keras_bert_zoo.export.saved_model_export",
@@ -31,15 +31,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    value = module if module_name == f"{__name__}.{name}" else getattr(module, name)
-    globals()[name] = value  # later uses skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
