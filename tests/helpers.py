@@ -1,0 +1,328 @@
+"""Shared test contracts, in the style of keras-hub's TestCase: a tiny vocabulary and models built on it,
+and one call per check that a layer, a task model or an export keeps its contract.
+
+Tests import it as conftest is imported (pytest puts tests/ on sys.path): `from helpers import ...`.
+
+- `tiny_vocabulary(*words)`: the special tokens [PAD] [UNK] [CLS] [SEP] [MASK] (ids 0-4), then `words`
+  in their order (ids 5, 6, ...); `TINY_WORDS`/`TINY_VOCABULARY` is the default one.
+- `tiny_preprocessor(vocabulary=TINY_VOCABULARY, sequence_length=16, **options)`, `tiny_encoder(vocabulary_size=...)`.
+- `check_layer(layer, inputs, expected_output_shape)`: call, config and `.keras` round trips, same outputs.
+- `check_task(model, inputs)`: the same for a task model, with its preprocessor (vocabulary an asset)
+  and options, plus float32 outputs under mixed precision.
+- `check_export(model, texts, tmp_path, formats=...)`: SavedModel (TF2 load and TF1 session, both
+  signatures, warmup), TFLite and ONNX each answer as the Keras model does.
+"""
+
+import dataclasses
+import tempfile
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+TINY_WORDS = ("a", "good", "bad", "great", "movie", "film", "not", "the", "cat", "sat", "on", "mat", ".")
+EXPORT_FORMATS = ("saved_model", "tf1", "tflite", "onnx")
+MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
+
+
+def tiny_vocabulary(*words):
+    """The five special tokens (ids 0-4 in BERT's order), then `words` in their order."""
+    return [*SPECIAL_TOKENS, *words]
+
+
+TINY_VOCABULARY = tiny_vocabulary(*TINY_WORDS)
+
+
+def tiny_preprocessor(vocabulary=TINY_VOCABULARY, sequence_length=16, lowercase=True, **options):
+    """A `BertPreprocessor` on `vocabulary` (a list of tokens or a file)."""
+    return kbz.BertPreprocessor(kbz.BertTokenizer(vocabulary, lowercase=lowercase), sequence_length=sequence_length,
+                                **options)
+
+
+def tiny_encoder(vocabulary_size=len(TINY_VOCABULARY), num_layers=2, num_heads=2, hidden_dim=16,
+                 intermediate_dim=32, seed=0, **options):
+    """A seeded two-layer `BertEncoder` (options such as max_sequence_length, dropout, dtype pass through)."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return kbz.BertEncoder(vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, **options)
+
+
+# ---------------------------------------------------------------------------------------------- comparisons
+
+
+def _numpy(value):
+    if isinstance(value, (tf.Tensor, tf.Variable)) or hasattr(value, "numpy"):
+        return np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    return np.asarray(keras.ops.convert_to_numpy(value)) if keras.ops.is_tensor(value) else np.asarray(value)
+
+
+def assert_same(actual, expected, atol=0.0, where="outputs"):
+    """`actual` and `expected` (nested dicts, lists and arrays) hold the same values: floats within `atol`
+    (exactly when 0), everything else (ints, strings, bytes) equal."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and sorted(actual) == sorted(expected), (where, sorted(actual),
+                                                                                  sorted(expected))
+        for key in expected:
+            assert_same(actual[key], expected[key], atol, f"{where}[{key!r}]")
+        return
+    if isinstance(expected, (list, tuple)) and any(isinstance(item, (dict, list, tuple)) for item in expected):
+        assert len(actual) == len(expected), (where, len(actual), len(expected))
+        for index, (a, b) in enumerate(zip(actual, expected)):
+            assert_same(a, b, atol, f"{where}[{index}]")
+        return
+    actual, expected = _numpy(actual), _numpy(expected)
+    if expected.dtype.kind == "f" or actual.dtype.kind == "f":
+        assert actual.shape == expected.shape, (where, actual.shape, expected.shape)
+        if atol:
+            np.testing.assert_allclose(actual.astype("float32"), expected.astype("float32"), atol=atol, err_msg=where)
+        else:
+            np.testing.assert_array_equal(actual, expected, err_msg=where)
+    else:
+        np.testing.assert_array_equal(actual, expected, err_msg=where)
+
+
+def _output_shapes(outputs):
+    if isinstance(outputs, dict):
+        return {key: tuple(value.shape) for key, value in outputs.items()}
+    return tuple(outputs.shape)
+
+
+# --------------------------------------------------------------------------------------------- check_layer
+
+
+def check_layer(layer, inputs, expected_output_shape, atol=0.0):
+    """Calls `layer` on `inputs`, checks its output shapes (a tuple, or a dict of them), rebuilds it from
+    its config (same config, same weight shapes), and round trips it through a `.keras` file (same class,
+    config and outputs). Returns its outputs."""
+    outputs = layer(inputs)
+    assert _output_shapes(outputs) == expected_output_shape, (_output_shapes(outputs), expected_output_shape)
+
+    config = layer.get_config()
+    rebuilt = type(layer).from_config(config)
+    rebuilt(inputs)  # builds its weights
+    assert rebuilt.get_config() == config
+    assert [tuple(w.shape) for w in rebuilt.weights] == [tuple(w.shape) for w in layer.weights]
+
+    loaded = _keras_file_round_trip(layer)
+    assert type(loaded) is type(layer)
+    assert loaded.get_config() == config
+    assert_same(loaded(inputs), outputs, atol, f"reloaded {type(layer).__name__}")
+    return outputs
+
+
+def _keras_file_round_trip(model):
+    with tempfile.TemporaryDirectory(prefix="kbz-check-") as folder:
+        path = Path(folder) / "model.keras"
+        if isinstance(model, keras.Model):
+            model.save(path)
+            with zipfile.ZipFile(path) as archive:
+                _check_vocabulary_is_an_asset(model, archive)
+        else:  # a plain layer
+            keras.saving.save_model(model, path)
+        return keras.saving.load_model(path)
+
+
+def _check_vocabulary_is_an_asset(model, archive):
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is None:
+        return
+    names = archive.namelist()
+    config = archive.read("config.json").decode("utf-8")
+    assert any(name.startswith("assets/") and name.endswith("/vocabulary.txt") for name in names), names
+    vocabulary = preprocessor.tokenizer.get_vocabulary()
+    assert len(config) < 20_000 or len(vocabulary) < 100, "the vocabulary is inside config.json"
+    assert '"vocabulary": null' in config.replace(" ", "").replace('":null', '": null'), "vocabulary not an asset"
+
+
+# ---------------------------------------------------------------------------------------------- check_task
+
+
+def task_options(model):
+    """What a task model carries besides its weights: label names, `pair`, span QA decoding, ..."""
+    from keras_bert_zoo.export.serving import ServingOptions
+
+    names = [field.name for field in dataclasses.fields(ServingOptions)]
+    return {name: getattr(model, name) for name in names if hasattr(model, name)}
+
+
+def check_task(model, inputs, atol=0.0, mixed_precision=MIXED_PRECISION):
+    """The contract of a task model (or an encoder) on `inputs`:
+
+    - its config rebuilds it (same config, same number of weights);
+    - a `.keras` file gives back the same class, config, options (label names, pair, span QA decoding),
+      preprocessor (vocabulary, stored as an asset, sequence length, padding) and outputs (within `atol`;
+      exactly when 0);
+    - rebuilt under each `mixed_precision` policy it computes in half precision and returns float32
+      outputs; the global policy is restored afterwards.
+
+    Returns the model's outputs."""
+    outputs = model(inputs)
+    config = model.get_config()
+    rebuilt = type(model).from_config(config)
+    assert rebuilt.get_config() == config
+    assert len(rebuilt.weights) == len(model.weights)
+
+    loaded = _keras_file_round_trip(model)
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == config
+    assert task_options(loaded) == task_options(model)
+    if getattr(model, "preprocessor", None) is not None:
+        ours, theirs = model.preprocessor, loaded.preprocessor
+        assert theirs.tokenizer.get_vocabulary() == ours.tokenizer.get_vocabulary()
+        assert (theirs.sequence_length, theirs.padding) == (ours.sequence_length, ours.padding)
+    assert_same(loaded(inputs), outputs, atol, f"reloaded {type(model).__name__}")
+
+    for policy in mixed_precision:
+        check_mixed_precision(model, inputs, policy)
+    return outputs
+
+
+def _without_float_dtypes(config):
+    """`config` with each layer's float dtype policy left out, so the global policy applies when rebuilt."""
+    if isinstance(config, dict):
+        return {key: _without_float_dtypes(value) for key, value in config.items()
+                if not (key == "dtype" and _is_float_policy(value))}
+    if isinstance(config, list):
+        return [_without_float_dtypes(value) for value in config]
+    return config
+
+
+def _is_float_policy(value):
+    if isinstance(value, dict):
+        value = value.get("config", {}).get("name", value.get("name"))
+    return isinstance(value, str) and ("float" in value)
+
+
+def check_mixed_precision(model, inputs, policy):
+    """`model` rebuilt under the global dtype `policy` computes in half precision and returns float32
+    outputs (logits a loss can take); the global policy is restored afterwards."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        half = type(model).from_config(_without_float_dtypes(model.get_config()))
+        outputs = half(inputs)
+        compute = policy.split("_")[1]
+        assert any(layer.compute_dtype == compute for layer in half._flatten_layers()), policy
+        assert all(w.dtype == "float32" for w in half.weights if "float" in str(w.dtype))  # variables stay float32
+        for value in keras.tree.flatten(outputs):
+            assert value.dtype == "float32", (policy, value.dtype)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+# -------------------------------------------------------------------------------------------- check_export
+
+
+def text_inputs(texts):
+    """`texts` as signature inputs: a list is `text`, a pair of lists `text_a`/`text_b`, a dict as given."""
+    if isinstance(texts, dict):
+        return {name: list(value) for name, value in texts.items()}
+    if isinstance(texts, tuple):
+        return {"text_a": list(texts[0]), "text_b": list(texts[1])}
+    return {"text": list(texts)}
+
+
+def keras_reference(model, texts, preprocessor=None, pair=False):
+    """What each export should answer, computed with the Keras model (eagerly, through the task's serving
+    code): `(serving_default outputs on texts, from_ids outputs on ids, ids)`; ids are None for inputs
+    (such as multiple choice) that the preprocessor does not take directly."""
+    from keras_bert_zoo.export.saved_model_export import serving_graph
+    from keras_bert_zoo.export.serving import model_contract
+
+    preprocessor, options = model_contract(model, preprocessor, pair or isinstance(texts, tuple))
+    graph = serving_graph(model, preprocessor, options)
+    inputs = text_inputs(texts)
+    served = graph.serve_text(*[tf.constant(inputs[spec.name], tf.string) for spec in graph.text_inputs])
+    served = {name: _numpy(value) for name, value in served.items()}
+    if isinstance(texts, dict):
+        return served, None, None
+    ids = {name: _numpy(value) for name, value in preprocessor(texts).items()}
+    from_ids = {name: _numpy(value) for name, value in graph.from_ids(ids).items()}
+    return served, from_ids, ids
+
+
+def check_export(model, texts, tmp_path, formats=EXPORT_FORMATS, *, preprocessor=None, pair=False, atol=1e-4,
+                 **saved_model_options):
+    """Exports `model` in each of `formats` under `tmp_path` and checks that each answers `texts` (a list,
+    a (texts_a, texts_b) pair, or a dict of signature inputs) as the Keras model does:
+
+    - "saved_model": `kbz.export.saved_model` (with `saved_model_options`); the TF2-loaded
+      `serving_default` on texts and `from_ids` on `model.preprocessor(texts)`, through `LocalModel`
+      too; the TF Serving warmup file is there and each of its requests runs;
+    - "tf1": the same folder in a TF1 session (`kbz.export.ServedModel`, as TF Serving loads it);
+    - "tflite": `kbz.export.tflite`; the LiteRT runner on raw texts equals `from_ids` (the outputs both
+      have), and `TfliteModel` answers;
+    - "onnx": `kbz.export.onnx`; onnxruntime on ids equals the Keras model's outputs, and `OnnxModel`
+      on texts equals `serving_default`.
+
+    Returns `{format: path}` for further checks."""
+    from keras_bert_zoo.export.predictions import split_examples
+    from keras_bert_zoo.export.saved_model_files import WARMUP_FILE
+
+    served, from_ids, ids = keras_reference(model, texts, preprocessor, pair)
+    inputs = text_inputs(texts)
+    paths = {}
+    if "saved_model" in formats or "tf1" in formats:
+        path = kbz.export.saved_model(model, tmp_path / "saved_model", preprocessor=preprocessor, pair=pair,
+                                      **saved_model_options)
+        paths["saved_model"] = paths["tf1"] = path
+        warmup = path / WARMUP_FILE
+        assert warmup.is_file(), f"no warmup requests in {path}"
+        if "saved_model" in formats:
+            loaded = tf.saved_model.load(str(path))
+            signature = loaded.signatures["serving_default"]
+            out = signature(**{name: tf.constant(value, tf.string) for name, value in inputs.items()})
+            assert_same({k: v.numpy() for k, v in out.items()}, served, atol, "SavedModel serving_default")
+            local = kbz.export.LocalModel(path).predict(inputs)
+            assert_same(local, split_examples(served), atol, "LocalModel")
+            if ids is not None:
+                out = loaded.signatures["from_ids"](**{k: tf.constant(v, tf.int32) for k, v in ids.items()})
+                assert_same({k: v.numpy() for k, v in out.items()}, from_ids, atol, "SavedModel from_ids")
+        if "tf1" in formats:
+            with kbz.export.ServedModel(path) as session:
+                assert_same(session(**{name: np.array(value, object) for name, value in inputs.items()}), served,
+                            atol, "TF1 session serving_default")
+                if ids is not None:
+                    assert_same(session("from_ids", **ids), from_ids, atol, "TF1 session from_ids")
+                for request in _warmup_requests(warmup):
+                    warm = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+                    out = session(request.model_spec.signature_name, **warm)
+                    assert all(np.all(np.isfinite(v)) for v in out.values() if v.dtype.kind == "f"), out
+    if "tflite" in formats:
+        path = kbz.export.tflite(model, tmp_path / "model.tflite", preprocessor=preprocessor, pair=pair)
+        paths["tflite"] = path
+        out = kbz.export.tflite_interpreter(path).get_signature_runner()(
+            **{name: np.array(value, object) for name, value in inputs.items()})
+        reference = from_ids if from_ids is not None else served
+        common = sorted(set(out) & set(reference))
+        assert common, (sorted(out), sorted(reference))
+        assert_same({k: out[k] for k in common}, {k: reference[k] for k in common}, atol, "TFLite")
+        assert len(kbz.export.TfliteModel(path).predict(inputs)) == len(next(iter(inputs.values())))
+    if "onnx" in formats:
+        import onnxruntime
+
+        path = kbz.export.onnx(model, tmp_path / "model.onnx", preprocessor=preprocessor, pair=pair)
+        paths["onnx"] = path
+        if ids is not None:
+            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            names = [output.name for output in session.get_outputs()]
+            out = dict(zip(names, session.run(names, {k: v.astype("int32") for k, v in ids.items()})))
+            expected = model(ids)
+            expected = expected if isinstance(expected, dict) else {"logits": expected}
+            assert_same(out, {k: _numpy(v) for k, v in expected.items()}, atol, "onnxruntime")
+        assert_same(kbz.export.OnnxModel(path).predict(inputs), split_examples(served), atol, "OnnxModel")
+    return paths
+
+
+def _warmup_requests(path):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    requests = [prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+                for record in tf.data.TFRecordDataset(str(path))]
+    assert requests, f"{path} holds no requests"
+    return requests
