@@ -2,7 +2,7 @@
 
     keras-bert-zoo presets
     keras-bert-zoo convert SRC DST --to {hf,google,keras}
-    keras-bert-zoo train classify [recipe flags]
+    keras-bert-zoo train classify [task flags]
     keras-bert-zoo export runs/classify --format saved_model --name sst2
     keras-bert-zoo evaluate saved_models/sst2 --file dev.tsv
     keras-bert-zoo predict saved_models/sst2 "a great movie" [--server localhost:8500 | --rest localhost:8501]
@@ -10,11 +10,12 @@
 """
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
-from keras_bert_zoo import quiet
+from keras_bert_zoo import quiet, tasks
 from keras_bert_zoo.progress import BatchProgress, phase
 
 
@@ -63,28 +64,18 @@ def convert(args):
     print(f"wrote {type(model).__name__} to {args.destination} ({args.to})")
 
 
-RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-
-
-def train(args, recipe_args):
-    """Runs recipes/<task>.py with the remaining flags: the CLI and the recipe are the same code."""
-    import runpy
-
+def train(args, task_args):
+    """Runs the task's training (`keras_bert_zoo.tasks.<task>.main`, as recipes/<task>.py does) with the remaining
+    flags: an installed package trains with no source checkout."""
     if args.task is None:
         if args.help:
             args.parser.print_help()
             return
-        args.parser.error("give a TASK (a recipe in recipes/); see keras-bert-zoo train --help.")
-    if args.help:  # `train TASK --help` shows the recipe's flags
-        recipe_args = ["--help", *recipe_args]
-    script = RECIPES / f"{args.task}.py"
-    if not script.is_file():
-        raise SystemExit(
-            f"error: {script} not found. `keras-bert-zoo train` runs the recipes of a source checkout "
-            "(pip install -e . from a clone of the repository)."
-        )
-    sys.argv = [str(script), *recipe_args]
-    runpy.run_path(str(script), run_name="__main__")
+        args.parser.error(f"give a TASK ({', '.join(tasks.TASKS)}); see keras-bert-zoo train --help.")
+    if args.help:  # `train TASK --help` shows the task's flags
+        task_args = ["--help", *task_args]
+    task = importlib.import_module(f"keras_bert_zoo.tasks.{args.task}")  # TensorFlow and the task: not for --help
+    task.main(task_args, prog=f"keras-bert-zoo train {args.task}")
 
 
 def _latest_version(path):
@@ -410,13 +401,12 @@ def build_parser():
                                                               "random weights (it loads real ones otherwise)")
     p.set_defaults(run=convert)
 
-    p = commands.add_parser("train", help="run a training recipe (the same code as recipes/<task>.py)",
-                            description="Flags after TASK go to the recipe; see keras-bert-zoo train TASK --help.",
+    p = commands.add_parser("train", help="train, evaluate and export a task (the same run as recipes/<task>.py)",
+                            description="Flags after TASK go to the task; see keras-bert-zoo train TASK --help.",
                             add_help=False)
-    recipes = sorted(script.stem for script in RECIPES.glob("*.py") if not script.stem.startswith("_"))
-    p.add_argument("task", nargs="?", choices=recipes or None, help="a recipe in recipes/")
+    p.add_argument("task", nargs="?", choices=tasks.TASKS, help="the task to train")
     p.add_argument("-h", "--help", action="store_true",
-                   help="show this help, or with TASK the recipe's flags")  # `train TASK --help` goes to the recipe
+                   help="show this help, or with TASK the task's flags")  # `train TASK --help` goes to the task
     p.set_defaults(run=train, passthrough=True, parser=p)
 
     p = commands.add_parser(
@@ -475,7 +465,7 @@ def build_parser():
     p.add_argument("--timeout", type=float, default=30.0,
                    help="seconds each request to TF Serving may take, the whole answer included (default 30)")
     p.set_defaults(run=predict)
-    for p in commands.choices.values():  # --verbose after the command works too (it never reaches a recipe)
+    for p in commands.choices.values():  # --verbose after the command works too (it never reaches a task)
         p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
@@ -483,7 +473,7 @@ def build_parser():
 def main(argv=None):
     args, rest = build_parser().parse_known_args(argv)
     if args.verbose:
-        quiet.set_verbose()  # a recipe run by `train` sees it too
+        quiet.set_verbose()  # a task run by `train` sees it too
     # Every command but `presets` and `train --help` needs TensorFlow: import it without its start-up lines.
     if args.run is not list_presets and getattr(args, "task", "") is not None:
         quiet.import_tensorflow()

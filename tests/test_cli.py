@@ -12,6 +12,7 @@ import transformers
 from conftest import make_inputs
 
 import keras_bert_zoo as kbz
+from keras_bert_zoo import tasks
 from keras_bert_zoo.cli import main
 from keras_bert_zoo.export.tflite_export import tflite_interpreter
 from keras_bert_zoo.training import runs
@@ -179,9 +180,24 @@ def test_predict_a_folder_without_a_model(tmp_path):
         main(["predict", str(tmp_path), "x"])
 
 
-def test_train_offers_every_recipe(capsys):
+def test_train_offers_every_task_and_each_recipe_runs_one(capsys):
     with pytest.raises(SystemExit):
-        main(["train", "no_such_recipe"])
+        main(["train", "no_such_task"])
     error = capsys.readouterr().err
     recipes = sorted(script.stem for script in RECIPES.glob("*.py"))
-    assert "classify" in recipes and all(f"'{recipe}'" in error for recipe in recipes)
+    assert recipes == sorted(tasks.TASKS) and all(f"'{task}'" in error for task in tasks.TASKS)
+
+
+def test_train_with_no_shipped_data_names_the_flag_that_gives_it(tmp_path, monkeypatch, capsys):
+    """Installed from a wheel there is no recipes/data/: the default data file's absence is an error line."""
+    monkeypatch.setattr(runs, "SHIPPED_DATA", tmp_path / "recipes" / "data")
+    from keras_bert_zoo.tasks import classify
+
+    monkeypatch.setattr(classify, "DATA", runs.shipped_data("sst2"))
+    with pytest.raises(SystemExit, match=r"error: .*sst2/train.tsv not found: it is a sample shipped in "
+                                         r"recipes/data/ .* Give the file with --train-file\."):
+        main(["train", "classify", "--model-dir", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()  # nothing started
+    with pytest.raises(SystemExit, match=r"error: --dev-file .*missing.tsv: no such file\."):
+        main(["train", "classify", "--train-file", str(Path(__file__).parent / "data" / "sst2" / "dev.tsv"),
+              "--dev-file", str(tmp_path / "missing.tsv"), "--model-dir", str(tmp_path / "run")])

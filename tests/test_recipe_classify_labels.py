@@ -1,16 +1,13 @@
-"""recipes/classify.py --label-names: SST-2 answers negative/positive; other data keeps its raw labels."""
-
-import runpy
-from pathlib import Path
+"""classify (recipes/classify.py) --label-names: SST-2 answers negative/positive; other data keeps its raw labels."""
 
 import pytest
 
-RECIPE = Path(__file__).parents[1] / "recipes" / "classify.py"
+from keras_bert_zoo.tasks import classify
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    return runpy.run_path(str(RECIPE), run_name="classify_recipe")
+    return vars(classify)
 
 
 def test_the_shipped_sst2_data_answers_negative_positive(recipe):

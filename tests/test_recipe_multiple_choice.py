@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 import keras_bert_zoo as kbz
+from keras_bert_zoo.tasks.multiple_choice import read_examples
 from keras_bert_zoo.training import runs
 
 ROOT = Path(__file__).parents[1]
@@ -36,7 +37,6 @@ def test_shipped_data_rebuilds_and_dev_is_about_new_people(tmp_path):
 
 
 def test_read_examples_picks_the_reader_by_extension(tmp_path):
-    read_examples = runpy.run_path(str(RECIPE))["read_examples"]
     swag = tmp_path / "val.csv"
     swag.write_text("sent1,sent2,ending0,ending1,ending2,ending3,label\nA man sat.,He,ran.,sang.,ate.,slept.,3\n")
     examples = read_examples(swag)

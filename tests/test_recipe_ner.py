@@ -2,7 +2,6 @@
 export), and its length-sorted prediction against a plain unsorted pass."""
 
 import re
-import runpy
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import tensorflow as tf
 
 from keras_bert_zoo.data import ner_dataset, ner_word_ids, predictions_to_word_tags
 from keras_bert_zoo.metrics import extract_entities
+from keras_bert_zoo.tasks import ner
 from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "ner.py"
@@ -33,7 +33,7 @@ def _first_sentences(path, count):
 
 @pytest.fixture(scope="module")
 def recipe():
-    return runpy.run_path(str(RECIPE))
+    return vars(ner)
 
 
 def test_ner_recipe_trains_scores_every_test_word_and_exports(tmp_path, run_recipe):

@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from keras_bert_zoo.data import read_pretraining_text
+from keras_bert_zoo.tasks.pretrain import load_pretrainer
 
 ROOT = Path(__file__).parents[1]
 PRETRAIN = ROOT / "recipes" / "pretrain.py"
@@ -55,7 +56,6 @@ def test_pretrain_recipe_then_classify_fine_tunes_its_checkpoint(tmp_path, run_r
 
     # Both checkpoints hold the trained pretrainer, heads included: they load back with the same outputs.
     last = keras.saving.load_model(run / "last.keras")
-    load_pretrainer = runpy.run_path(str(PRETRAIN))["load_pretrainer"]
     ids = np.array([[101, 1996, 103, 2001, 102, 2009, 102, 0]], "int32")  # [CLS] the [MASK] was [SEP] it [SEP]
     inputs = {"token_ids": ids, "segment_ids": np.array([[0, 0, 0, 0, 0, 1, 1, 0]], "int32"),
               "padding_mask": (ids > 0).astype("int32"), "mask_positions": np.array([[2, 5]], "int32")}

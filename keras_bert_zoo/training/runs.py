@@ -1,9 +1,11 @@
-"""What every training recipe shares: flags, strategy and precision, model loading, the fit loop
-with resumable backups, and the run folder that `keras-bert-zoo export` reads back.
+"""What every training task shares: flags, default data, strategy and precision, model loading, the fit
+loop with resumable backups, and the run folder that `keras-bert-zoo export` reads back.
 
-A recipe reads like this (see recipes/classify.py):
+A task (keras_bert_zoo/tasks/, run by recipes/<task>.py and `keras-bert-zoo train TASK`) reads like this
+(see keras_bert_zoo/tasks/classify.py):
 
     args = parser.parse_args()               # after runs.add_common_flags(parser, ...)
+    runs.require_files(("--train-file", args.train_file), ...)  # a clear error for a missing data file
     strategy = runs.configure(args)          # also makes this run the only one using args.model_dir
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
@@ -40,6 +42,9 @@ from keras_bert_zoo.training.callbacks import default_callbacks
 from keras_bert_zoo.training.optimizer import create_optimizer
 from keras_bert_zoo.training.progress import ProgressLogger, progress_interval
 
+# The samples the repository ships beside its recipes, the tasks' default data: a source checkout has them,
+# an installed package does not (`require_files` then names the flag that gives the file).
+SHIPPED_DATA = Path(__file__).resolve().parents[2] / "recipes" / "data"
 RUN_INFO = "run.json"
 LOCK = ".lock"
 _locks = {}  # model dir -> the open lock file by which this process holds it
@@ -47,7 +52,7 @@ _locks = {}  # model dir -> the open lock file by which this process holds it
 
 def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e-5, batch_size=32,
                      sequence_length=128, epochs=1, random_init=False):
-    """Flags every recipe takes; the defaults run on the data the repository ships."""
+    """Flags every task takes; the defaults run on the data the repository ships."""
     parser.add_argument("--checkpoint", default=checkpoint,
                         help="preset name, Hugging Face folder or Google checkpoint folder")
     parser.add_argument("--random-init", action=argparse.BooleanOptionalAction, default=random_init,
@@ -72,6 +77,37 @@ def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e
     parser.add_argument("--export-dir", default=export_dir, help="SavedModel base path (versions inside)")
     parser.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def shipped_data(*parts):
+    """The path of a sample in the repository's recipes/data/ (`SHIPPED_DATA`), a task's default data file.
+
+    >>> shipped_data("sst2", "train.tsv").relative_to(SHIPPED_DATA.parents[1]).as_posix()
+    'recipes/data/sst2/train.tsv'
+    """
+    return SHIPPED_DATA.joinpath(*parts)
+
+
+def require_files(*flags_and_paths):
+    """Exits with an `error:` line naming the flag when a data file is missing, before the run starts.
+
+    Each argument is `(flag, path)`, the path a file, a list of files or None (not given: nothing to check).
+    A missing shipped sample (`shipped_data`: a default) means an installed package, which has no
+    recipes/data/; the error says which flag gives the file.
+
+    >>> require_files(("--train-file", None))
+    >>> require_files(("--train-file", ["no/such/train.tsv"]))
+    Traceback (most recent call last):
+    SystemExit: error: --train-file no/such/train.tsv: no such file.
+    """
+    for flag, paths in flags_and_paths:
+        for path in [] if paths is None else paths if isinstance(paths, (list, tuple)) else [paths]:
+            if Path(path).is_file():
+                continue
+            if Path(path).resolve().is_relative_to(SHIPPED_DATA):
+                raise SystemExit(f"error: {path} not found: it is a sample shipped in recipes/data/ of a source "
+                                 f"checkout, which an installed package does not have. Give the file with {flag}.")
+            raise SystemExit(f"error: {flag} {path}: no such file.")
 
 
 def configure(args):
@@ -242,16 +278,22 @@ def base_model(args):
     return str(args.checkpoint)
 
 
-def card_facts(args, argv, recipe, training_data, metrics):
-    """The model card facts a recipe knows (`keras_bert_zoo.export.model_card`): the base checkpoint, the
+def card_facts(args, argv, recipe, training_data, metrics, prog=None):
+    """The model card facts a task knows (`keras_bert_zoo.export.model_card`): the base checkpoint, the
     training data (`training_data`, e.g. "SST-2 sample: 2000 training sentences"), `metrics` {name: value}
-    (rounded to 4 places) and the command: `python <recipe> <argv>`, or this process' when `argv` is None.
+    (rounded to 4 places) and the command: `<prog> <argv>` when the task ran as `prog` (e.g. "keras-bert-zoo
+    train ner"), else `python recipes/<recipe's file name> <argv>`, or this process' when `argv` is None.
 
     >>> args = argparse.Namespace(checkpoint="ckpt", random_init=False)
-    >>> card_facts(args, ["--epochs", "2"], "recipes/ner.py", "CoNLL", {"F1": 0.912345})["command"]
+    >>> card_facts(args, ["--epochs", "2"], "tasks/ner.py", "CoNLL", {"F1": 0.912345})["command"]
     'python recipes/ner.py --epochs 2'
+    >>> card_facts(args, ["--epochs", "2"], "tasks/ner.py", "CoNLL", {}, prog="keras-bert-zoo train ner")["command"]
+    'keras-bert-zoo train ner --epochs 2'
     """
-    command = ["python", *sys.argv] if argv is None else ["python", f"recipes/{Path(recipe).name}", *argv]
+    if prog is not None:
+        command = [*shlex.split(prog), *(sys.argv[1:] if argv is None else argv)]
+    else:
+        command = ["python", *sys.argv] if argv is None else ["python", f"recipes/{Path(recipe).name}", *argv]
     return {"base_model": base_model(args), "training_data": training_data,
             "metrics": {name: round(float(value), 4) for name, value in metrics.items()},
             "command": shlex.join(map(str, command))}
