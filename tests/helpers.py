@@ -157,8 +157,8 @@ def check_task(model, inputs, atol=0.0, mixed_precision=MIXED_PRECISION):
     - a `.keras` file gives back the same class, config, options (label names, pair, span QA decoding),
       preprocessor (vocabulary, stored as an asset, sequence length, padding) and outputs (within `atol`;
       exactly when 0);
-    - rebuilt under each `mixed_precision` policy it computes in half precision and returns float32
-      outputs; the global policy is restored afterwards.
+    - rebuilt with each `mixed_precision` dtype policy it computes in half precision and returns float32
+      outputs (`check_mixed_precision`).
 
     Returns the model's outputs."""
     outputs = model(inputs)
@@ -182,13 +182,13 @@ def check_task(model, inputs, atol=0.0, mixed_precision=MIXED_PRECISION):
     return outputs
 
 
-def _without_float_dtypes(config):
-    """`config` with each layer's float dtype policy left out, so the global policy applies when rebuilt."""
+def _with_float_dtypes(config, policy):
+    """`config` with each float dtype policy (the encoder's, which the heads follow) replaced by `policy`."""
     if isinstance(config, dict):
-        return {key: _without_float_dtypes(value) for key, value in config.items()
-                if not (key == "dtype" and _is_float_policy(value))}
+        return {key: policy if key == "dtype" and _is_float_policy(value) else _with_float_dtypes(value, policy)
+                for key, value in config.items()}
     if isinstance(config, list):
-        return [_without_float_dtypes(value) for value in config]
+        return [_with_float_dtypes(value, policy) for value in config]
     return config
 
 
@@ -199,12 +199,12 @@ def _is_float_policy(value):
 
 
 def check_mixed_precision(model, inputs, policy):
-    """`model` rebuilt under the global dtype `policy` computes in half precision and returns float32
-    outputs (logits a loss can take); the global policy is restored afterwards."""
+    """`model` rebuilt from its config with the dtype `policy` (as `BertEncoder(..., dtype=policy)`, whose
+    policy its heads follow) keeps float32 variables, computes in half precision and returns float32
+    outputs (logits a loss can take); the global dtype policy is left as it was."""
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
     try:
-        half = type(model).from_config(_without_float_dtypes(model.get_config()))
+        half = type(model).from_config(_with_float_dtypes(model.get_config(), policy))
         outputs = half(inputs)
         compute = policy.split("_")[1]
         assert any(layer.compute_dtype == compute for layer in half._flatten_layers()), policy

@@ -1,9 +1,11 @@
-"""Task heads: shapes, what each head computes, and .keras round trips with identical outputs."""
+"""Task heads: shapes, what each head computes, and the task contract (`helpers.check_task`): config and .keras
+round trips with identical outputs, float32 logits under mixed precision."""
 
 import keras
 import numpy as np
 import pytest
-from conftest import TINY, make_inputs
+from conftest import make_inputs
+from helpers import check_task
 
 import keras_bert_zoo as kbz
 
@@ -50,22 +52,9 @@ def test_output_shapes(name, tiny_encoder):
 
 
 @pytest.mark.parametrize("name", EXPECTED_SHAPES)
-def test_keras_file_round_trip_gives_identical_outputs(name, tiny_encoder, tmp_path):
-    model = build(name, tiny_encoder)
-    inputs = inputs_for(name)
-    model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras")
-    assert type(loaded) is type(model)
-    assert loaded.get_config() == model.get_config()
-    keras.tree.map_structure(np.testing.assert_array_equal, loaded(inputs), model(inputs))
-
-
-@pytest.mark.parametrize("name", EXPECTED_SHAPES)
-def test_config_round_trip(name, tiny_encoder):
-    model = build(name, tiny_encoder)
-    rebuilt = type(model).from_config(model.get_config())
-    assert rebuilt.get_config() == model.get_config()
-    assert len(rebuilt.weights) == len(model.weights)
+def test_config_keras_file_and_mixed_precision_contract(name, tiny_encoder):
+    """Config and .keras round trips (identical outputs); float32 logits under mixed_float16 and mixed_bfloat16."""
+    check_task(build(name, tiny_encoder), inputs_for(name))
 
 
 def test_mlm_decoder_is_tied_to_word_embeddings(tiny_encoder):
@@ -122,15 +111,6 @@ def test_classifier_trains_with_fit(tiny_encoder):
     labels = (inputs["token_ids"][:, 0] % 2).astype("int32")
     history = model.fit(inputs, labels, epochs=15, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
-
-
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_heads_return_float32_logits_under_mixed_precision(policy):
-    encoder = kbz.BertEncoder(**TINY, dtype=policy)
-    for name in ["pretrainer", "classifier", "span_qa"]:
-        outputs = build(name, encoder)(inputs_for(name))
-        for value in keras.tree.flatten(outputs):
-            assert value.dtype == "float32"
 
 
 def test_heads_need_a_bert_encoder():
