@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import tiny_vocabulary
 from safetensors.numpy import load_file, save_file
 
 import keras_bert_zoo as kbz
@@ -18,7 +19,7 @@ from keras_bert_zoo.checkpoints import CheckpointError
 from keras_bert_zoo.loading import read_checkpoint
 from keras_bert_zoo.vocabulary import read_vocabulary
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"tok{i}" for i in range(15)]
+VOCAB = tiny_vocabulary(*(f"tok{i}" for i in range(15)))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import tensorflow as tf
 import torch
 import transformers
 from conftest import make_inputs
+from helpers import tiny_vocabulary
 from safetensors.numpy import load_file, save_file
 
 import keras_bert_zoo as kbz
@@ -35,7 +36,7 @@ def hf_model(name, seed, cls=transformers.BertForPreTraining):
 
 
 def vocabulary(size):
-    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"tok{i}" for i in range(size - 5)]
+    return tiny_vocabulary(*(f"tok{i}" for i in range(size - 5)))
 
 
 def save_hf_reference(model, folder, safe=True):

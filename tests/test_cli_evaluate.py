@@ -4,12 +4,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo import metrics
 from keras_bert_zoo.cli import main
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "a", "great", "film", "not"]
+VOCAB = tiny_vocabulary("good", "bad", "movie", "a", "great", "film", "not")
 TEXTS = ["a great movie", "not good", "bad film", "a good film", "not a great movie", "bad", "great", "a movie"]
 
 

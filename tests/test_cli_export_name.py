@@ -4,13 +4,14 @@ import json
 
 import keras
 import pytest
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo import export
 from keras_bert_zoo.cli import main
 from keras_bert_zoo.training import runs
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie"]
+VOCAB = tiny_vocabulary("good", "bad", "movie")
 
 
 def _write_run(run, export_dir=None):

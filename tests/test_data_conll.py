@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 from keras_bert_zoo import metrics, presets
 from keras_bert_zoo.data import (
@@ -157,7 +158,7 @@ def test_gold_tags_round_trip_through_model_shaped_logits(conll, pipeline):
 
 
 def test_a_first_word_longer_than_the_budget_keeps_its_first_pieces():
-    tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##a", "b"])
+    tokenizer = BertTokenizer(tiny_vocabulary("a", "##a", "b"))
     words = tf.ragged.constant([["aaaaaa", "b"], ["b", "aaaa", "b"]])
     features = ner_features(words, tokenizer, 5, tag_ids=tf.ragged.constant([[1, 2], [2, 1, 2]]))
     assert features["token_ids"].numpy().tolist() == [[2, 5, 6, 6, 3], [2, 7, 3, 0, 0]]
@@ -167,7 +168,7 @@ def test_a_first_word_longer_than_the_budget_keeps_its_first_pieces():
 
 
 def test_words_without_pieces_and_empty_sentences():
-    tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"])
+    tokenizer = BertTokenizer(tiny_vocabulary("a"))
     words = tf.ragged.constant([["\u200b", "a"], []])  # a zero-width space tokenizes to nothing
     features = ner_features(words, tokenizer, 4, tag_ids=tf.ragged.constant([[1, 2], []]))
     assert features["word_ids"].numpy().tolist() == [[-1, 1, -1, -1], [-1, -1, -1, -1]]

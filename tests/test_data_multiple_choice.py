@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 from keras_bert_zoo.data import (
     MultipleChoiceExamples,
@@ -26,7 +27,7 @@ SWAGAF_ROWS = [
 
 @pytest.fixture(scope="module")
 def preprocessor():
-    tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", *WORDS])
+    tokenizer = BertTokenizer(tiny_vocabulary(".", ",", *WORDS))
     return BertPreprocessor(tokenizer, sequence_length=16, padding="longest")
 
 

@@ -8,10 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "sat", "on", "the", "mat", "."]
+VOCAB = tiny_vocabulary("a", "cat", "sat", "on", "the", "mat", ".")
 TEXTS = ["the cat sat on the mat.", "a cat", "", " \t ", "the mat " * 12500, b"\xff\xfe cat"]  # 100,000 chars
 
 

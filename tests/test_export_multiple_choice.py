@@ -8,10 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "glass", "fell", "broke", "flew", "away", "."]
+VOCAB = tiny_vocabulary("the", "glass", "fell", "broke", "flew", "away", ".")
 CONTEXTS = ["the glass fell.", "", "the glass " * 10000]  # the last: 100,000 characters
 CHOICES = [["the glass broke.", "it flew away.", ""], [" ", "glass", b"\xff\xfe broke"], ["a", "b", "c"]]
 

@@ -10,13 +10,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 from tensorflow_serving.apis import prediction_log_pb2
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.export.saved_model_files import WARMUP_FILE
 
 WORDS = ["good", "bad", "movie", "a", "great", "film", "not"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+VOCAB = tiny_vocabulary(*WORDS)
 LABELS = ["neg", "neutral", "pos"]
 TEXTS = ["a great movie", "not good", "", "   ", "bad bad film " * 50, "unknownword"]
 ODD_TEXTS = ["", " \t\n ", "a great film " * 7693, b"\xff\xfe abc good"]  # the third has 100,009 characters

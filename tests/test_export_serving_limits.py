@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.export.serving.classifier import classifier_graph
@@ -17,7 +18,7 @@ from keras_bert_zoo.export.serving.graph import ServingLimits
 from keras_bert_zoo.export.serving.span_qa import span_qa_graph
 from keras_bert_zoo.export.serving.token_classifier import token_classifier_graph
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "john", "works", "in", "paris", "since", "the", "war", "."]
+VOCAB = tiny_vocabulary("john", "works", "in", "paris", "since", "the", "war", ".")
 SENTENCE = "john works in paris since the war . "
 
 

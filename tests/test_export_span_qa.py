@@ -9,13 +9,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.data import SquadExamples, decode_answers, squad_features
 from keras_bert_zoo.export.serving.span_qa import best_answers
 
 WORDS = ["john", "works", "in", "paris", "since", "the", "war", "where", "does", "live", "who", "when", ".", ",", "?"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+VOCAB = tiny_vocabulary(*WORDS)
 SEQUENCE_LENGTH, DOC_STRIDE, MAX_QUERY_LENGTH = 24, 4, 6  # 15 context pieces a window, 11 new ones
 EXPORT_OPTIONS = {"doc_stride": DOC_STRIDE, "max_query_length": MAX_QUERY_LENGTH, "n_best": 5, "max_answer_length": 6}
 

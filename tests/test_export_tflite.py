@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import SignatureRunner
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 
 POSITIVE = ["good", "great", "fine"]
 NEGATIVE = ["bad", "dull", "awful"]
 OTHER = ["a", "movie", "film", "the", "plot", "was", "très"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + POSITIVE + NEGATIVE + OTHER
+VOCAB = tiny_vocabulary(*POSITIVE, *NEGATIVE, *OTHER)
 TEXTS = [
     "a great movie", "the plot was dull", "", "   ", "awful film " * 60, "unknownword", "GOOD, Très fine!",
     "bad", "the movie was fine", "a film", "dull dull great", "Awful plot", "the film was good", "great great bad",

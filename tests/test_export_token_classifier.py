@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 import keras_bert_zoo as kbz
@@ -18,7 +19,7 @@ from keras_bert_zoo.metrics import extract_entities
 from keras_bert_zoo.text.words import char_offsets, split_words, substrings
 
 WORDS = ["john", "smith", "works", "for", "acme", "in", "new", "york", "paris", ".", ",", "un", "##able"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+VOCAB = tiny_vocabulary(*WORDS)
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 SEQUENCE_LENGTH = 16
 TEXTS = [

@@ -4,12 +4,13 @@ each request's inputs run through the loaded signature."""
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 from tensorflow_serving.apis import prediction_log_pb2
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.export.saved_model_files import WARMUP_FILE, warmup_inputs
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "bad", "film"]
+VOCAB = tiny_vocabulary("a", "good", "bad", "film")
 WARMUP = [("a good film", "bad"), {"text_b": "", "text_a": b"\xff\xfe film"}, ["", "   "]]
 
 

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import torch
 import transformers
+from helpers import tiny_vocabulary
 
 from keras_bert_zoo.cli import main
 from keras_bert_zoo.export import tflite_interpreter
@@ -14,7 +15,7 @@ from keras_bert_zoo.export import tflite_interpreter
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 WORDS = ["john", "smith", "works", "for", "acme", "in", "new", "york", "paris", "and", "mary", "lives", "near",
          "the", "city", "hall", "of", "berlin", "."]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "ber", "##lin", "jo", "##hn", "##s"]
+VOCAB = tiny_vocabulary(*WORDS, "ber", "##lin", "jo", "##hn", "##s")
 # Every word is one wordpiece here, so grouping wordpieces ("simple") and words (ours) is the same thing.
 ONE_PIECE_TEXTS = ["john smith works for acme in new york .", "mary lives near the city hall of berlin",
                    "paris", "", "the the the"]

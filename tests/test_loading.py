@@ -1,12 +1,13 @@
 """kbz.load, load_tokenizer, load_preprocessor: one loader for presets, checkpoint folders and .keras files."""
 
 import pytest
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.errors import CheckpointMismatchError
 from keras_bert_zoo.models import families
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello", "world"]
+VOCAB = tiny_vocabulary("Hello", "world")
 
 
 @pytest.fixture(scope="module")

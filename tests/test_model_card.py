@@ -6,10 +6,11 @@ import json
 import keras
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "movie", "bad"]
+VOCAB = tiny_vocabulary("a", "great", "movie", "bad")
 LABELS = ["negative", "positive"]
 FACTS = {"base_model": "sentence-transformers/all-MiniLM-L6-v2", "training_data": "SST-2 sample: 40 training sentences",
          "metrics": {"dev accuracy": 0.8406}, "command": "python recipes/classify.py --epochs 1"}

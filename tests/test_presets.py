@@ -3,6 +3,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo import preset_weights, presets
@@ -133,7 +134,7 @@ def test_a_named_hf_folder_loads_and_a_wrong_architecture_is_a_named_error(tiny_
 
 
 def test_unshipped_vocabulary_comes_with_the_weights(tmp_path, monkeypatch):
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello"]
+    tokens = tiny_vocabulary("Hello")
     cache = preset_weights.home() / "bert_base_cased"
     monkeypatch.setattr(preset_weights, "_checked", lambda preset, folder, shown=None: folder)  # no weights needed
     cache.mkdir(parents=True)

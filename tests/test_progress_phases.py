@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.cli import main
@@ -17,7 +18,7 @@ from keras_bert_zoo.progress import ENV_INTERVAL, BatchProgress, phase
 from keras_bert_zoo.training import runs
 from keras_bert_zoo.training.progress import BatchProgressCallback, batch_progress
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "a", "great", "film", "not"]
+VOCAB = tiny_vocabulary("good", "bad", "movie", "a", "great", "film", "not")
 TEXTS = ["a great movie", "not good", "bad film", "a good film", "not a great movie", "bad", "great", "a movie"]
 RECIPE = Path(__file__).parents[1] / "recipes" / "multiple_choice.py"
 FACTS = {"base_model": "google/bert_uncased_L-2_H-128_A-2", "training_data": "SST-2 sample: 48 training sentences",

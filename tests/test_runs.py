@@ -6,11 +6,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.training import runs
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie"]
+VOCAB = tiny_vocabulary("good", "bad", "movie")
 
 
 def test_a_saved_run_loads_back_with_its_preprocessor_and_export_arguments(tmp_path):

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from google.protobuf import json_format
+from helpers import tiny_vocabulary
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
@@ -34,7 +35,7 @@ from keras_bert_zoo.export.predictions import describe, split_examples
 from keras_bert_zoo.export.serving_client import GrpcModel, LocalModel, RestModel, ServingError, Signature
 
 DATA = Path(__file__).parent / "data" / "serving"
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "a", "great", "film", "not"]
+VOCAB = tiny_vocabulary("good", "bad", "movie", "a", "great", "film", "not")
 TEXTS = ["a great movie", "not good", "", "héllo wörld"]
 LABELS = ["neg", "neutral", "pos"]
 

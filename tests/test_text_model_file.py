@@ -3,10 +3,11 @@
 import keras
 import numpy as np
 import tensorflow as tf
+from helpers import tiny_vocabulary
 
 import keras_bert_zoo as kbz
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "a"]
+VOCAB = tiny_vocabulary("good", "bad", "movie", "a")
 
 
 def test_keras_file_with_preprocessor_reloads_and_predicts_on_strings(tmp_path):

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_vocabulary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -356,7 +357,7 @@ def test_vocabulary_api_and_special_ids():
 
 
 def test_config_round_trip_carries_the_vocabulary(tmp_path):
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "straße", "strasse", "##n"]
+    vocab = tiny_vocabulary("straße", "strasse", "##n")
     ours = BertTokenizer(vocab, lowercase=False, name="tok")
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(ours)))
     assert config["registered_name"] == "keras_bert_zoo>BertTokenizer"
