@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from helpers import check_export, tiny_vocabulary
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.cli import main
@@ -12,7 +13,7 @@ from keras_bert_zoo.export.file_clients import OnnxModel, TfliteModel
 from keras_bert_zoo.export.serving_client import LocalModel, ServingError
 
 WORDS = ["john", "smith", "works", "in", "paris", "a", "great", "movie", "dull", "where", "does", "?", ".", "##s"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+VOCAB = tiny_vocabulary(*WORDS)
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 TEXTS = ["a great movie", "John Smith works in Paris.", "dull", "Johns  works", ""]
 
@@ -32,37 +33,17 @@ def preprocessor():
     return kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=16)
 
 
-def _export_all(model, folder, tflite=True):
-    saved = kbz.export.saved_model(model, folder / "model")
-    onnx = kbz.export.onnx(model, folder / "model.onnx")
-    tflite_path = kbz.export.tflite(model, folder / "model.tflite") if tflite else None
-    return saved, onnx, tflite_path
-
-
-def _assert_same(expected, got, keys=None):
-    assert len(expected) == len(got)
-    for want, have in zip(expected, got):
-        for key in keys or want:
-            if isinstance(want[key], float) or (isinstance(want[key], list) and want[key] and
-                                                isinstance(np.ravel(want[key])[0], float)):
-                np.testing.assert_allclose(have[key], want[key], atol=1e-5, err_msg=key)
-            else:
-                assert have[key] == want[key], key
-
-
 def test_a_classifier_answers_alike_from_savedmodel_tflite_and_onnx(preprocessor, tmp_path, capsys):
     model = kbz.BertClassifier(_encoder(0), num_classes=3, label_names=["neg", "mid", "pos"], preprocessor=preprocessor)
     _spread(model.get_layer("logits"))
-    saved, onnx, tflite = _export_all(model, tmp_path)
-    inputs = {"text": TEXTS}
-    expected = LocalModel(saved).predict(inputs)
+    # Keras, the SavedModel (TF2 and TF1), LocalModel, TfliteModel and OnnxModel answer alike
+    paths = check_export(model, TEXTS, tmp_path, atol=1e-5)
+    expected = LocalModel(paths["saved_model"]).predict({"text": TEXTS})
     spread = np.ptp([example["probabilities"] for example in expected], axis=0).max()
     assert spread > 1e-3  # texts differ by far more than the tolerance: a constant model would fail
-    _assert_same(expected, OnnxModel(onnx).predict(inputs))
-    _assert_same(expected, TfliteModel(tflite).predict(inputs))
     lines = {}
     capsys.readouterr()  # the exports' phase lines
-    for path in (tmp_path / "model", onnx, tflite):
+    for path in (paths["saved_model"].parent, paths["onnx"], paths["tflite"]):
         assert main(["predict", str(path), *TEXTS[:3], "--json"]) == 0
         lines[path.suffix] = json.loads(capsys.readouterr().out)
     assert [row["outputs"]["label"] for row in lines[".tflite"]] == [row["outputs"]["label"] for row in lines[""]]
@@ -72,13 +53,13 @@ def test_a_classifier_answers_alike_from_savedmodel_tflite_and_onnx(preprocessor
 def test_a_token_classifier_finds_the_same_entities_in_every_format(preprocessor, tmp_path, capsys):
     model = kbz.BertTokenClassifier(_encoder(1), num_classes=len(TAGS), label_names=TAGS, preprocessor=preprocessor)
     _spread(model.get_layer("logits"))
-    saved, onnx, tflite = _export_all(model, tmp_path)
+    paths = check_export(model, TEXTS, tmp_path, atol=1e-5)  # OnnxModel answers as LocalModel does
     inputs = {"text": TEXTS}
-    expected = LocalModel(saved).predict(inputs)
+    expected = LocalModel(paths["saved_model"]).predict(inputs)
     assert sum(example["num_entities"] for example in expected) > 1
-    _assert_same(expected, OnnxModel(onnx).predict(inputs))
     # The .tflite answers per wordpiece, without offsets: words and entities come out lowercased, the same ones.
-    got = TfliteModel(tflite).predict(inputs)
+    got = TfliteModel(paths["tflite"]).predict(inputs)
+    assert len(got) == len(expected)
     for want, have in zip(expected, got):
         assert have["words"] == [word.lower() for word in want["words"]]
         assert have["tags"] == want["tags"]
@@ -86,7 +67,7 @@ def test_a_token_classifier_finds_the_same_entities_in_every_format(preprocessor
         assert have["entity_type"] == want["entity_type"]
         np.testing.assert_allclose(have["entity_score"], want["entity_score"], atol=1e-5)
     capsys.readouterr()  # the exports' phase lines
-    assert main(["predict", str(tflite), TEXTS[1]]) == 0
+    assert main(["predict", str(paths["tflite"]), TEXTS[1]]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(TEXTS[1] + " => ") and ":" not in line.split(" => ")[1]  # no character offsets
 
@@ -95,17 +76,14 @@ def test_span_qa_and_multiple_choice_onnx_answer_as_their_savedmodels(preprocess
     options = {"doc_stride": 4, "max_query_length": 6, "n_best": 5, "null_score_threshold": float("inf")}
     qa = kbz.BertSpanQA(_encoder(2), preprocessor=preprocessor, **options)
     _spread(qa.get_layer("span_logits"))
-    saved, onnx, _ = _export_all(qa, tmp_path / "qa", tflite=False)
     inputs = {"question": ["where does john work?", "who?", ""],
               "context": ["john smith works in paris . a great movie . " * 3, "john", ""]}
-    expected = LocalModel(saved).predict(inputs)
-    assert {example["answer"] for example in expected} != {""}
-    _assert_same(expected, OnnxModel(onnx).predict(inputs))
+    paths = check_export(qa, inputs, tmp_path / "qa", formats=("saved_model", "tf1", "onnx"), atol=1e-5)
+    assert {example["answer"] for example in LocalModel(paths["saved_model"]).predict(inputs)} != {""}
 
     choices = kbz.BertMultipleChoice(_encoder(3), num_choices=3, preprocessor=preprocessor)
-    saved, onnx, _ = _export_all(choices, tmp_path / "mc", tflite=False)
     inputs = {"context": ["john works in", "a movie"], "choices": [["paris", "smith", "dull"]] * 2}
-    _assert_same(LocalModel(saved).predict(inputs), OnnxModel(onnx).predict(inputs))
+    check_export(choices, inputs, tmp_path / "mc", formats=("saved_model", "tf1", "onnx"), atol=1e-5)
 
 
 def test_an_onnx_file_without_its_tokenizer_files_is_refused_by_name(tmp_path):
