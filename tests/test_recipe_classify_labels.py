@@ -7,7 +7,7 @@ from keras_bert_zoo.tasks import classify
 
 @pytest.fixture(scope="module")
 def recipe():
-    return vars(classify)
+    return {**vars(classify), "parse_args": lambda argv: classify.parser().parse_args(argv)}
 
 
 def test_the_shipped_sst2_data_answers_negative_positive(recipe):

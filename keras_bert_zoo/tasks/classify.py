@@ -9,7 +9,6 @@ saved_models/sst2/<version>/. GLUE pair tasks (MRPC, RTE, ...) run with `--text-
         --text-columns "#1 String,#2 String" --label-column Quality --export-dir saved_models/mrpc
 """
 
-import argparse
 from pathlib import Path
 
 from keras_bert_zoo.quiet import import_tensorflow
@@ -29,8 +28,7 @@ DATA = runs.shipped_data("sst2")
 
 def parser(prog=None):
     """The task's flags (`prog`: the command shown in its usage line, default the script's name)."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = runs.task_parser(__doc__, prog)
     parser.add_argument("--train-file", default=DATA / "train.tsv")
     parser.add_argument("--dev-file", default=DATA / "dev.tsv")
     parser.add_argument("--text-columns", default="sentence", help="one column, or two separated by a comma")
@@ -44,16 +42,10 @@ def parser(prog=None):
     return parser
 
 
-def parse_args(argv=None, prog=None):
-    """The flags in `argv` (default: the command line's), parsed."""
-    return parser(prog).parse_args(argv)
-
-
 def main(argv=None, prog=None):
     """Trains, evaluates and exports as the flags in `argv` (default: the command line's) say."""
-    args = parse_args(argv, prog)
-    runs.require_files(("--train-file", args.train_file), ("--dev-file", args.dev_file))
-    strategy = runs.configure(args)
+    args = parser(prog).parse_args(argv)
+    strategy = runs.configure(args, "--train-file", "--dev-file")  # after checking the data files exist
 
     # 1. Data: read the TSVs; tokenization happens inside the tf.data graph.
     columns = args.text_columns.split(",")

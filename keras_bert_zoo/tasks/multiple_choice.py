@@ -15,7 +15,6 @@ Files are SWAG CSV (.csv, e.g. rowanz/swagaf data/train.csv and val.csv: four ch
         --epochs 3 --sequence-length 128 --export-dir saved_models/swag
 """
 
-import argparse
 from pathlib import Path
 
 from keras_bert_zoo.quiet import import_tensorflow
@@ -40,8 +39,7 @@ READERS = {".csv": read_swag_csv, ".jsonl": read_multiple_choice_jsonl}
 
 def parser(prog=None):
     """The task's flags (`prog`: the command shown in its usage line, default the script's name)."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = runs.task_parser(__doc__, prog)
     parser.add_argument("--train-file", default=DATA / "train.jsonl", type=Path, help="SWAG .csv or .jsonl")
     parser.add_argument("--dev-file", default=DATA / "dev.jsonl", type=Path)
     # A question's pairs are short (COPA: ~25 wordpieces); the batch counts questions, each num_choices pairs.
@@ -49,11 +47,6 @@ def parser(prog=None):
                           export_dir="saved_models/multiple_choice", learning_rate=1e-4, batch_size=16,
                           sequence_length=64, epochs=2)
     return parser
-
-
-def parse_args(argv=None, prog=None):
-    """The flags in `argv` (default: the command line's), parsed."""
-    return parser(prog).parse_args(argv)
 
 
 def read_examples(path):
@@ -65,9 +58,8 @@ def read_examples(path):
 
 def main(argv=None, prog=None):
     """Trains, evaluates and exports as the flags in `argv` (default: the command line's) say."""
-    args = parse_args(argv, prog)
-    runs.require_files(("--train-file", args.train_file), ("--dev-file", args.dev_file))
-    strategy = runs.configure(args)
+    args = parser(prog).parse_args(argv)
+    strategy = runs.configure(args, "--train-file", "--dev-file")  # after checking the data files exist
 
     # 1. Data: a context and its candidate answers per question; (context, choice) pairs are packed in tf.data.
     train = read_examples(args.train_file)

@@ -17,7 +17,6 @@ recipe prints how many there were.
     keras-bert-zoo train ner --checkpoint path/to/bert-base-cased --train-file conll2003/train.txt --epochs 3
 """
 
-import argparse
 from pathlib import Path
 
 from keras_bert_zoo.quiet import import_tensorflow
@@ -46,8 +45,7 @@ DATA = runs.shipped_data("conll2003")
 
 def parser(prog=None):
     """The task's flags (`prog`: the command shown in its usage line, default the script's name)."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = runs.task_parser(__doc__, prog)
     parser.add_argument("--train-file", default=DATA / "train.txt", help="CoNLL: a word and its tag on each line")
     parser.add_argument("--test-file", default=DATA / "test.txt")
     parser.add_argument("--max-test-examples", type=int, help="evaluate on the first N test sentences only")
@@ -59,16 +57,10 @@ def parser(prog=None):
     return parser
 
 
-def parse_args(argv=None, prog=None):
-    """The flags in `argv` (default: the command line's), parsed."""
-    return parser(prog).parse_args(argv)
-
-
 def main(argv=None, prog=None):
     """Trains, evaluates and exports as the flags in `argv` (default: the command line's) say."""
-    args = parse_args(argv, prog)
-    runs.require_files(("--train-file", args.train_file), ("--test-file", args.test_file))
-    strategy = runs.configure(args)
+    args = parser(prog).parse_args(argv)
+    strategy = runs.configure(args, "--train-file", "--test-file")  # after checking the data files exist
 
     # 1. Data: sentences as lists of words with a BIO tag each; wordpieces get their word's tag in-graph.
     train = read_conll(args.train_file)

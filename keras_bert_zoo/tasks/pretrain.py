@@ -45,8 +45,7 @@ DATA = runs.shipped_data("pretraining")
 
 def parser(prog=None):
     """The task's flags (`prog`: the command shown in its usage line, default the script's name)."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = runs.task_parser(__doc__, prog)
     parser.add_argument("--train-file", nargs="+", default=[DATA / "train.txt"],
                         help="one sentence a line, a blank line between documents")
     parser.add_argument("--dev-file", nargs="+", default=[DATA / "dev.txt"], help="held-out text, same format")
@@ -62,16 +61,10 @@ def parser(prog=None):
     return parser
 
 
-def parse_args(argv=None, prog=None):
-    """The flags in `argv` (default: the command line's), parsed."""
-    return parser(prog).parse_args(argv)
-
-
 def main(argv=None, prog=None):
     """Trains, evaluates and exports as the flags in `argv` (default: the command line's) say."""
-    args = parse_args(argv, prog)
-    runs.require_files(("--train-file", args.train_file), ("--dev-file", args.dev_file))
-    strategy = runs.configure(args)
+    args = parser(prog).parse_args(argv)
+    strategy = runs.configure(args, "--train-file", "--dev-file")  # after checking the data files exist
 
     # 1. Data: documents (lists of sentences). Pairs, NSP labels, masks and wordpieces are made in tf.data.
     train_documents = read_pretraining_text(args.train_file)

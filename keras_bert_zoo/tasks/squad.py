@@ -15,7 +15,6 @@ A context longer than a window is read in several windows that share `--doc-stri
 the best span over them, or "no answer" when the null score beats it by more than the null threshold.
 """
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -39,8 +38,7 @@ XQUAD = DATA / "xquad.en.json"
 
 def parser(prog=None):
     """The task's flags (`prog`: the command shown in its usage line, default the script's name)."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = runs.task_parser(__doc__, prog)
     parser.add_argument("--train-file", nargs="+", help="SQuAD JSON (v1.1 or v2.0) files; needs --dev-file")
     parser.add_argument("--dev-file", help="SQuAD JSON; needs --train-file")
     parser.add_argument("--doc-stride", type=int, default=128, help="context pieces two windows share")
@@ -108,9 +106,8 @@ def main(argv=None, prog=None):
     """Trains, evaluates and exports as the flags in `argv` (default: the command line's) say."""
     args = parse_args(argv, prog)
     shipped = [] if args.train_file else [V1_TRAIN, V2_SAMPLE, XQUAD]  # the samples, without the flags
-    runs.require_files(("--train-file and --dev-file", shipped), ("--train-file", args.train_file),
-                       ("--dev-file", args.dev_file))
-    strategy = runs.configure(args)
+    runs.require_files(("--train-file and --dev-file", shipped))
+    strategy = runs.configure(args, "--train-file", "--dev-file")  # after checking the data files exist
     windows = dict(max_seq_length=args.sequence_length, doc_stride=args.doc_stride,
                    max_query_length=args.max_query_length)
 

@@ -5,8 +5,8 @@ A task (keras_bert_zoo/tasks/, run by recipes/<task>.py and `keras-bert-zoo trai
 (see keras_bert_zoo/tasks/classify.py):
 
     args = parser.parse_args()               # after runs.add_common_flags(parser, ...)
-    runs.require_files(("--train-file", args.train_file), ...)  # a clear error for a missing data file
-    strategy = runs.configure(args)          # also makes this run the only one using args.model_dir
+    strategy = runs.configure(args, "--train-file", "--dev-file")  # an error line for a missing data file;
+                                             # also makes this run the only one using args.model_dir
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length)
         model = kbz.BertClassifier(encoder, num_classes=2, label_names=[...], preprocessor=preprocessor)
@@ -48,6 +48,12 @@ SHIPPED_DATA = Path(__file__).resolve().parents[2] / "recipes" / "data"
 RUN_INFO = "run.json"
 LOCK = ".lock"
 _locks = {}  # model dir -> the open lock file by which this process holds it
+
+
+def task_parser(description, prog=None):
+    """An argument parser for a task, its module docstring shown as written (`prog`: the usage line's command)."""
+    return argparse.ArgumentParser(prog=prog, description=description,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_common_flags(parser, checkpoint, model_dir, export_dir, learning_rate=5e-5, batch_size=32,
@@ -110,9 +116,11 @@ def require_files(*flags_and_paths):
             raise SystemExit(f"error: {flag} {path}: no such file.")
 
 
-def configure(args):
-    """Locks `args.model_dir` (`lock_model_dir`), seeds everything, sets the precision policy and returns
-    the tf.distribute strategy."""
+def configure(args, *data_flags):
+    """Checks the data files that the flags `data_flags` (e.g. "--train-file") gave or defaulted to
+    (`require_files`), then locks `args.model_dir` (`lock_model_dir`), seeds everything, sets the precision
+    policy and returns the tf.distribute strategy."""
+    require_files(*((flag, getattr(args, flag.removeprefix("--").replace("-", "_"))) for flag in data_flags))
     lock_model_dir(args.model_dir)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy, tpu=args.tpu)
