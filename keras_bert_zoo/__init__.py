@@ -8,7 +8,8 @@ errors, names (shared input names, IGNORE_LABEL), vocabulary, layers -> models/ 
 task heads; families: model_type -> Family) beside checkpoints/ (HF and Google files in and out, knowing no
 model), presets, preset_weights -> text/ -> loading (`kbz.load`, `load_tokenizer`, `load_preprocessor`),
 saving (`kbz.save_hf`, `save_google_checkpoint`) -> data/ (readers/, features/, one pipeline per task)
--> training/, distribute/ -> export/ -> cli. A new model family is one folder under models/ and one
+-> training/, distribute/ -> export/ -> tasks/ (each task's whole training run, which recipes/<task>.py
+and `keras-bert-zoo train TASK` call) -> cli. A new model family is one folder under models/ and one
 entry in models/families.py.
 
 Importing the package is cheap: each name below imports its module (and TensorFlow, where that module
