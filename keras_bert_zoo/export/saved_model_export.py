@@ -13,7 +13,8 @@ A request holds at most `max_texts_per_request` rows of at most `max_chars_per_t
 so the memory a request takes is bounded (`serving.ServingLimits`).
 
 Example:
->>> classifier = kbz.BertClassifier(encoder, 2, label_names=["negative", "positive"], preprocessor=preprocessor)
+>>> classifier = kbz.BertClassifier(  # doctest: +SKIP
+...     encoder, 2, label_names=["negative", "positive"], preprocessor=preprocessor)
 >>> path = saved_model(classifier, "saved_models/sst2")  # doctest: +SKIP
 """
 

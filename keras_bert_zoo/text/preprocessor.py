@@ -9,6 +9,7 @@ Example:
 
 import keras
 
+from keras_bert_zoo.names import ENCODER_INPUTS
 from keras_bert_zoo.text.packer import BertPacker, as_segments
 
 
@@ -55,6 +56,13 @@ class BertPreprocessor(keras.layers.Layer):
             self._packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, self.sequence_length,
                                       self.truncate, self.padding)
         return self._packer
+
+    def compute_output_spec(self, inputs):
+        """The outputs' shapes without running the tokenizer: a functional model that holds this layer is
+        rebuilt from its .keras file before the vocabulary (an asset) is loaded."""
+        first = inputs[0] if isinstance(inputs, (tuple, list)) else inputs  # a pair: its first segment
+        shape = (*first.shape[:1], self.sequence_length)
+        return {name: keras.KerasTensor(shape, "int32") for name in ENCODER_INPUTS}
 
     def call(self, inputs):
         return self.packer(tuple(self.tokenizer(segment) for segment in as_segments(inputs)))
