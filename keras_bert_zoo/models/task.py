@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.models.bert.backbone import BertEncoder, bert_initializer
 from keras_bert_zoo.names import ENCODER_INPUTS
 
 
@@ -61,6 +61,16 @@ def check_label_names(label_names, num_classes):
     if len(label_names) != num_classes:
         raise ValueError(f"{len(label_names)} label names for {num_classes} classes: {label_names}.")
     return label_names
+
+
+def dropout_dense_logits(encoder, x, num_classes, dropout):
+    """Dropout, then a dense layer to `num_classes` logits (named "dropout" and "logits", as the heads of
+    `BertClassifier` and `BertTokenClassifier` are), in float32."""
+    x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
+    logits = keras.layers.Dense(
+        num_classes, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="logits"
+    )(x)
+    return float32_logits(logits)
 
 
 def float32_logits(x):

@@ -2,8 +2,7 @@
 
 import keras
 
-from keras_bert_zoo.models.bert.backbone import bert_initializer
-from keras_bert_zoo.models.task import BertTask, check_label_names, encoder_inputs, float32_logits
+from keras_bert_zoo.models.task import BertTask, check_label_names, dropout_dense_logits, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -25,12 +24,8 @@ class BertTokenClassifier(BertTask):
     def __init__(self, encoder, num_classes, dropout=0.1, label_names=None, **kwargs):
         label_names = check_label_names(label_names, num_classes)
         inputs = encoder_inputs(encoder)
-        x = encoder(inputs)["sequence_output"]
-        x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
-        logits = keras.layers.Dense(
-            num_classes, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="logits"
-        )(x)
-        super().__init__(encoder, inputs, float32_logits(logits), **kwargs)
+        logits = dropout_dense_logits(encoder, encoder(inputs)["sequence_output"], num_classes, dropout)
+        super().__init__(encoder, inputs, logits, **kwargs)
         self.num_classes = num_classes
         self.dropout = dropout
         self.label_names = label_names
