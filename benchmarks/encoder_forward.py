@@ -17,6 +17,8 @@ hits them alike. Reported: best-of-N and median seq/s, and ours/torch ratios of 
 import os
 import sys
 
+from table import print_table  # benchmarks/table.py: before benchmarks/ leaves sys.path below
+
 # Run as a script, Python puts benchmarks/ first on sys.path, where a sibling file named like a
 # stdlib module (e.g. benchmarks/tokenize.py) would shadow it for torch/TF. Drop that entry.
 if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.path.dirname(os.path.abspath(__file__)):
@@ -172,17 +174,8 @@ HEADER = ("model", "batch", "variant", "best seq/s", "median seq/s", "ratio best
           "ratio CPU-time", "notes")
 
 
-def print_table(rows):
-    widths = [max(len(str(x)) for x in col) for col in zip(HEADER, *rows)]
-    for row in [HEADER, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
 
 
-def print_markdown(rows):
-    print("| " + " | ".join(HEADER) + " |")
-    print("|" + "|".join("---" for _ in HEADER) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(x) for x in row) + " |")
 
 
 def main():
@@ -249,12 +242,12 @@ def main():
             if result.get("flash"):
                 print(f"keras.config.enable_flash_attention(): {result['flash']}")
             rows = fmt_rows(result)
-            print_table(rows)
+            print_table(HEADER, rows)
             all_rows[config_name] = (title, result, rows)
         if args.markdown:
             for config_name, (title, result, rows) in all_rows.items():
                 print(f"\n#### {title}\n")
-                print_markdown(rows)
+                print_table(HEADER, rows, markdown=True)
     print(f"\ntotal {time.perf_counter() - start:.0f}s. ratio = ours/torch seq/s (>1: ours faster); "
           "CPU-time ratio = torch CPU time / ours per call.")
 

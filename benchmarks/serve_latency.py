@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from table import print_table
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"minilm": "all_minilm_l6_v2", "bert-base": "bert_base_uncased"}
 VARIANTS = ("torch", "savedmodel", "tflite-fp32", "tflite-dynint8", "tflite-int8", "onnx+hf-tok", "onnx+kbz-tok")
@@ -238,15 +240,6 @@ def bench_model(model_name, args, sentences, calibration):
 HEADER = ("model", "batch", "variant", "p50 ms", "p99 ms", "speedup p50", "speedup p99", "max |Δp| vs torch")
 
 
-def print_table(rows, markdown):
-    if markdown:
-        print("| " + " | ".join(HEADER) + " |\n|" + "|".join("---" for _ in HEADER) + "|")
-        for row in rows:
-            print("| " + " | ".join(str(x) for x in row) + " |")
-        return
-    widths = [max(len(str(x)) for x in column) for column in zip(HEADER, *rows)]
-    for row in [HEADER, *rows]:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
 
 
 def print_goal(rows):
@@ -282,10 +275,10 @@ def main():
     rows = [row for model in args.models for row in bench_model(model, args, sentences, calibration)]
     print(f"\ntotal {time.perf_counter() - start:.0f}s, loadavg {os.getloadavg()[0]:.1f}; "
           "speedup = torch latency / variant latency (>1: faster than torch eager)\n")
-    print_table(rows, markdown=False)
+    print_table(HEADER, rows)
     if args.markdown:
         print()
-        print_table(rows, markdown=True)
+        print_table(HEADER, rows, markdown=True)
     print()
     print_goal(rows)
 

@@ -31,6 +31,8 @@ went past 18 GiB here (23 GiB machine), so run its variants one per process, eac
 import os
 import sys
 
+from table import print_table  # benchmarks/table.py: before benchmarks/ leaves sys.path below
+
 # Run as a script, Python puts benchmarks/ first on sys.path, where a sibling file named like a
 # stdlib module would shadow it for torch/TF. Drop that entry.
 if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.path.dirname(os.path.abspath(__file__)):
@@ -206,17 +208,8 @@ def bench_model(name, path, args):
 HEADER = ("model", "variant", "best steps/s", "median steps/s", "ratio best", "ratio median", "notes")
 
 
-def print_table(rows):
-    widths = [max(len(str(x)) for x in col) for col in zip(HEADER, *rows)]
-    for row in [HEADER, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
 
 
-def print_markdown(rows):
-    print("| " + " | ".join(HEADER) + " |")
-    print("|" + "|".join("---" for _ in HEADER) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(x) for x in row) + " |")
 
 
 def main(argv=None):
@@ -265,10 +258,10 @@ def main(argv=None):
         for name in models:
             rows += bench_model(name, checkpoint_folder(name, root), args)
     print()
-    print_table(rows)
+    print_table(HEADER, rows)
     if args.markdown:
         print()
-        print_markdown(rows)
+        print_table(HEADER, rows, markdown=True)
     print(f"\ntotal {time.perf_counter() - start:.0f}s; 1-min loadavg {os.getloadavg()[0]:.1f}. "
           "ratio = ours/torch steps/s (>1: ours faster).")
 

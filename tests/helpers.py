@@ -14,6 +14,8 @@ Tests import it as conftest is imported (pytest puts tests/ on sys.path): `from 
 """
 
 import dataclasses
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_bert_zoo as kbz
+from keras_bert_zoo.training import runs
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 TINY_WORDS = ("a", "good", "bad", "great", "movie", "film", "not", "the", "cat", "sat", "on", "mat", ".")
@@ -334,3 +337,27 @@ def _warmup_requests(path):
                 for record in tf.data.TFRecordDataset(str(path))]
     assert requests, f"{path} holds no requests"
     return requests
+
+
+def saved_model_cli_listing(path, names):
+    """What `saved_model_cli show --all` (the TF tool serving users run) prints for a SavedModel, after checking
+    that it lists both signatures and every one of `names` (inputs and outputs)."""
+    cli = Path(sys.executable).with_name("saved_model_cli")
+    shown = subprocess.run([cli, "show", "--all", "--dir", path], capture_output=True, text=True, check=True).stdout
+    for name in ("serving_default", "from_ids"):
+        assert f"signature_def['{name}']" in shown
+    for name in names:
+        assert f"['{name}']" in shown, name
+    return shown
+
+
+def write_classifier_run(run, vocabulary=TINY_VOCABULARY, **run_info):
+    """A finished run folder as a recipe leaves it: `best.keras` (a tiny two-class classifier carrying its
+    preprocessor and label names "neg", "pos") and `run.json` (`runs.save_run_info(run, **run_info)`)."""
+    keras.utils.set_random_seed(0)
+    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(vocabulary), sequence_length=8)
+    model = kbz.BertClassifier(kbz.BertEncoder(len(vocabulary), 1, 2, 8, 16, max_sequence_length=8), num_classes=2,
+                               label_names=["neg", "pos"], preprocessor=preprocessor)
+    run.mkdir(parents=True)
+    model.save(run / "best.keras")
+    runs.save_run_info(run, **run_info)

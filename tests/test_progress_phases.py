@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import tiny_vocabulary
+from helpers import tiny_vocabulary, write_classifier_run
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.cli import main
@@ -93,19 +93,9 @@ def test_predict_and_evaluate_print_batch_lines_in_a_log(monkeypatch, capsys):
     assert [line.split(" - ")[0] for line in scored] == ["scoring: batch 1/2", "scoring: batch 2/2"]
 
 
-def _classifier_run(run, card=FACTS):
-    keras.utils.set_random_seed(0)
-    preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(VOCAB), sequence_length=8)
-    model = kbz.BertClassifier(kbz.BertEncoder(len(VOCAB), 1, 2, 8, 16, max_sequence_length=8), num_classes=2,
-                               label_names=["neg", "pos"], preprocessor=preprocessor)
-    run.mkdir(parents=True)
-    model.save(run / "best.keras")
-    runs.save_run_info(run, export_dir=run.parent / "sst2", card=card)
-
-
 def test_export_of_a_run_writes_the_card_facts_its_recipe_recorded(tmp_path, capsys):
     run = tmp_path / "runs" / "classify"
-    _classifier_run(run)
+    write_classifier_run(run, VOCAB, export_dir=run.parent / "sst2", card=FACTS)
     assert runs.run_info(run)["card"] == FACTS and kbz.load(runs.model_file(run)).label_names == ["neg", "pos"]
     assert main(["export", str(run), "--format", "saved_model", "--output-dir", str(tmp_path / "out")]) == 0
     lines = capsys.readouterr().out.splitlines()
