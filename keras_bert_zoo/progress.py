@@ -104,6 +104,37 @@ def _heartbeat(what, interval, stop, print_line, clock, start):
         print_line(f"still {what} ({format_duration(clock() - start)})")
 
 
+class Pace:
+    """When a progress line is due (at most one every `interval` seconds), and the items/s so far.
+
+    The rate counts from the end of the first item after `count` (the first batch or step may trace
+    and compile) once later ones are done, before that from the start. `ProgressLogger` (training)
+    and `BatchProgress` (other loops) pace their lines with it.
+
+    >>> pace = Pace(interval=10, clock=iter([0, 1, 5, 11]).__next__)
+    >>> pace.tick(1), pace.tick(2), pace.tick(3)
+    (None, None, (11, 0.2))
+    """
+
+    def __init__(self, interval, clock, count=0):
+        self.interval, self.clock = interval, clock
+        self._start = (count, clock())
+        self._first = None  # (count, time) at the end of the first item
+        self.last_line = self._start[1]
+
+    def tick(self, count):
+        """Records that `count` items are done: `(now, items/s or None)` when a line is due, else None."""
+        now = self.clock()
+        if self._first is None:
+            self._first = (count, now)
+        if now - self.last_line < self.interval:
+            return None
+        self.last_line = now
+        start_count, start = self._first if count > self._first[0] else self._start
+        done, elapsed = count - start_count, now - start
+        return now, (done / elapsed if done > 0 and elapsed > 0 else None)
+
+
 class BatchProgress:
     """A line every `interval` seconds of a loop over `total` batches, when `stream` is not a terminal.
 
@@ -133,27 +164,17 @@ class BatchProgress:
         self.interval = progress_interval(interval)
         self.enabled = print_fn is not None or not is_terminal(stream)
         self.print_fn = print_fn or _printer(stream)
-        self.clock = clock
-        self._start = self._last_line = clock()
-        self._first = None  # (batches, time) at the end of the first batch
-
-    def _rate(self, done, now):
-        done_before, start = self._first if self._first and done > self._first[0] else (0, self._start)
-        elapsed = now - start
-        return (done - done_before) / elapsed if elapsed > 0 and done > done_before else None
+        self._pace = Pace(self.interval, clock)
 
     def update(self, done):
         """Records that `done` batches are done; prints a line when the interval has passed."""
         if not self.enabled:
             return
-        now = self.clock()
-        if self._first is None:
-            self._first = (done, now)
-        if now - self._last_line < self.interval:
+        due = self._pace.tick(done)
+        if due is None:
             return
-        self._last_line = now
+        rate = due[1]
         line = f"{self.what}: batch {done}/{self.total or '?'}"
-        rate = self._rate(done, now)
         if rate is not None:
             line += f" - {rate:.1f} batches/s"
             if self.total:

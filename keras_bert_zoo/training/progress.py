@@ -17,7 +17,14 @@ import time
 
 import keras
 
-from keras_bert_zoo.progress import ENV_INTERVAL, BatchProgress, format_duration, is_terminal, progress_interval
+from keras_bert_zoo.progress import (
+    ENV_INTERVAL,
+    BatchProgress,
+    Pace,
+    format_duration,
+    is_terminal,
+    progress_interval,
+)
 
 __all__ = ["ENV_INTERVAL", "ProgressLogger", "BatchProgressCallback", "batch_progress", "format_duration",
            "progress_interval"]
@@ -67,39 +74,27 @@ class ProgressLogger(keras.callbacks.Callback):
         self._epochs = self.params.get("epochs") or 1
         resumed = self.resumed_from() if self.resumed_from else None
         self._start_step = resumed[0] * self._steps + resumed[1] if resumed else 0
-        self._start = self._last_line = self._epoch_start = self.clock()
+        self._pace = Pace(self.interval, self.clock, count=self._start_step)
+        self._epoch_start = self._pace.last_line
         self._epoch = 0
         self._epoch_start_step = self._start_step
-        self._first_step = None  # (step, time) at the end of the first step trained
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_start = self.clock()
         self._epoch_start_step = max(self._start_step, epoch * self._steps)
 
-    def _rate(self, step, now):
-        """Steps per second since fit started (or resumed): from the end of its first trained step, which
-        also traces and compiles the train function, once there are later ones."""
-        start_step, start = self._first_step or (self._start_step, self._start)
-        if step <= start_step:
-            start_step, start = self._start_step, self._start
-        done, elapsed = step - start_step, now - start
-        return done / elapsed if done > 0 and elapsed > 0 else None
-
     def on_train_batch_end(self, batch, logs=None):
         step = self._epoch * self._steps + batch + 1  # over all epochs
         if step <= self._start_step:  # batches a resumed run skips to reach its backup's position
             return
-        now = self.clock()
-        if self._first_step is None:
-            self._first_step = (step, now)
-        if now - self._last_line < self.interval:
+        due = self._pace.tick(step)  # steps/s since fit started (or resumed), as `Pace` counts them
+        if due is None:
             return
-        self._last_line = now
+        rate = due[1]
         line = f"step {batch + 1}/{self._steps or '?'} (epoch {self._epoch + 1}/{self._epochs})"
         for name, number in _ordered(logs):
             line += f" {name} {number:.4f}"
-        rate = self._rate(step, now)
         if rate is not None:
             line += f" - {rate:.1f} steps/s"
             if self.batch_size:
@@ -117,7 +112,7 @@ class ProgressLogger(keras.callbacks.Callback):
         for name, number in _ordered(logs):
             line += f" - {name}: {number:.4g}" if name == "learning_rate" else f" - {name}: {number:.4f}"
         self.print_fn(line)
-        self._last_line = now  # the summary counts as a line: the next one comes an interval later
+        self._pace.last_line = now  # the summary counts as a line: the next one comes an interval later
 
 
 class BatchProgressCallback(keras.callbacks.Callback):
