@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from keras_bert_zoo.training.progress import ENV_INTERVAL, ProgressLogger, format_duration, progress_interval
+from keras_bert_zoo.progress import ENV_INTERVAL, format_duration, progress_interval
+from keras_bert_zoo.training.progress import ProgressLogger
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "classify.py"
 

@@ -17,17 +17,9 @@ import time
 
 import keras
 
-from keras_bert_zoo.progress import (
-    ENV_INTERVAL,
-    BatchProgress,
-    Pace,
-    format_duration,
-    is_terminal,
-    progress_interval,
-)
+from keras_bert_zoo.progress import BatchProgress, Pace, format_duration, is_terminal, progress_interval
 
-__all__ = ["ENV_INTERVAL", "ProgressLogger", "BatchProgressCallback", "batch_progress", "format_duration",
-           "progress_interval"]
+__all__ = ["ProgressLogger", "BatchProgressCallback", "batch_progress"]
 
 
 def _ordered(logs):

@@ -37,10 +37,11 @@ import tensorflow as tf
 
 from keras_bert_zoo import loading, presets
 from keras_bert_zoo.distribute import STRATEGIES, get_strategy
+from keras_bert_zoo.progress import progress_interval
 from keras_bert_zoo.training.backup import ResumableBackupAndRestore, replayable_epochs
 from keras_bert_zoo.training.callbacks import default_callbacks
 from keras_bert_zoo.training.optimizer import create_optimizer
-from keras_bert_zoo.training.progress import ProgressLogger, progress_interval
+from keras_bert_zoo.training.progress import ProgressLogger
 
 # The samples the repository ships beside its recipes, the tasks' default data: a source checkout has them,
 # an installed package does not (`require_files` then names the flag that gives the file).
