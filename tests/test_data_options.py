@@ -20,6 +20,7 @@ from keras_bert_zoo.data import (
     pretraining_dataset,
     squad_dataset,
 )
+from keras_bert_zoo.data.options import DEFAULT_BOUNDS
 from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 VOCAB = Path(__file__).parents[1] / "keras_bert_zoo" / "vocab" / "uncased.txt"
@@ -82,7 +83,7 @@ def test_bucketing_pads_each_batch_to_its_bucket_bound(examples, preprocessor, r
     )
     rows = _examples(ds)
     _check_every_example_once(rows, reference)
-    bounds = [16, 32, 64, 96] if bounds is True else bounds + [96]  # the sequence length: the last
+    bounds = [b for b in DEFAULT_BOUNDS if b < 96] + [96] if bounds is True else bounds + [96]  # the sequence length: the last
     widths = set()
     for index, ids, width, size in rows:
         bucket = next((i for i, b in enumerate(bounds) if len(ids) <= b), len(bounds))
@@ -100,7 +101,7 @@ def test_bucketing_with_dynamic_padding_and_drop_remainder(examples, tokenizer):
     full = [[tokenizer.cls_id] + ids + [tokenizer.sep_id] for ids in tokenizer(examples.texts[0]).to_list()]
     rows = _examples(classification_dataset(examples, preprocessor, 8, bucket_by_sequence_length=True))
     _check_every_example_once(rows, full)
-    assert all(len(ids) <= width and width in (16, 32, 64, 128) for _, ids, width, _ in rows)
+    assert all(len(ids) <= width and width in DEFAULT_BOUNDS for _, ids, width, _ in rows)
     # Without a sequence length, lengths past the last bound are padded to their batch's longest.
     rows = _examples(classification_dataset(examples, preprocessor, 8, bucket_by_sequence_length=[16, 32]))
     _check_every_example_once(rows, full)
@@ -201,7 +202,7 @@ def test_unknown_or_bad_options_are_errors(examples, preprocessor):
         classification_dataset(examples, preprocessor, 8, bucket_by_sequence_length=[0, 8])
     with pytest.raises(ValueError, match="batch_size"):
         DatasetOptions(batch_size=0)
-    assert DatasetOptions(bucket_by_sequence_length=True).bucket_bounds(100) == [16, 32, 64, 100]
+    assert DatasetOptions(bucket_by_sequence_length=True).bucket_bounds(100) == [8, 16, 24, 32, 48, 64, 96, 100]
     assert DatasetOptions(bucket_by_sequence_length=[64, 8, 128]).bucket_bounds(100) == [8, 64, 100]
     assert DatasetOptions(bucket_by_sequence_length=[64, 8]).bucket_bounds(None) == [8, 64]
 

@@ -16,7 +16,6 @@ from keras_bert_zoo.quiet import import_tensorflow
 import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 import keras_bert_zoo as kbz  # noqa: E402
 from keras_bert_zoo.data import classification_dataset, label_vocabulary, read_glue_tsv  # noqa: E402
@@ -55,31 +54,34 @@ def main(argv=None, prog=None):
     label_names = _label_names(args, labels)  # what the exported model answers for class i
     num_train = min(len(train.labels), args.max_train_examples or len(train.labels))
     kind = "sentence pairs" if len(columns) == 2 else "sentences"
-    print(f"data: {num_train:,} training {kind} ({runs.steps_per_epoch(num_train, args.batch_size):,} batches of "
-          f"{args.batch_size}), {len(dev.labels):,} dev {kind}", flush=True)
+
+    def train_pass(seed):  # batches of texts of similar length: 2.4x fewer padded positions on SST-2
+        return classification_dataset(train, preprocessor, args.batch_size, label_names=labels, shuffle=True,
+                                      seed=seed, max_examples=num_train, bucket_by_sequence_length=True)
 
     # 2. Model: encoder + classification head, built under the strategy.
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
                                                                  random_init=args.random_init)
+        steps_per_epoch = runs.count_batches(train_pass(0))  # each length bucket ends in a short batch
+        print(f"data: {num_train:,} training {kind} ({steps_per_epoch:,} batches of up to {args.batch_size}, grouped "
+              f"by length), {len(dev.labels):,} dev {kind}", flush=True)
         model = kbz.BertClassifier(encoder, num_classes=len(labels), label_names=label_names,
                                    pair=len(columns) == 2, preprocessor=preprocessor)
-        runs.compile(model, args, runs.steps_per_epoch(num_train, args.batch_size),
+        runs.compile(model, args, steps_per_epoch,
                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=[kbz.metrics.Accuracy()])
 
-    # 3. Train (resumable: rerun the same command after a kill), then evaluate on the whole dev set.
-    def train_pass(seed):
-        return classification_dataset(train, preprocessor, args.batch_size, label_names=labels, shuffle=True,
-                                      seed=seed, max_examples=num_train)
-
-    dev_ds = classification_dataset(dev, preprocessor, args.batch_size, label_names=labels)
-    runs.fit(model, args, train_pass, runs.steps_per_epoch(num_train, args.batch_size), validation_data=dev_ds,
-             monitor="val_accuracy", mode="max")
-    print(f"evaluating on {len(dev.labels):,} dev {kind}...", flush=True)
-    logits = model.predict(dev_ds, verbose=0, callbacks=batch_progress())
-    gold = [labels.index(label) for label in dev.labels]
-    dev_accuracy = kbz.metrics.accuracy(gold, np.argmax(logits, axis=-1))
+    # 3. Train (resumable: rerun the same command after a kill), validating on the whole dev set at each
+    # epoch's end: the last epoch's figure is the final model's.
+    dev_ds = classification_dataset(dev, preprocessor, args.batch_size, label_names=labels,
+                                    bucket_by_sequence_length=True)
+    history = runs.fit(model, args, train_pass, steps_per_epoch, validation_data=dev_ds, monitor="val_accuracy",
+                       mode="max")
+    dev_accuracy = history.history.get("val_accuracy", [None])[-1]
+    if dev_accuracy is None:  # restarted after training had ended: nothing was validated in this process
+        print(f"evaluating on {len(dev.labels):,} dev {kind}...", flush=True)
+        dev_accuracy = model.evaluate(dev_ds, verbose=0, return_dict=True, callbacks=batch_progress())["accuracy"]
 
     # 4. Ship: a SavedModel that takes raw strings, as TF Serving loads it.
     card = _card_facts(args, argv, prog, num_train, kind, dev_accuracy)

@@ -212,6 +212,9 @@ def compile(model, args, steps_per_epoch, loss, metrics=None, **compile_kwargs):
         steps_per_execution=args.steps_per_execution,
         **compile_kwargs,
     )
+    # Outside a strategy, Keras builds the optimizer inside the first trace of the train function, which
+    # creates variables there, so tf.function traces it all again: built now, the first step traces once.
+    model.optimizer.build(model.trainable_variables)
 
 
 def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, monitor=None, mode="min",
