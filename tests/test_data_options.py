@@ -83,7 +83,7 @@ def test_bucketing_pads_each_batch_to_its_bucket_bound(examples, preprocessor, r
     )
     rows = _examples(ds)
     _check_every_example_once(rows, reference)
-    bounds = [b for b in DEFAULT_BOUNDS if b < 96] + [96] if bounds is True else bounds + [96]  # the sequence length: the last
+    bounds = [b for b in DEFAULT_BOUNDS if b < 96] + [96] if bounds is True else bounds + [96]  # 96: the length
     widths = set()
     for index, ids, width, size in rows:
         bucket = next((i for i, b in enumerate(bounds) if len(ids) <= b), len(bounds))
