@@ -1,15 +1,16 @@
 """Fine-tuning throughput: keras_bert_zoo's BertClassifier under model.fit vs a transformers + torch loop.
 
-Both train a 2-class sequence classifier, fp32 on the CPU, batch 32 x 128 tokens, from the SAME
-weights: an HF folder that torch loads with `BertForSequenceClassification.from_pretrained` and ours
-with `kbz.load(path, model_class="backbone")` (MiniLM-L6: the installed all-MiniLM-L6-v2 weights; BERT-base:
-a random-init HF `BertModel` of BERT-base shape written to a temporary folder). torch's random
+Both train a 2-class sequence classifier, fp32 on the CPU, batches of 32 (case "128": 128 tokens wide;
+case "sst2": the lengths of 32 random SST-2 sentences, padded to the batch's longest row, as the main
+job's peer pads them), from the SAME weights: an HF folder that torch loads with
+`BertForSequenceClassification.from_pretrained` and ours with `kbz.load(path, model_class="backbone")`
+(MiniLM-L6: the installed all-MiniLM-L6-v2 weights; BERT-base: a random-init HF `BertModel` of BERT-base shape written to a temporary folder). torch's random
 classifier weights are copied into our `logits` layer, and the eval-mode logits of both are checked to
 agree (max abs diff <= 1e-4) before anything is timed. Both sides train alike: dropout 0.1, AdamW
 (lr 2e-5, weight decay 0.01 off biases and LayerNorm), warmup + linear decay, global-norm clipping at
 1.0, sparse cross-entropy on logits. Variants:
 
-  torch     model.train(); loss.backward(); clip_grad_norm_; torch.optim.AdamW step; scheduler step
+  torch     model.train(); loss.backward(); clip_grad_norm_; torch.optim.AdamW(fused=True) step; scheduler step
   fit       BertClassifier.compile(create_optimizer(..., global_clipnorm=1.0), jit_compile=False); fit
   fit+xla   the same with jit_compile=True (XLA compiles the whole train step)
 
@@ -39,6 +40,7 @@ if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.path.dirname(os.
     del sys.path[0]
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -51,7 +53,8 @@ MODELS = {"minilm-l6": "installed all-MiniLM-L6-v2 weights (L6 H384 A12 I1536)",
           "bert-base": "random weights, BERT-base shape (L12 H768 A12 I3072)"}
 VARIANTS = ("torch", "fit", "fit+xla")
 NUM_CLASSES, LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM = 2, 2e-5, 0.01, 1.0
-NUM_BATCHES = 4  # distinct batches, cycled through by every variant
+NUM_BATCHES = 8  # distinct batches, cycled through by every variant
+SST2 = Path(__file__).resolve().parents[1] / "recipes" / "data" / "sst2" / "train.tsv"
 TOLERANCE = 1e-4
 
 
@@ -85,23 +88,44 @@ def checkpoint_folder(name, root):
     return kbz.preset_weights.find("all_minilm_l6_v2").folder if name == "minilm-l6" else bert_base_folder(root)
 
 
-def make_batches(seq_len, batch, vocabulary_size, seed=0):
-    """NUM_BATCHES batches stacked on axis 0: row 0 of each full length, others padded to >= seq_len / 2."""
+def sst2_lengths(path):
+    """Wordpieces (with [CLS] and [SEP]) of each sentence of the shipped SST-2 train sample, by the HF tokenizer."""
+    import csv
+
+    import transformers
+
+    with open(SST2, newline="", encoding="utf-8") as f:
+        texts = [row["sentence"] for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    return [len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
+
+
+def make_batches(case, batch, vocabulary_size, path, seed=0):
+    """NUM_BATCHES (inputs, labels) batches of numpy arrays, the same for every variant.
+
+    `case` "128": every batch 128 wide, row 0 full, the others 64-128 tokens. "sst2": the lengths of `batch`
+    random SST-2 sentences, the batch padded to its longest row, as `DataCollatorWithPadding` pads.
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    shape = (NUM_BATCHES, batch, seq_len)
-    lengths = rng.integers(seq_len // 2, seq_len + 1, size=shape[:2])
-    lengths[:, 0] = seq_len
-    positions = np.arange(seq_len)
-    padding_mask = (positions < lengths[..., None]).astype("int32")
-    token_ids = rng.integers(1, vocabulary_size, size=shape).astype("int32") * padding_mask
-    segment_ids = ((positions >= lengths[..., None] // 2) * padding_mask).astype("int32")
-    labels = rng.integers(0, NUM_CLASSES, size=shape[:2]).astype("int32")
-    return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}, labels
+    if case == "sst2":
+        pool = np.asarray(sst2_lengths(path))
+        lengths = [rng.choice(pool, size=batch) for _ in range(NUM_BATCHES)]
+    else:
+        lengths = [np.concatenate([[128], rng.integers(64, 129, size=batch - 1)]) for _ in range(NUM_BATCHES)]
+    batches = []
+    for rows in lengths:
+        positions = np.arange(rows.max())
+        padding_mask = (positions < rows[:, None]).astype("int32")
+        token_ids = rng.integers(1, vocabulary_size, size=padding_mask.shape).astype("int32") * padding_mask
+        segment_ids = ((positions >= rows[:, None] // 2) * padding_mask).astype("int32")
+        labels = rng.integers(0, NUM_CLASSES, size=batch).astype("int32")
+        batches.append(({"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}, labels))
+    return batches
 
 
-def torch_trainer(path, batches, labels, total_steps):
+def torch_trainer(path, batches, total_steps):
     """(model, one round of `steps` training steps) for transformers' BertForSequenceClassification."""
     import torch
     import transformers
@@ -110,12 +134,13 @@ def torch_trainer(path, batches, labels, total_steps):
     no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
     decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=LEARNING_RATE, eps=1e-6)
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=LEARNING_RATE, eps=1e-6,
+                                  fused=True)  # as Trainer picks it
     scheduler = transformers.get_linear_schedule_with_warmup(optimizer, total_steps // 10, total_steps)
-    inputs = [{"input_ids": torch.tensor(batches["token_ids"][i], dtype=torch.long),
-               "token_type_ids": torch.tensor(batches["segment_ids"][i], dtype=torch.long),
-               "attention_mask": torch.tensor(batches["padding_mask"][i], dtype=torch.long),
-               "labels": torch.tensor(labels[i], dtype=torch.long)} for i in range(NUM_BATCHES)]
+    inputs = [{"input_ids": torch.tensor(x["token_ids"], dtype=torch.long),
+               "token_type_ids": torch.tensor(x["segment_ids"], dtype=torch.long),
+               "attention_mask": torch.tensor(x["padding_mask"], dtype=torch.long),
+               "labels": torch.tensor(y, dtype=torch.long)} for x, y in batches]
     position = [0]
 
     def train(steps):
@@ -132,7 +157,7 @@ def torch_trainer(path, batches, labels, total_steps):
     return model, train
 
 
-def our_trainer(path, torch_model, batches, labels, total_steps, jit_compile):
+def our_trainer(path, torch_model, batches, total_steps, jit_compile):
     """(model, one round of `steps` steps) for kbz.BertClassifier, its head set to torch's weights."""
     import keras
     import tensorflow as tf
@@ -146,7 +171,8 @@ def our_trainer(path, torch_model, batches, labels, total_steps, jit_compile):
                                               weight_decay=WEIGHT_DECAY, clipnorm=None, global_clipnorm=CLIP_NORM)
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=jit_compile)
-    data = tf.data.Dataset.from_tensor_slices((batches, labels)).repeat()
+    spec = ({name: tf.TensorSpec([None, None], tf.int32) for name in batches[0][0]}, tf.TensorSpec([None], tf.int32))
+    data = tf.data.Dataset.from_generator(lambda: itertools.cycle(batches), output_signature=spec).prefetch(2)
 
     def train(steps):
         model.fit(data, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
@@ -159,7 +185,7 @@ def max_logit_diff(ours, torch_model, batches):
     import numpy as np
     import torch
 
-    x = {k: v[0] for k, v in batches.items()}
+    x = batches[0][0]
     torch_model.eval()
     with torch.no_grad():
         expected = torch_model(input_ids=torch.tensor(x["token_ids"], dtype=torch.long),
@@ -168,14 +194,14 @@ def max_logit_diff(ours, torch_model, batches):
     return float(np.abs(np.asarray(ours(x, training=False)) - expected).max())
 
 
-def bench_model(name, path, args):
-    """Builds, checks, warms up and times every variant of one model; returns table rows."""
-    batches, labels = make_batches(args.seq_len, args.batch_size, vocabulary_size=30522)
+def bench_model(name, path, case, args):
+    """Builds, checks, warms up and times every variant of one model on one case; returns table rows."""
+    batches = make_batches(case, args.batch_size, 30522, path)
     total_steps = args.warmup + args.steps * args.rounds
-    torch_model, torch_train = torch_trainer(path, batches, labels, total_steps)
+    torch_model, torch_train = torch_trainer(path, batches, total_steps)
     trainers, notes = {"torch": torch_train}, {"torch": f"threads {args.threads}"}
     for variant in args.variants:
-        ours, trainers[variant] = our_trainer(path, torch_model, batches, labels, total_steps,
+        ours, trainers[variant] = our_trainer(path, torch_model, batches, total_steps,
                                               jit_compile=variant == "fit+xla")
         diff = max_logit_diff(ours, torch_model, batches)
         if diff > TOLERANCE:
@@ -199,13 +225,13 @@ def bench_model(name, path, args):
               flush=True)
     best = {variant: max(s) for variant, s in samples.items()}
     median = {variant: statistics.median(s) for variant, s in samples.items()}
-    return [(name, variant, f"{best[variant]:.3f}", f"{median[variant]:.3f}",
+    return [(name, case, variant, f"{best[variant]:.3f}", f"{median[variant]:.3f}",
              "-" if variant == "torch" else f"{best[variant] / best['torch']:.2f}",
              "-" if variant == "torch" else f"{median[variant] / median['torch']:.2f}", notes[variant])
             for variant in trainers]
 
 
-HEADER = ("model", "variant", "best steps/s", "median steps/s", "ratio best", "ratio median", "notes")
+HEADER = ("model", "case", "variant", "best steps/s", "median steps/s", "ratio best", "ratio median", "notes")
 
 
 
@@ -219,7 +245,9 @@ def main(argv=None):
                         help="comma list of our variants timed against torch (always run): fit, fit+xla. "
                              "BERT-base needs one per process on a machine under ~32 GiB")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--cases", default="128,sst2",
+                        help="comma list: 128 (every batch 128 wide), sst2 (SST-2 sentence lengths, each batch "
+                             "padded to its longest row, as the main job's peer pads)")
     parser.add_argument("--steps", type=int, default=5, help="training steps per timed round")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per variant")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per variant first (tracing, XLA)")
@@ -234,8 +262,11 @@ def main(argv=None):
     args.variants = args.variants.split(",")
     if not set(args.variants) <= set(VARIANTS[1:]):
         parser.error(f"unknown variant(s) in {args.variants}; choose from {list(VARIANTS[1:])}")
-    if min(args.steps, args.rounds, args.warmup, args.threads, args.batch_size) < 1 or args.seq_len < 2:
-        parser.error("--steps, --rounds, --warmup, --threads and --batch-size must be >= 1, --seq-len >= 2")
+    args.cases = args.cases.split(",")
+    if not set(args.cases) <= {"128", "sst2"}:
+        parser.error(f"unknown case(s) in {args.cases}; choose from 128, sst2")
+    if min(args.steps, args.rounds, args.warmup, args.threads, args.batch_size) < 1:
+        parser.error("--steps, --rounds, --warmup, --threads and --batch-size must be >= 1")
 
     set_threads(args.threads)
     import keras
@@ -251,12 +282,13 @@ def main(argv=None):
     print(f"machine: {os.cpu_count()} CPU cores; 1-min loadavg {os.getloadavg()[0]:.1f}")
     print(f"versions: tensorflow {tf.__version__}, keras {keras.__version__}, torch {torch.__version__}, "
           f"transformers {transformers.__version__}")
-    print(f"batch {args.batch_size} x seq {args.seq_len}, fp32; {args.warmup} warm-up steps, then "
+    print(f"batch {args.batch_size}, cases {', '.join(args.cases)}, fp32; {args.warmup} warm-up steps, then "
           f"{args.rounds} rounds of {args.steps} steps per variant; {args.threads} threads")
     rows = []
     with tempfile.TemporaryDirectory(prefix="kbz_train_bench_") as root:
         for name in models:
-            rows += bench_model(name, checkpoint_folder(name, root), args)
+            for case in args.cases:
+                rows += bench_model(name, checkpoint_folder(name, root), case, args)
     print()
     print_table(HEADER, rows)
     if args.markdown:

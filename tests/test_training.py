@@ -143,3 +143,21 @@ def test_default_callbacks_write_backups_and_checkpoints(tmp_path):
     assert (tmp_path / "last.keras").is_file() and (tmp_path / "best.keras").is_file()
     assert any((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
     assert history.history["learning_rate"][0] > 0
+
+
+def test_checkpoints_link_best_to_last_and_never_share_a_rewritten_file(tmp_path):
+    model = kbz.BertClassifier(kbz.BertEncoder(**TINY), num_classes=2)
+    checkpoints = kbz.training.callbacks.Checkpoints(tmp_path, monitor="val_accuracy", mode="max")
+    checkpoints.set_model(model)
+    weights = []
+    for epoch, score in enumerate([0.5, 0.4, 0.6, float("nan")]):
+        model.get_layer("logits").set_weights([w + 1 for w in model.get_layer("logits").get_weights()])
+        weights.append(model.get_layer("logits").get_weights()[1])
+        checkpoints.on_epoch_end(epoch, {"val_accuracy": score})
+        best, last = tmp_path / "best.keras", tmp_path / "last.keras"
+        expected_best = {0: 0, 1: 0, 2: 2, 3: 2}[epoch]
+        for path, index in ((best, expected_best), (last, epoch)):
+            saved = keras.saving.load_model(path).get_layer("logits").get_weights()[1]
+            np.testing.assert_array_equal(saved, weights[index])
+        assert best.samefile(last) == (expected_best == epoch)  # the best epoch's model is written once
+    assert checkpoints.best == 0.6 and sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "last.keras"]

@@ -97,7 +97,7 @@ class ResumableBackupAndRestore(keras.callbacks.BackupAndRestore):
             again each epoch and the restart skips `batch` batches of the interrupted epoch.
         delete_checkpoint: delete the backups when `fit` ends normally. With False, a restart after
             `fit` ended restores the final state and trains no more (`runs.finish` deletes them).
-        checkpoints: `ModelCheckpoint` callbacks (e.g. `save_best_only=True`) whose best score the
+        checkpoints: callbacks with a `monitor` and a `best` score (`Checkpoints`, `ModelCheckpoint`) that the
             backups keep, so that a resumed run replaces the best model only with a better one. Put
             this callback after them in the callbacks list, so an epoch's backup sees its score.
         verbose: print where training resumes.

@@ -1,5 +1,8 @@
 """The callbacks every training run gets: progress, TensorBoard, checkpoints, fault tolerance."""
 
+import math
+import os
+import shutil
 from pathlib import Path
 
 import keras
@@ -13,6 +16,50 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """Saves the model as `last.keras` at each epoch's end and, when `monitor` improved, as `best.keras` too.
+
+    Both names hold the same model when the last epoch is the best, so `best.keras` is then a hard link to
+    `last.keras`, not a second save (Keras' two `ModelCheckpoint`s each write the whole model with its
+    optimizer: 3 s and 270 MB for MiniLM). Each file is written beside its name and renamed into place,
+    so a kill never leaves a half-written one, and writing one never changes the other.
+
+    `monitor` (e.g. "val_accuracy") and `best` are read and restored by `ResumableBackupAndRestore`;
+    `monitor=None` writes `last.keras` only.
+
+    >>> checkpoints = Checkpoints("runs/x", monitor="val_accuracy", mode="max")  # doctest: +SKIP
+    """
+
+    def __init__(self, model_dir, monitor=None, mode="min"):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}.")
+        self.model_dir, self.monitor, self.mode = Path(model_dir), monitor, mode
+        self.best = None
+
+    def _improved(self, value):
+        if value is None or math.isnan(value):
+            return False
+        return self.best is None or (value > self.best if self.mode == "max" else value < self.best)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        last, best = self.model_dir / "last.keras", self.model_dir / "best.keras"
+        partial = self.model_dir / "last.partial.keras"  # Keras saves only to a name ending in .keras
+        self.model.save(partial)
+        os.replace(partial, last)
+        value = None if self.monitor is None else (logs or {}).get(self.monitor)
+        if self.monitor is not None and self._improved(None if value is None else float(value)):
+            self.best = float(value)
+            linked = self.model_dir / "best.partial.keras"
+            linked.unlink(missing_ok=True)
+            try:
+                os.link(last, linked)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(last, linked)
+            os.replace(linked, best)
 
 
 def default_callbacks(model_dir, monitor="val_loss", mode="min", backup_save_freq="epoch",
@@ -39,15 +86,12 @@ def default_callbacks(model_dir, monitor="val_loss", mode="min", backup_save_fre
     the run's outputs are written (`runs.finish`): a run killed in between, restarted, trains no more.
     """
     model_dir = Path(model_dir)
-    checkpoints = [keras.callbacks.ModelCheckpoint(str(model_dir / "last.keras"))]
-    if monitor.startswith("val_"):
-        checkpoints.append(keras.callbacks.ModelCheckpoint(
-            str(model_dir / "best.keras"), monitor=monitor, mode=mode, save_best_only=True))
+    checkpoints = Checkpoints(model_dir, monitor=monitor if monitor.startswith("val_") else None, mode=mode)
     return [
         LearningRateLogger(),
         keras.callbacks.TensorBoard(log_dir=str(model_dir / "tensorboard")),
-        *checkpoints,
+        checkpoints,
         ResumableBackupAndRestore(str(model_dir / "backup"), save_freq=backup_save_freq,
                                   dataset_spans_epochs=dataset_spans_epochs, delete_checkpoint=not keep_backup,
-                                  checkpoints=checkpoints[1:], verbose=1),
+                                  checkpoints=[checkpoints] if checkpoints.monitor else [], verbose=1),
     ]
