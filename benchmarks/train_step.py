@@ -6,9 +6,9 @@ job's peer pads them), from the SAME weights: an HF folder that torch loads with
 `BertForSequenceClassification.from_pretrained` and ours with `kbz.load(path, model_class="backbone")`
 (MiniLM-L6: the installed all-MiniLM-L6-v2 weights; BERT-base: a random-init HF `BertModel` of BERT-base
 shape written to a temporary folder). torch's random classifier weights are copied into our `logits` layer,
-and the eval-mode logits of both are checked to agree (max abs diff <= 1e-4) before anything is timed. Both sides train alike: dropout 0.1, AdamW
-(lr 2e-5, weight decay 0.01 off biases and LayerNorm), warmup + linear decay, global-norm clipping at
-1.0, sparse cross-entropy on logits. Variants:
+and the eval-mode logits of both are checked to agree (max abs diff <= 1e-4) before anything is timed.
+Both sides train alike: dropout 0.1, AdamW (lr 2e-5, weight decay 0.01 off biases and LayerNorm), warmup +
+linear decay, global-norm clipping at 1.0, sparse cross-entropy on logits. Variants:
 
   torch     model.train(); loss.backward(); clip_grad_norm_; torch.optim.AdamW(fused=True) step; scheduler step
   fit       BertClassifier.compile(create_optimizer(..., global_clipnorm=1.0), jit_compile=False); fit
