@@ -132,7 +132,7 @@ def test_classify_killed_in_a_save_and_after_fit_ends_like_an_uninterrupted_run(
         assert not (run_dir / runs.RUN_INFO).exists()
         # 3. Restarted, it trains no more and writes the outputs.
         lines = _completed(_command("classify.py", tmp_path), metric)
-        assert lines[0].startswith("data: ") and lines[1].startswith("weights: ")  # the data, the weights,
+        assert lines[0].startswith("weights: ") and lines[1].startswith("data: ")  # the weights, the data,
         assert lines[2].startswith("training: ")  # then where the run stands
         assert lines[3] == f"training had finished: restored its final state from the backup ({run_dir / 'backup'})"
         assert not any(" - loss: " in line for line in lines)

@@ -1,12 +1,11 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from conftest import TINY, make_inputs
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.training import WarmupLinearDecay, create_optimizer
-from keras_bert_zoo.training.optimizer import NO_DECAY, AdamW, LayerwiseAdamW, layer_depth
+from keras_bert_zoo.training.optimizer import AdamW, LayerwiseAdamW, layer_depth
 
 
 def test_schedule_warms_up_then_decays_linearly_to_zero():
@@ -79,7 +78,8 @@ def test_layerwise_decay_scales_each_layers_step():
 @pytest.mark.parametrize("clip", [{"clipnorm": 0.05, "global_clipnorm": None}, {"global_clipnorm": 0.1}])
 def test_clipping_on_one_device_is_keras_own(clip):
     """Summing over replicas before clipping (for tf.distribute, tests/test_distribute.py) is a no-op here."""
-    ours = create_optimizer(1e-2, 10, 0, **clip)
+    # epsilon ~0: ours adds it as torch does (after bias correction, tests/test_training_parity.py), Keras before.
+    ours = create_optimizer(1e-2, 10, 0, epsilon=1e-12, **clip)
     assert type(ours) is AdamW
     unclipped = {**ours.get_config(), "clipnorm": None, "global_clipnorm": None}
     optimizers = [ours, keras.optimizers.AdamW.from_config(ours.get_config()),
@@ -92,34 +92,8 @@ def test_clipping_on_one_device_is_keras_own(clip):
         for grads in steps:  # norms above the clip, changing from step to step
             optimizer.apply([keras.ops.convert_to_tensor(g, "float32") for g in grads], variables)
         results.append(np.concatenate([v.numpy().ravel() for v in variables]))
-    np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-6)  # fused Adam: last-bit rounding
-    assert np.abs(results[0] - results[2]).max() > 1e-3  # clipping was active
-
-
-def test_fused_adam_step_is_keras_adamw():
-    """One ResourceApplyAdam per variable gives Keras' AdamW, traced as fit traces it, with an embedding's
-    sparse gradient, weight decay (not on biases) and a learning rate that changes every step."""
-    rng = np.random.default_rng(0)
-    results = []
-    for optimizer in [create_optimizer(1e-2, 8, 2), keras.optimizers.AdamW.from_config(
-            {**create_optimizer(1e-2, 8, 2).get_config(), "learning_rate": WarmupLinearDecay(1e-2, 8, 2)})]:
-        optimizer.exclude_from_weight_decay(var_names=NO_DECAY)
-        table = keras.Variable(np.ones((50, 8), "float32"), name="embeddings")
-        bias = keras.Variable(np.full(8, 0.5, "float32"), name="bias")
-        optimizer.build([table, bias])
-
-        @tf.function
-        def step(ids, grad):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(tf.gather(table.value, ids) * grad + bias.value * grad)
-            optimizer.apply(tape.gradient(loss, [table.value, bias.value]), [table, bias])
-
-        for _ in range(6):
-            step(tf.constant(rng.integers(0, 50, size=5)), tf.constant(rng.normal(size=(5, 8)), tf.float32))
-        rng = np.random.default_rng(0)
-        results.append(np.concatenate([table.numpy().ravel(), bias.numpy()]))
     np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-6)
-    assert np.abs(results[0] - 1).max() > 1e-2  # it trained
+    assert np.abs(results[0] - results[2]).max() > 1e-3  # clipping was active
 
 
 def test_optimizer_clip_arguments_and_serialization():

@@ -40,9 +40,13 @@ class AdamW(compat.ClipsGlobalBatchGradients, keras.optimizers.AdamW):
     sums the shares afterwards (`TFOptimizer._backend_update_step`), so `clipnorm`/`global_clipnorm` saw
     one replica's norm; here the shares are summed first, then clipped. On one device nothing changes.
 
-    Keras writes Adam's update as ten element-wise ops per variable, each making a temporary the size of
-    the variable (all of them alive at once in a traced step: 0.5 GB for MiniLM); TensorFlow's
-    `ResourceApplyAdam` does the same arithmetic in place in one pass (`update_step`).
+    On TensorFlow each variable's update is one `ResourceApplyAdam` kernel, in place (Keras writes ten
+    element-wise ops, each a temporary the size of the variable), with epsilon added as PyTorch's and
+    transformers' AdamW add it, to the bias-corrected sqrt(v) (Keras adds it before the correction: an
+    epsilon 1/sqrt(1 - beta_2^t) times larger, 32x at the first step, which damps small gradients early in
+    fine-tuning: 1.2 points of SST-2 dev accuracy for MiniLM). With `clip_grad_norm_`'s norm too
+    (`compat.ClipsGlobalBatchGradients`), training equals transformers + torch step for step
+    (tests/test_training_parity.py).
 
     >>> AdamW(learning_rate=1e-3, global_clipnorm=1.0).global_clipnorm
     1.0
@@ -58,12 +62,13 @@ class AdamW(compat.ClipsGlobalBatchGradients, keras.optimizers.AdamW):
         dtype = variable.dtype
         step = tf.cast(self.iterations + 1, dtype)
         beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-        # Keras' formula exactly: m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
-        # variable -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon).
+        # m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); variable -= lr_t m / (sqrt(v) + eps_t), where
+        # lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t): torch's
+        # lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle, m=self._momentums[index].value.handle, v=self._velocities[index].value.handle,
             beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step), lr=tf.cast(learning_rate, dtype),
-            beta1=beta_1, beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype),
+            beta1=beta_1, beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype) * tf.sqrt(1 - tf.pow(beta_2, step)),
             grad=tf.convert_to_tensor(tf.cast(gradient, dtype)),  # an embedding's IndexedSlices made dense, as Keras
         )
 
