@@ -50,9 +50,10 @@ class Checkpoints(keras.callbacks.Callback):
         partial = self.model_dir / "last.partial.keras"  # Keras saves only to a name ending in .keras
         self.model.save(partial)
         os.replace(partial, last)
-        value = None if self.monitor is None else (logs or {}).get(self.monitor)
-        if self.monitor is not None and self._improved(None if value is None else float(value)):
-            self.best = float(value)
+        value = (logs or {}).get(self.monitor) if self.monitor is not None else None
+        value = None if value is None else float(value)
+        if self._improved(value):
+            self.best = value
             linked = self.model_dir / "best.partial.keras"
             linked.unlink(missing_ok=True)
             try:

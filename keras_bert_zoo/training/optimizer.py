@@ -65,10 +65,11 @@ class AdamW(compat.ClipsGlobalBatchGradients, keras.optimizers.AdamW):
         # m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); variable -= lr_t m / (sqrt(v) + eps_t), where
         # lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t): torch's
         # lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+        beta_2_power = tf.pow(beta_2, step)
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle, m=self._momentums[index].value.handle, v=self._velocities[index].value.handle,
-            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step), lr=tf.cast(learning_rate, dtype),
-            beta1=beta_1, beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype) * tf.sqrt(1 - tf.pow(beta_2, step)),
+            beta1_power=tf.pow(beta_1, step), beta2_power=beta_2_power, lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1, beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype) * tf.sqrt(1 - beta_2_power),
             grad=tf.convert_to_tensor(tf.cast(gradient, dtype)),  # an embedding's IndexedSlices made dense, as Keras
         )
 
