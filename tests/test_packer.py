@@ -120,6 +120,39 @@ def test_pair_truncation_matches_hf(truncate):
             packer(length, truncate)(([[A] * a], [[B] * b]))
 
 
+@functools.cache
+def hf_roberta():
+    """A RobertaTokenizerFast whose "a" and "b" are one token per character (no merges)."""
+    from transformers import RobertaTokenizerFast
+
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "a": 4, "b": 5, "<mask>": 6}
+    return RobertaTokenizerFast(vocab=vocab, merges=[])
+
+
+@pytest.mark.parametrize("truncate", ["longest_first", "only_second"])
+def test_roberta_layout_matches_hf(truncate):
+    """`<s> a </s></s> b </s>`, no segment ids, pad id 1: RoBERTa's pairs, truncated as Hugging Face does."""
+    tokenizer = hf_roberta()
+    grid = [(a, b) for a, b in itertools.product(range(1, 11), range(1, 11))]
+    for length in (6, 7, 9, 12):
+        expected, ok = [], []
+        for a, b in grid:
+            try:
+                expected.append(tokenizer("a" * a, "b" * b, truncation=truncate, max_length=length,
+                                          padding="max_length"))
+                ok.append((a, b))
+            except Exception:  # HF refuses where only_second cannot fit
+                pass
+        roberta = BertPacker(0, 2, 1, sequence_length=length, truncate=truncate, pair_separators=2,
+                             segment_ids=False)
+        out = lists(roberta(([[4] * a for a, _ in ok], [[5] * b for _, b in ok])))
+        assert sorted(out) == ["padding_mask", "token_ids"]
+        assert out["token_ids"] == [e["input_ids"] for e in expected], length
+        assert out["padding_mask"] == [e["attention_mask"] for e in expected], length
+    single = BertPacker(0, 2, 1, sequence_length=5, pair_separators=2, segment_ids=False)
+    assert lists(single([[4] * 9]))["token_ids"] == [tokenizer("a" * 9, truncation=True, max_length=5)["input_ids"]]
+
+
 def test_single_segment_truncation():
     for truncate in ("round_robin", "longest_first"):
         assert lists(packer(4, truncate)([[1, 2, 3, 4]]))["token_ids"] == [[CLS, 1, 2, SEP]]
@@ -145,10 +178,15 @@ def test_bad_arguments():
         packer(8)(([[1]], [[2]], [[3]]))
     with pytest.raises(ValueError, match="no room for the 3 special tokens"):
         packer(2)(([[1]], [[2]]))
+    with pytest.raises(ValueError, match="no room for the 4 special tokens"):
+        BertPacker(0, 2, 1, sequence_length=3, pair_separators=2)(([[1]], [[2]]))
+    with pytest.raises(ValueError, match="pair_separators"):
+        BertPacker(0, 2, 1, pair_separators=3)
 
 
 def test_config_round_trip():
-    original = BertPacker(2, 3, 0, sequence_length=None, truncate="longest_first", name="p")
+    original = BertPacker(2, 3, 0, sequence_length=None, truncate="longest_first", pair_separators=2,
+                          segment_ids=False, name="p")
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(original)))
     restored = keras.saving.deserialize_keras_object(config)
     assert restored.get_config() == original.get_config()

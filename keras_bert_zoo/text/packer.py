@@ -1,4 +1,7 @@
-"""BertPacker: one or two wordpiece segments -> `[CLS] a [SEP] (b [SEP])`, segment ids, mask.
+"""BertPacker: one or two token segments -> `[CLS] a [SEP] (b [SEP])`, segment ids, mask.
+
+Every family packs so with its own special tokens: RoBERTa and XLM-R as `<s> a </s></s> b </s>`
+(`pair_separators=2`) and, like DistilBERT, without segment ids (`segment_ids=False`).
 
 The same outputs as tensorflow-text's `RoundRobinTrimmer` + `combine_segments` +
 `pad_model_inputs`, computed as per-row keep lengths, then `to_tensor` (one segment) or one scatter
@@ -89,10 +92,10 @@ class BertPacker(keras.layers.Layer):
 
     Input: a ragged [batch, None] int tensor (or nested lists), or a tuple (or list of tensors) of
     two; a single example's rank-1 segments give rank-1 outputs. Output: dict of int32
-    `token_ids`, `segment_ids`, `padding_mask`, each [batch, sequence_length].
+    `token_ids`, `segment_ids` (unless `segment_ids=False`), `padding_mask`, each [batch, sequence_length].
 
     Args:
-        cls_id, sep_id, pad_id: the special token ids.
+        cls_id, sep_id, pad_id: the special token ids (RoBERTa: `<s>`, `</s>`, `<pad>`).
         sequence_length: output length including the special tokens, or None to pad each batch to
             its longest sequence (nothing is truncated then).
         truncate: how to fit a pair into `sequence_length`: "round_robin" (one token from each in
@@ -101,6 +104,8 @@ class BertPacker(keras.layers.Layer):
             leave it empty, e.g. when the first alone does not fit).
         padding: "max_length" pads every row to `sequence_length`; "longest" still truncates to
             `sequence_length` but pads each batch only to its longest row (faster on short text).
+        pair_separators: how many `sep_id` tokens end the first segment of a pair (RoBERTa: 2).
+        segment_ids: whether to output `segment_ids` (families without token types have none).
 
     Example:
     >>> packer = BertPacker(cls_id=101, sep_id=102, pad_id=0, sequence_length=None)
@@ -110,7 +115,7 @@ class BertPacker(keras.layers.Layer):
 
     def __init__(
         self, cls_id, sep_id, pad_id, sequence_length=128, truncate="round_robin", padding="max_length",
-        **kwargs,
+        pair_separators=1, segment_ids=True, **kwargs,
     ):
         super().__init__(**kwargs)
         if truncate not in TRUNCATE_STRATEGIES:
@@ -124,6 +129,10 @@ class BertPacker(keras.layers.Layer):
         self.sequence_length = sequence_length
         self.truncate = truncate
         self.padding = padding
+        if pair_separators not in (1, 2):
+            raise ValueError(f"pair_separators must be 1 (BERT) or 2 (RoBERTa), got {pair_separators!r}.")
+        self.pair_separators = pair_separators
+        self.segment_ids = bool(segment_ids)
 
     def call(self, inputs):
         segments = as_segments(inputs)
@@ -140,15 +149,18 @@ class BertPacker(keras.layers.Layer):
         segments = [tf.cast(s, tf.int32) for s in segments]
         lengths = [tf.cast(s.row_lengths(), tf.int32) for s in segments]
         if self.sequence_length is not None:
-            budget = self.sequence_length - 1 - len(segments)
+            specials = 2 if len(segments) == 1 else 2 + self.pair_separators
+            budget = self.sequence_length - specials
             if budget < 0:
                 raise ValueError(
                     f"sequence_length={self.sequence_length} leaves no room for the "
-                    f"{1 + len(segments)} special tokens of {len(segments)} segment(s)."
+                    f"{specials} special tokens of {len(segments)} segment(s)."
                 )
             lengths = self._trim(lengths, budget)
         length = None if self.padding == "longest" else self.sequence_length
         outputs = self._pack(segments, lengths, length)
+        if not self.segment_ids:
+            del outputs[SEGMENT_IDS]
         return {k: v[0] for k, v in outputs.items()} if unbatched else outputs
 
     def _trim(self, lengths, budget):
@@ -163,7 +175,8 @@ class BertPacker(keras.layers.Layer):
         return list(allocate(lengths[0], lengths[1], budget))
 
     def _pack(self, segments, keep, length):
-        """`[CLS] a[:keep_a] [SEP] (b[:keep_b] [SEP])` as dense [batch, length] rows.
+        """`[CLS] a[:keep_a] [SEP] (b[:keep_b] [SEP])` as dense [batch, length] rows (RoBERTa: two
+        separators after a).
 
         One segment goes through `to_tensor`; a pair is scattered into a padded buffer. Either
         replaces combine_segments + pad_model_inputs (ragged concatenation with its checks, then
@@ -174,20 +187,25 @@ class BertPacker(keras.layers.Layer):
         starts, start = [], tf.ones_like(keep[0])  # each segment's first position in its row
         for k in keep:
             starts.append(start)
-            start = start + k + 1
+            start = start + k + self.pair_separators
+        start = start - self.pair_separators + 1  # one separator ends the pair
         total = start  # row lengths with the special tokens
         num_rows = tf.size(total)
         width = tf.maximum(tf.reduce_max(total), 0) if length is None else length  # max([]) < 0
         row_base = tf.range(num_rows) * width
         size = num_rows * width  # the rows; cut pieces go past them, each to a slot of its own
         indices, updates = [row_base], [tf.fill([num_rows], self.cls_id)]
-        for segment, k, first in zip(segments, keep, starts):
+        separators = (self.pair_separators, 1)
+        for segment, k, first, count in zip(segments, keep, starts, separators):
             rows = tf.cast(ragged_value_rowids(segment), tf.int32)
             piece = tf.range(tf.size(rows))
             position = piece - tf.gather(tf.cast(segment.row_starts(), tf.int32), rows)
             target = tf.gather(row_base + first, rows) + position
-            indices += [tf.where(position < tf.gather(k, rows), target, size + piece), row_base + first + k]
-            updates += [segment.flat_values, tf.fill([num_rows], self.sep_id)]
+            indices.append(tf.where(position < tf.gather(k, rows), target, size + piece))
+            updates.append(segment.flat_values)
+            for extra in range(count):
+                indices.append(row_base + first + k + extra)
+                updates.append(tf.fill([num_rows], self.sep_id))
             size += tf.size(rows)
         buffer = tf.fill([size], self.pad_id)
         flat = tf.tensor_scatter_nd_update(buffer, tf.concat(indices, 0)[:, None], tf.concat(updates, 0))
@@ -230,6 +248,8 @@ class BertPacker(keras.layers.Layer):
                 "sequence_length": self.sequence_length,
                 "truncate": self.truncate,
                 "padding": self.padding,
+                "pair_separators": self.pair_separators,
+                "segment_ids": self.segment_ids,
             }
         )
         return config

@@ -9,7 +9,7 @@ Example:
 
 import keras
 
-from keras_bert_zoo.names import ENCODER_INPUTS
+from keras_bert_zoo.names import ENCODER_INPUTS, SEGMENT_IDS
 from keras_bert_zoo.text.packer import BertPacker, as_segments
 
 
@@ -27,6 +27,8 @@ class BertPreprocessor(keras.layers.Layer):
         sequence_length: output length, or None to pad each batch to its longest sequence.
         truncate: "round_robin", "longest_first" or "only_second" (see `BertPacker`).
         padding: "max_length", or "longest" to pad each batch only to its longest row.
+        pair_separators, segment_ids: the family's packing (see `BertPacker`): RoBERTa and XLM-R put two
+            separators between a pair's segments, and they and DistilBERT take no `segment_ids`.
 
     Example:
     >>> from keras_bert_zoo.text import BertTokenizer
@@ -36,7 +38,8 @@ class BertPreprocessor(keras.layers.Layer):
     ([[2, 5, 3, 6, 6, 3]], [[0, 0, 0, 1, 1, 1]])
     """
 
-    def __init__(self, tokenizer, sequence_length=128, truncate="round_robin", padding="max_length", **kwargs):
+    def __init__(self, tokenizer, sequence_length=128, truncate="round_robin", padding="max_length",
+                 pair_separators=1, segment_ids=True, **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False  # string inputs stay strings
         self._allow_non_tensor_positional_args = True
@@ -45,6 +48,8 @@ class BertPreprocessor(keras.layers.Layer):
         self.sequence_length = sequence_length
         self.truncate = truncate
         self.padding = padding
+        self.pair_separators = pair_separators
+        self.segment_ids = bool(segment_ids)
         self._packer = None
 
     @property
@@ -54,7 +59,7 @@ class BertPreprocessor(keras.layers.Layer):
         if self._packer is None:
             tokenizer = self.tokenizer
             self._packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, self.sequence_length,
-                                      self.truncate, self.padding)
+                                      self.truncate, self.padding, self.pair_separators, self.segment_ids)
         return self._packer
 
     def compute_output_spec(self, inputs):
@@ -62,7 +67,12 @@ class BertPreprocessor(keras.layers.Layer):
         rebuilt from its .keras file before the vocabulary (an asset) is loaded."""
         first = inputs[0] if isinstance(inputs, (tuple, list)) else inputs  # a pair: its first segment
         shape = (*first.shape[:1], self.sequence_length)
-        return {name: keras.KerasTensor(shape, "int32") for name in ENCODER_INPUTS}
+        return {name: keras.KerasTensor(shape, "int32") for name in self.output_names}
+
+    @property
+    def output_names(self):
+        """The encoder inputs it makes: `ENCODER_INPUTS`, without `segment_ids` where the family has none."""
+        return tuple(name for name in ENCODER_INPUTS if self.segment_ids or name != SEGMENT_IDS)
 
     def call(self, inputs):
         return self.packer(tuple(self.tokenizer(segment) for segment in as_segments(inputs)))
@@ -75,6 +85,8 @@ class BertPreprocessor(keras.layers.Layer):
                 "sequence_length": self.sequence_length,
                 "truncate": self.truncate,
                 "padding": self.padding,
+                "pair_separators": self.pair_separators,
+                "segment_ids": self.segment_ids,
             }
         )
         return config
