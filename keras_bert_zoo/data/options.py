@@ -121,8 +121,9 @@ class DatasetOptions:
 
 
 def encoder_inputs(features):
-    """The encoder's inputs (`ENCODER_INPUTS`) of a dict of features."""
-    return {name: features[name] for name in ENCODER_INPUTS}
+    """The encoder's inputs (`ENCODER_INPUTS`, those present: some families take no `segment_ids`) of a dict
+    of features."""
+    return {name: features[name] for name in ENCODER_INPUTS if name in features}
 
 
 def _batches(rows, batch_size, drop_remainder):
@@ -168,6 +169,8 @@ def _pad(features, sequence_keys, width):
     """Ragged sequence features [batch, (length), ...] -> dense, padded to `width`."""
     padded = dict(features)
     for key, pad in sequence_keys.items():
+        if key not in features:  # e.g. segment_ids of a family without token types
+            continue
         value = features[key]
         if isinstance(value, tf.RaggedTensor):
             shape = tf.tensor_scatter_nd_update(

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
 from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.names import ENCODER_INPUTS
 
 CARD_FACTS = ("base_model", "training_data", "metrics", "command")
 SAVED_MODEL_CARD = "README.md"
@@ -123,7 +124,7 @@ def model_card(task_model, fmt, *, name, input_names, facts=None, pair=False, la
         lines += [f"| {i} | {label} |" for i, label in enumerate(label_names)]
     lines += ["", "## Inputs and limits", ""] + _input_lines(fmt, task_model, input_names, sequence_length, truncate,
                                                                limits)
-    lines += ["", "## Running it", ""] + _runtime_lines(fmt, name, input_names, instance)
+    lines += ["", "## Running it", ""] + _runtime_lines(fmt, name, input_names, instance, task_model)
     return "\n".join(lines) + "\n"
 
 
@@ -161,7 +162,16 @@ def _input_lines(fmt, task_model, input_names, sequence_length, truncate, limits
     return lines
 
 
-def _runtime_lines(fmt, name, input_names, instance):
+def _encoder_input_names(task_model):
+    """The encoder inputs the model takes (`segment_ids` only where its family has token types)."""
+    return [f"`{n}`" for n in ENCODER_INPUTS if n in task_model.input]
+
+
+def _and(items):
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
+
+
+def _runtime_lines(fmt, name, input_names, instance, task_model):
     if fmt == "saved_model":
         request = json.dumps({"signature_name": "serving_default", "instances": [instance]}, ensure_ascii=False)
         return [
@@ -185,7 +195,7 @@ def _runtime_lines(fmt, name, input_names, instance):
             ", ".join(f"{key}=tf.constant([{_py(value)}])" for key, value in instance.items()) + "))",
             "```",
             "",
-            "A second signature, `from_ids`, takes the encoder's int32 `token_ids`, `segment_ids` and `padding_mask`.",
+            "A second signature, `from_ids`, takes the encoder's int32 " + _and(_encoder_input_names(task_model)) + ".",
         ]
     if fmt == "tflite":
         return [

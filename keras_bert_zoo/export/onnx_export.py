@@ -32,14 +32,13 @@ from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.names import ENCODER_INPUTS
 from keras_bert_zoo.progress import phase
 
-INPUT_NAMES = ENCODER_INPUTS
 PREPROCESSING_FORMAT = 1
 
 
 def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False):
     """Writes `task_model` as an ONNX file; returns its path.
 
-    Inputs: int32 `token_ids`, `segment_ids`, `padding_mask` shaped [batch, sequence]
+    Inputs: int32 `token_ids`, `segment_ids` (where the family has token types), `padding_mask` shaped [batch, sequence]
     ([batch, num_choices, sequence] for `BertMultipleChoice`), both axes dynamic (named "batch"
     and "sequence"). Outputs keep the Keras output names (`sequence_output` and
     `pooled_output`, `start_logits` and `end_logits`); a model with a single output (classifier,
@@ -68,7 +67,8 @@ def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False
         contract = model_contract(task_model, preprocessor, pair)
         serving_graph(task_model, *contract)  # the options must fit the task, as for the SavedModel export
     shape = task_model.inputs[0].shape
-    inputs = {name: tf.TensorSpec(shape, tf.int32, name=name) for name in INPUT_NAMES}
+    input_names = [name for name in ENCODER_INPUTS if name in task_model.input]  # the family's
+    inputs = {name: tf.TensorSpec(shape, tf.int32, name=name) for name in input_names}
     # The weights go in as graph inputs and become initializers afterwards. Frozen into the graph as
     # constants, every tf2onnx optimizer pass keeps another copy of them in protobuf's arena: BERT-base's
     # 0.4 GB of weights took the export past 20 GiB resident; this way it needs about the weights' size.
@@ -90,7 +90,7 @@ def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False
     _name_dynamic_axes(model_proto.graph)
     # The file name's extension would pick the format; the temporary name has another.
     path = Path(path)
-    text = model_card(task_model, "onnx", name=path.stem, input_names=INPUT_NAMES, facts=facts,
+    text = model_card(task_model, "onnx", name=path.stem, input_names=input_names, facts=facts,
                       label_names=getattr(task_model, "label_names", None))
     write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
     write_file(card_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))

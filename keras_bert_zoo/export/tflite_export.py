@@ -104,7 +104,7 @@ def tflite(
 
     def serve(*texts):
         inputs = preprocessor(texts if pair else texts[0])
-        if pair:
+        if pair and "segment_ids" in inputs:
             # A no-op that keeps the converter from folding Keras's negative-index check on the
             # packer's cast-from-bool segment ids into a bool ZEROS_LIKE, which TFLite lacks.
             inputs["segment_ids"] = inputs["segment_ids"] * inputs["padding_mask"]

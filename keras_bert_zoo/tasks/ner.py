@@ -139,7 +139,7 @@ def predict_word_tags(model, sentences, tokenizer, label_names, sequence_length,
         rows = order[start: start + batch_size]
         width = int(np.max(lengths[rows]))
         logits = model.predict_on_batch(
-            {name: features[name][rows, :width] for name in ENCODER_INPUTS})
+            {name: features[name][rows, :width] for name in ENCODER_INPUTS if name in features})
         for row, sentence_tags in zip(rows, predictions_to_word_tags(
                 logits, features["word_ids"][rows, :width], label_names, [sentences[i] for i in rows])):
             tags[row] = sentence_tags

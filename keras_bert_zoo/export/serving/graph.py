@@ -171,14 +171,14 @@ def text_graph(preprocessor, from_ids, pair=False, limits=ServingLimits()):
             serve_text=lambda text_a, text_b: serve_text(text_a=text_a, text_b=text_b),
             text_inputs=string_inputs("text_a", "text_b"),
             from_ids=from_ids,
-            ids_inputs=ids_inputs(),
+            ids_inputs=ids_inputs(preprocessor.output_names),
             default_warmup=[{"text_a": "A man is playing a guitar.", "text_b": "Someone plays music."}],
         )
     return ServingGraph(
         serve_text=lambda text: serve_text(text=text),
         text_inputs=string_inputs("text"),
         from_ids=from_ids,
-        ids_inputs=ids_inputs(),
+        ids_inputs=ids_inputs(preprocessor.output_names),
         default_warmup=[{"text": "This is a short example sentence."}, {"text": ""}],
     )
 
@@ -188,14 +188,16 @@ def string_inputs(*names, shape=(None,)):
     return [tf.TensorSpec(shape, tf.string, name=name) for name in names]
 
 
-def ids_inputs(shape=(None, None)):
-    """`tf.TensorSpec`s of the encoder's int32 inputs, keyed and named as the encoder's."""
-    return {name: tf.TensorSpec(shape, tf.int32, name=name) for name in ENCODER_INPUTS}
+def ids_inputs(names, shape=(None, None)):
+    """`tf.TensorSpec`s of the encoder's int32 inputs `names` (a preprocessor's `output_names`), keyed and
+    named as the encoder's."""
+    return {name: tf.TensorSpec(shape, tf.int32, name=name) for name in names}
 
 
 def encoder_inputs(features):
-    """The encoder's three inputs out of a dict of features (that may hold more)."""
-    return {name: features[name] for name in ENCODER_INPUTS}
+    """The encoder's inputs out of a dict of features that may hold more (`segment_ids` only where the
+    family has token types)."""
+    return {name: features[name] for name in ENCODER_INPUTS if name in features}
 
 
 def valid_utf8(strings):

@@ -49,7 +49,7 @@ def multiple_choice_graph(model, preprocessor, limits=ServingLimits()):
         serve_text=serve_text,
         text_inputs=[*string_inputs("context"), *string_inputs("choices", shape=(None, num_choices))],
         from_ids=from_ids,
-        ids_inputs=ids_inputs(shape=(None, num_choices, None)),
+        ids_inputs=ids_inputs(preprocessor.output_names, shape=(None, num_choices, None)),
         default_warmup=[{"context": "The glass fell off the table.",
                          "choices": [f"Choice {i + 1}." for i in range(num_choices)]}],
     )

@@ -98,7 +98,7 @@ def span_qa_graph(
         serve_text=serve_text,
         text_inputs=string_inputs("question", "context"),
         from_ids=from_ids,
-        ids_inputs=ids_inputs(),
+        ids_inputs=ids_inputs(preprocessor.output_names),
         default_warmup=[
             {"question": "Where does John work?", "context": "John Smith works for Acme Corp. in New York."},
             {"question": "", "context": ""},

@@ -187,7 +187,7 @@ def token_classifier_graph(model, preprocessor, label_names, limits=ServingLimit
         serve_text=serve_text,
         text_inputs=string_inputs("text"),
         from_ids=from_ids,
-        ids_inputs=ids_inputs(),
+        ids_inputs=ids_inputs(preprocessor.output_names),
         default_warmup=[{"text": "John Smith works for Acme Corp. in New York."}, {"text": ""}],
     )
 
