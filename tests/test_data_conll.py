@@ -105,7 +105,7 @@ def pipeline(request, tokenizers, conll):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = ner_dataset(conll, BertPreprocessor(ours, sequence_length=length), 64, label_names=label_names)
-    word_ids, cut_words = ner_word_ids(conll.words, ours, length)
+    word_ids, cut_words = ner_word_ids(conll.words, BertPreprocessor(ours), length)
     return dict(
         ours=ours, hf=hf, length=length, label_names=label_names, batches=_batches(ds),
         word_ids=word_ids, cut_words=cut_words, warnings=[str(w.message) for w in caught],
@@ -160,7 +160,7 @@ def test_gold_tags_round_trip_through_model_shaped_logits(conll, pipeline):
 def test_a_first_word_longer_than_the_budget_keeps_its_first_pieces():
     tokenizer = BertTokenizer(tiny_vocabulary("a", "##a", "b"))
     words = tf.ragged.constant([["aaaaaa", "b"], ["b", "aaaa", "b"]])
-    features = ner_features(words, tokenizer, 5, tag_ids=tf.ragged.constant([[1, 2], [2, 1, 2]]))
+    features = ner_features(words, BertPreprocessor(tokenizer), 5, tag_ids=tf.ragged.constant([[1, 2], [2, 1, 2]]))
     assert features["token_ids"].numpy().tolist() == [[2, 5, 6, 6, 3], [2, 7, 3, 0, 0]]
     assert features["word_ids"].numpy().tolist() == [[-1, 0, 0, 0, -1], [-1, 0, -1, -1, -1]]
     assert features["labels"].numpy().tolist() == [[-100, 1, -100, -100, -100], [-100, 2] + [-100] * 3]
@@ -170,7 +170,7 @@ def test_a_first_word_longer_than_the_budget_keeps_its_first_pieces():
 def test_words_without_pieces_and_empty_sentences():
     tokenizer = BertTokenizer(tiny_vocabulary("a"))
     words = tf.ragged.constant([["\u200b", "a"], []])  # a zero-width space tokenizes to nothing
-    features = ner_features(words, tokenizer, 4, tag_ids=tf.ragged.constant([[1, 2], []]))
+    features = ner_features(words, BertPreprocessor(tokenizer), 4, tag_ids=tf.ragged.constant([[1, 2], []]))
     assert features["word_ids"].numpy().tolist() == [[-1, 1, -1, -1], [-1, -1, -1, -1]]
     assert features["labels"].numpy().tolist() == [[-100, 2, -100, -100], [-100] * 4]
     logits = np.eye(3)[[[0, 2, 0, 0], [0] * 4]]

@@ -41,7 +41,7 @@ def hf():
 
 @pytest.fixture(scope="module")
 def all_features(examples, tokenizer):
-    return {settings: squad_features(examples, tokenizer, *settings) for settings in SETTINGS}
+    return {settings: squad_features(examples, BertPreprocessor(tokenizer), *settings) for settings in SETTINGS}
 
 
 @pytest.fixture(params=SETTINGS, ids=["384-128-64", "128-32-24"])
@@ -160,7 +160,7 @@ def test_decoding_rules():
 
 def test_windows_need_more_room_than_the_stride(examples, tokenizer):
     with pytest.raises(ValueError, match="must exceed doc_stride=128"):
-        squad_features(examples, tokenizer, 192, 128, 64)
+        squad_features(examples, BertPreprocessor(tokenizer), 192, 128, 64)
 
 
 def test_training_batches_are_the_windows_shuffled(examples, tokenizer, all_features):

@@ -47,7 +47,7 @@ def qa(tmp_path_factory):
 def _features(preprocessor, questions, contexts):
     examples = SquadExamples([str(i) for i in range(len(contexts))], questions, contexts,
                              [[] for _ in contexts], [[] for _ in contexts])
-    return squad_features(examples, preprocessor.tokenizer, SEQUENCE_LENGTH, DOC_STRIDE, MAX_QUERY_LENGTH)
+    return squad_features(examples, preprocessor, SEQUENCE_LENGTH, DOC_STRIDE, MAX_QUERY_LENGTH)
 
 
 def _keras_answers(model, features, **options):

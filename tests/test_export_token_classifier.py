@@ -76,7 +76,7 @@ def test_tags_and_entities_equal_keras_with_numpy_decoding(tagger):
     model, preprocessor, _, served = tagger
     out = served(text=TEXTS)
     words = [_reference_words(text)[0] for text in TEXTS]
-    features = ner_features(tf.ragged.constant(words, tf.string), preprocessor.tokenizer, SEQUENCE_LENGTH)
+    features = ner_features(tf.ragged.constant(words, tf.string), preprocessor, SEQUENCE_LENGTH)
     logits = model.predict({k: features[k] for k in ("token_ids", "segment_ids", "padding_mask")}, verbose=0)
     tags = predictions_to_word_tags(logits, features["word_ids"].numpy(), LABELS, words)
     probability = np.max(keras.ops.softmax(logits, axis=-1), axis=-1)

@@ -80,9 +80,9 @@ def test_prediction_in_length_order_equals_a_plain_pass(recipe):
         def predict_on_batch(self, inputs):
             return tf.one_hot(inputs["token_ids"] % len(LABELS), len(LABELS)).numpy()
 
-    tags, num_cut = recipe["predict_word_tags"](TokenEcho(), sentences, tokenizer, LABELS, 8, 3)
+    tags, num_cut = recipe["predict_word_tags"](TokenEcho(), sentences, BertPreprocessor(tokenizer), LABELS, 8, 3)
 
-    word_ids, cut = ner_word_ids(sentences, tokenizer, 8)
+    word_ids, cut = ner_word_ids(sentences, BertPreprocessor(tokenizer), 8)
     inputs = next(iter(ner_dataset(sentences, BertPreprocessor(tokenizer, sequence_length=8), len(sentences))))
     expected = predictions_to_word_tags(TokenEcho().predict_on_batch(inputs), word_ids, LABELS, sentences)
     assert tags == expected

@@ -39,15 +39,15 @@ def _tag_ids(tags, label_names):
     return _ragged([[index[tag] for tag in sentence] for sentence in tags], tf.int32)
 
 
-def ner_word_ids(sentences, tokenizer, sequence_length):
+def ner_word_ids(sentences, preprocessor, sequence_length=None):
     """`(word_ids, cut_words)` as numpy: [sentences, sequence_length] and [sentences].
 
     The same alignment `ner_dataset` uses, for mapping predictions back to words.
 
     Example:
-    >>> word_ids, cut = ner_word_ids(test.words, tokenizer, 128)  # doctest: +SKIP
+    >>> word_ids, cut = ner_word_ids(test.words, preprocessor, 128)  # doctest: +SKIP
     """
-    features = ner_features(_ragged(sentences, tf.string), tokenizer, sequence_length)
+    features = ner_features(_ragged(sentences, tf.string), preprocessor, sequence_length)
     return features["word_ids"].numpy(), features["cut_words"].numpy()
 
 
@@ -79,7 +79,7 @@ def ner_dataset(examples, preprocessor, batch_size, *, label_names=None, shuffle
     if tags is not None and label_names is None:
         raise ValueError("ner_dataset needs label_names= to map tags to classes (see ner_label_names).")
     tag_ids = None if tags is None else _tag_ids(tags, label_names)
-    features = ner_features(_ragged(sentences, tf.string), tokenizer, sequence_length, tag_ids)  # once
+    features = ner_features(_ragged(sentences, tf.string), preprocessor, sequence_length, tag_ids)  # once
     cut_words = features["cut_words"].numpy()
     if cut_words.any():
         warnings.warn(

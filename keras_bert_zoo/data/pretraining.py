@@ -27,7 +27,6 @@ import tensorflow as tf
 from keras_bert_zoo.data.features.masking import mask_tokens
 from keras_bert_zoo.data.options import DatasetOptions, build_dataset, encoder_inputs
 from keras_bert_zoo.names import IGNORE_LABEL
-from keras_bert_zoo.text.packer import BertPacker
 
 
 def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
@@ -111,12 +110,12 @@ def pretraining_dataset(
     sizes = [len(document) for document in documents]
     rows = [
         row for _ in range(dupe_factor)
-        for row in _plan_pairs(lengths, sizes, max_seq_length - 3, short_seq_prob, rng)
+        for row in _plan_pairs(lengths, sizes, max_seq_length - 2 - preprocessor.pair_separators, short_seq_prob, rng)
     ]
     if not rows:
         raise ValueError("The documents give no sentence pair: they hold no text with wordpieces.")
     rows = np.asarray(rows, np.int32)[rng.permutation(len(rows))]
-    packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, max_seq_length)
+    packer = preprocessor.packer_for(max_seq_length)
 
     def encode(rows):
         a = tf.gather(flat_ids, tf.ragged.range(rows[:, 0], rows[:, 1]))

@@ -48,15 +48,18 @@ def _examples_source(examples):
     )
 
 
-def squad_features(examples, tokenizer, max_seq_length=384, doc_stride=128, max_query_length=64):
+def squad_features(examples, preprocessor, max_seq_length=None, doc_stride=128, max_query_length=64):
     """All windows of `examples` as numpy `SquadFeatures`, for prediction and `decode_answers`.
 
-    >>> features = squad_features(read_squad("dev-v2.0.json"), tokenizer)  # doctest: +SKIP
+    Windows are `max_seq_length` pieces (the preprocessor's own unless given).
+
+    >>> features = squad_features(read_squad("dev-v2.0.json"), preprocessor)  # doctest: +SKIP
     >>> outputs = model.predict(features.inputs, batch_size=64)  # doctest: +SKIP
     """
+    max_seq_length = max_seq_length or preprocessor.sequence_length
 
     def windows(*batch):
-        return squad_windows(*batch, tokenizer, max_seq_length, doc_stride, max_query_length)
+        return squad_windows(*batch, preprocessor, max_seq_length, doc_stride, max_query_length)
 
     ds = _examples_source(examples).batch(256).map(windows, num_parallel_calls=tf.data.AUTOTUNE)
     parts = list(ds.as_numpy_iterator())
@@ -93,7 +96,7 @@ def squad_dataset(
     tokenizer, max_seq_length = preprocessor.tokenizer, preprocessor.sequence_length
 
     def encode(batch):
-        return squad_windows(*batch, tokenizer, max_seq_length, doc_stride, max_query_length)
+        return squad_windows(*batch, preprocessor, max_seq_length, doc_stride, max_query_length)
 
     def to_model(features):
         targets = {"start_logits": features["start_positions"], "end_logits": features["end_positions"]}

@@ -74,7 +74,6 @@ def main(argv=None, prog=None):
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
                                                                  random_init=args.random_init)
-        tokenizer = preprocessor.tokenizer
 
         def train_pass(seed):  # batches of sentences of similar length: little padding to compute
             return ner_dataset(train, preprocessor, args.batch_size, label_names=label_names, shuffle=True, seed=seed,
@@ -94,7 +93,7 @@ def main(argv=None, prog=None):
 
     # 4. Evaluate: entity-level scores over every word of the test set.
     print(f"evaluating on {len(test_words):,} test sentences...", flush=True)
-    predicted, num_cut = predict_word_tags(model, test_words, tokenizer, label_names, args.sequence_length,
+    predicted, num_cut = predict_word_tags(model, test_words, preprocessor, label_names, args.sequence_length,
                                            args.batch_size)
     scores = kbz.metrics.entity_scores(test_tags, predicted)
 
@@ -123,14 +122,14 @@ def _card_facts(args, argv, prog, num_train, scores):
     return runs.card_facts(args, argv, __file__, f"{data}: {num_train} training sentences", metrics, prog=prog)
 
 
-def predict_word_tags(model, sentences, tokenizer, label_names, sequence_length, batch_size):
+def predict_word_tags(model, sentences, preprocessor, label_names, sequence_length, batch_size):
     """`(tags, num_cut)`: a predicted tag for every word of `sentences`, and how many words were cut.
 
     Words cut by `sequence_length` get "O". Sentences run in batches of similar length, each trimmed
     to its longest row: without that every batch would cost `sequence_length` positions.
     """
     words = tf.ragged.constant(sentences, dtype=tf.string, ragged_rank=1)
-    features = {key: value.numpy() for key, value in ner_features(words, tokenizer, sequence_length).items()}
+    features = {key: value.numpy() for key, value in ner_features(words, preprocessor, sequence_length).items()}
     lengths = np.sum(features["padding_mask"], axis=1)
     order = np.argsort(lengths, kind="stable")
     tags = [None] * len(sentences)

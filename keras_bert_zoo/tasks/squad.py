@@ -122,7 +122,6 @@ def main(argv=None, prog=None):
     with strategy.scope():
         encoder, preprocessor = runs.load_encoder_and_preprocessor(args.checkpoint, args.sequence_length,
                                                                  random_init=args.random_init)
-    tokenizer = preprocessor.tokenizer
     # Batches of windows of similar length: most are 100-250 pieces, so 32-piece buckets pad little.
     buckets = [*range(32, args.sequence_length, 32), args.sequence_length]
 
@@ -151,7 +150,7 @@ def main(argv=None, prog=None):
 
     # 4. Evaluate: the best span of every question, then the official scores (v2.0 ones where a set has
     #    unanswerable questions, with the null threshold that scores best there).
-    results = {name: evaluate(model, articles, tokenizer, windows, args, name)
+    results = {name: evaluate(model, articles, preprocessor, windows, args, name)
                for name, articles in evaluations.items()}
     v2 = [name for name, (scores, _, _) in results.items() if "NoAns_total" in scores]
     if args.export_threshold == "flag":
@@ -175,7 +174,7 @@ def main(argv=None, prog=None):
     print(f"{name} F1: {scores['f1']:.2f}")
 
 
-def evaluate(model, articles, tokenizer, windows, args, name="dev"):
+def evaluate(model, articles, preprocessor, windows, args, name="dev"):
     """(official scores at --null-score-threshold, answers, scores at a threshold) on SQuAD `articles`.
 
     Decoding with an infinite threshold keeps each question's best span; the official v2.0 script then
@@ -183,7 +182,7 @@ def evaluate(model, articles, tokenizer, windows, args, name="dev"):
     no unanswerable question is scored as SQuAD v1.1: always answering.
     """
     examples = read_squad({"data": articles})
-    features = squad_features(examples, tokenizer, **windows)
+    features = squad_features(examples, preprocessor, **windows)
     print(f"evaluating on {len(examples.ids):,} questions of {name} ({len(features.inputs['token_ids']):,} windows)...",
           flush=True)
     logits = model.predict(features.inputs, batch_size=2 * args.batch_size, verbose=0,

@@ -62,6 +62,13 @@ class BertPreprocessor(keras.layers.Layer):
                                       self.truncate, self.padding, self.pair_separators, self.segment_ids)
         return self._packer
 
+    def packer_for(self, sequence_length, truncate="round_robin"):
+        """A `BertPacker` with this preprocessor's tokens and packing, padding to `sequence_length` (for
+        pipelines that tokenize on their own: NER words, span QA windows, pretraining pairs)."""
+        tokenizer = self.tokenizer
+        return BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, sequence_length, truncate,
+                          pair_separators=self.pair_separators, segment_ids=self.segment_ids)
+
     def compute_output_spec(self, inputs):
         """The outputs' shapes without running the tokenizer: a functional model that holds this layer is
         rebuilt from its .keras file before the vocabulary (an asset) is loaded."""

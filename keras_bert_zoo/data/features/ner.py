@@ -10,29 +10,31 @@ index of its word in the sentence (`NO_WORD`, -1, for [CLS], [SEP] and padding).
 import tensorflow as tf
 
 from keras_bert_zoo.names import IGNORE_LABEL, NO_WORD
-from keras_bert_zoo.text.packer import BertPacker
 
 
 @tf.autograph.experimental.do_not_convert  # plain tensor code: tracing it as is is faster
-def ner_features(words, tokenizer, sequence_length, tag_ids=None):
+def ner_features(words, preprocessor, sequence_length=None, tag_ids=None):
     """Model inputs, `word_ids` and (with `tag_ids`) labels for a batch of pre-split sentences.
 
     `words`: ragged [batch, (words)] strings; `tag_ids`: ragged [batch, (words)] ints or None.
-    Each word is tokenized on its own. Whole words are kept up to `sequence_length - 2` pieces; the
+    Each word is tokenized on its own by `preprocessor.tokenizer` and packed as `preprocessor` packs
+    (`sequence_length`: its own unless given). Whole words are kept up to `sequence_length - 2` pieces; the
     rest are cut (a first word longer than that alone keeps its first pieces). Returns a dict of
-    [batch, sequence_length] int32 `token_ids`, `segment_ids`, `padding_mask`, `word_ids`, [batch]
+    [batch, sequence_length] int32 encoder inputs (`token_ids`, `padding_mask`, `segment_ids` where the
+    family has them), `word_ids`, [batch]
     `cut_words` (words that lost any piece), and, with `tag_ids`, int32 `labels` and float32
     `sample_weight`. Graph-friendly: use it in `tf.data` or `tf.function`.
 
-    >>> from keras_bert_zoo.text import BertTokenizer
+    >>> from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
     >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##able", "to"])
     >>> words, tags = tf.ragged.constant([["Unable", "to"]]), tf.ragged.constant([[1, 2]])
-    >>> out = ner_features(words, tokenizer, 6, tags)
+    >>> out = ner_features(words, BertPreprocessor(tokenizer), 6, tags)
     >>> out["token_ids"].numpy().tolist(), out["word_ids"].numpy().tolist()
     ([[2, 5, 6, 7, 3, 0]], [[-1, 0, 0, 1, -1, -1]])
     >>> out["labels"].numpy().tolist()
     [[-100, 1, -100, 2, -100, -100]]
     """
+    tokenizer, sequence_length = preprocessor.tokenizer, sequence_length or preprocessor.sequence_length
     budget = sequence_length - 2
     num_sentences = tf.cast(words.nrows(), tf.int32)
     pieces = words.with_flat_values(tokenizer(words.flat_values))  # [batch, words, pieces]
@@ -67,7 +69,7 @@ def ner_features(words, tokenizer, sequence_length, tag_ids=None):
             fill, shape=[None, sequence_length]
         )
 
-    packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, sequence_length)
+    packer = preprocessor.packer_for(sequence_length)
     features = packer(per_sentence(tf.boolean_mask(pieces.flat_values, keep)))
     features["word_ids"] = with_specials(tf.gather(word_in_sentence, kept_word), NO_WORD)
     features["cut_words"] = cut_words

@@ -12,7 +12,6 @@ tokenizer's UTF-8 byte offsets are converted in-graph), as SQuAD's `answer_start
 
 import tensorflow as tf
 
-from keras_bert_zoo.text.packer import BertPacker
 from keras_bert_zoo.text.tokenizer import ragged_value_rowids
 from keras_bert_zoo.text.words import char_offsets
 
@@ -26,28 +25,30 @@ def _count_where(compare, offsets, per_row):
 
 @tf.autograph.experimental.do_not_convert  # plain tensor code: tracing it as is is faster
 def squad_windows(
-    example_index, questions, contexts, answer_start, answer_end, tokenizer,
+    example_index, questions, contexts, answer_start, answer_end, preprocessor,
     max_seq_length=384, doc_stride=128, max_query_length=64,
 ):
     """The windows of a batch of examples, in-graph (use in `tf.data` or `tf.function`).
 
     `answer_start`/`answer_end`: [batch] character span of the answer in the context (end
-    exclusive), -1 for none. Returns a dict of [windows, ...] tensors: int32 `token_ids`,
-    `segment_ids`, `padding_mask`, `start_positions`, `end_positions`, `example_index`,
-    `window_index` and `offsets` [windows, max_seq_length, 2].
+    exclusive), -1 for none. Questions and contexts are tokenized by `preprocessor.tokenizer` and packed
+    as `preprocessor` packs pairs. Returns a dict of [windows, ...] tensors: int32 encoder inputs
+    (`token_ids`, `padding_mask`, `segment_ids` where the family has them), `start_positions`,
+    `end_positions`, `example_index`, `window_index` and `offsets` [windows, max_seq_length, 2].
 
-    >>> from keras_bert_zoo.text import BertTokenizer
+    >>> from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
     >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who", "?", "bob", "is"])
-    >>> out = squad_windows([0], ["Who?"], ["Bob is Bob is"], [7], [10], tokenizer, 8, 1, 2)
+    >>> out = squad_windows([0], ["Who?"], ["Bob is Bob is"], [7], [10], BertPreprocessor(tokenizer), 8, 1, 2)
     >>> out["token_ids"].numpy().tolist()  # 3 context pieces a window, 1 shared
     [[2, 5, 6, 3, 7, 8, 7, 3], [2, 5, 6, 3, 7, 8, 3, 0]]
     >>> out["start_positions"].numpy().tolist(), out["offsets"].numpy()[1, 4:7].tolist()
     ([6, 4], [[7, 10], [11, 13], [-1, -1]])
     """
-    room = max_seq_length - 3 - max_query_length
+    tokenizer, specials = preprocessor.tokenizer, 2 + preprocessor.pair_separators  # [CLS] q [SEP] c [SEP]
+    room = max_seq_length - specials - max_query_length
     if room <= doc_stride:
         raise ValueError(
-            f"max_seq_length - max_query_length - 3 = {room} context pieces per window must exceed "
+            f"max_seq_length - max_query_length - {specials} = {room} context pieces per window must exceed "
             f"doc_stride={doc_stride}."
         )
     question = tokenizer(questions)[:, :max_query_length]
@@ -55,7 +56,7 @@ def squad_windows(
     begin, end = char_offsets(contexts, begin), char_offsets(contexts, end)
     question_length = tf.cast(question.row_lengths(), tf.int32)
     context_length = tf.cast(context.row_lengths(), tf.int32)
-    room = max_seq_length - 3 - question_length  # context pieces per window
+    room = max_seq_length - specials - question_length  # context pieces per window
     step = room - doc_stride
     num_windows = 1 + tf.maximum(0, (context_length - room + step - 1) // step)
 
@@ -69,9 +70,9 @@ def squad_windows(
     window_context = tf.gather(context.flat_values, pieces)
     window_begin, window_end = tf.gather(begin.flat_values, pieces), tf.gather(end.flat_values, pieces)
 
-    packer = BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, max_seq_length)
+    packer = preprocessor.packer_for(max_seq_length)
     features = packer((tf.gather(question, example), window_context))
-    prefix = tf.gather(question_length, example) + 2  # [CLS] question [SEP]
+    prefix = tf.gather(question_length, example) + specials - 1  # [CLS] question [SEP] (RoBERTa: two)
     no_offset = tf.ragged.range(prefix) * 0 - 1
 
     def pad_offsets(values):

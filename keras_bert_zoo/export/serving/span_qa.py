@@ -69,7 +69,6 @@ def span_qa_graph(
     sequence_length = fixed_sequence_length(preprocessor, "BertSpanQA")
     if n_best < 1 or max_answer_length < 1:
         raise ValueError(f"n_best={n_best} and max_answer_length={max_answer_length} must both be >= 1.")
-    tokenizer = preprocessor.tokenizer
 
     def from_ids(inputs):
         return model(inputs, training=False)
@@ -84,7 +83,7 @@ def span_qa_graph(
         question, context = valid_utf8(question), valid_utf8(context)
         no_answer = tf.fill([batch], -1)
         windows = squad_windows(
-            tf.range(batch), question, context, no_answer, no_answer, tokenizer, sequence_length, doc_stride,
+            tf.range(batch), question, context, no_answer, no_answer, preprocessor, sequence_length, doc_stride,
             max_query_length,
         )
         with tf.control_dependencies([limits.check_windows(windows["example_index"], batch)]):

@@ -144,7 +144,7 @@ def token_classifier_graph(model, preprocessor, label_names, limits=ServingLimit
         words, begin, end = _select(tokenizer(words.flat_values).row_lengths() > 0, words, begin, end)
         num_words = tf.cast(words.row_lengths(), tf.int32)
         words, begin, end = _select(_position_in_row(words) < sequence_length - 2, words, begin, end)
-        features = ner_features(words, tokenizer, sequence_length)
+        features = ner_features(words, preprocessor, sequence_length)
         tokens = in_chunks(from_ids, encoder_inputs(features), limits.encoder_batch_size)
         word_ids = features["word_ids"]
         previous = tf.pad(word_ids[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
