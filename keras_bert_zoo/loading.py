@@ -181,8 +181,11 @@ def _load_backbone(family, checkpoint, config, overrides):
 
 def _check_preset_weights(preset, config_file, shown):
     """Refuses a weights folder whose config does not have the preset's architecture."""
-    family = families.get(preset.model_type)
-    config = family.config_from_hf(checkpoints.read_config_json(config_file), config_file)
+    family, config_json = families.get(preset.model_type), checkpoints.read_config_json(config_file)
+    if families.of_config(config_json) is not family:
+        raise PresetWeightsError(f"{shown} holds a {families.of_config(config_json).model_type} checkpoint, not "
+                                 f"preset {preset.name!r} ({family.model_type}). Load it with kbz.load(path).")
+    config = family.config_from_hf(config_json, config_file)
     differences = [f"{key}={config.get(key)} (the preset has {preset.config[key]})"
                    for key in family.shape_keys if config.get(key, preset.config[key]) != preset.config[key]]
     if differences:
