@@ -49,7 +49,9 @@ def load(source, weights=AUTO, model_class=None, **overrides):
     label names included: `BertModel` -> BertEncoder, `BertForPreTraining` -> BertPretrainer,
     `BertForMaskedLM` -> an MLM-only BertPretrainer, `BertForSequenceClassification` -> BertClassifier
     (a regressor for one label), `BertForTokenClassification` -> BertTokenClassifier,
-    `BertForQuestionAnswering` -> BertSpanQA, `BertForMultipleChoice` -> BertMultipleChoice. A Google
+    `BertForQuestionAnswering` -> BertSpanQA, `BertForMultipleChoice` -> BertMultipleChoice; the same
+    for `Roberta*` and `XLMRoberta*` classes over a RobertaEncoder / XLMRobertaEncoder (RoBERTa's
+    classifier has its dense-tanh head, `head="dense_tanh"`; its masked LM has no NSP head). A Google
     checkpoint (no `architectures`) holds a BertPretrainer when it has the pretraining heads, else a
     BertEncoder. A `.keras` file gives the model saved in it.
 
@@ -206,4 +208,6 @@ def _family_of_folder(folder):
 
 
 def _text_class(family, kind):
+    if not getattr(family, kind):
+        raise NotImplementedError(f"The {family.model_type} family has no in-graph {kind} yet.")
     return getattr(text, getattr(family, kind))

@@ -137,3 +137,21 @@ def test_cli_converts_a_roberta_folder_and_refuses_google_format(tmp_path, capsy
     assert again.config.id2label == {0: "O", 1: "B-X"}
     with pytest.raises(SystemExit, match="A Google checkpoint holds BERT models only, not a roberta model"):
         main(["convert", str(tmp_path / "hf"), str(tmp_path / "google"), "--to", "google"])
+
+
+def test_old_checkpoints_with_buffers_and_a_stored_decoder_load_and_an_untied_decoder_is_named(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    theirs = hf_model("roberta", "ForMaskedLM")
+    theirs.save_pretrained(tmp_path / "hf")
+    file = tmp_path / "hf" / "model.safetensors"
+    state = load_file(file)  # what older files (e.g. roberta-base's) also hold
+    state["roberta.embeddings.position_ids"] = np.arange(42)[None].astype("int64")
+    state["lm_head.decoder.weight"] = state["roberta.embeddings.word_embeddings.weight"]
+    state["lm_head.decoder.bias"] = state["lm_head.bias"]
+    save_file(state, file, metadata={"format": "pt"})
+    assert hf_difference(kbz.load(tmp_path / "hf"), theirs, inputs()) <= TOLERANCE
+    state["lm_head.decoder.weight"] = state["lm_head.decoder.weight"] + 1
+    save_file(state, file, metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match="lm_head.decoder.weight differs from roberta.embeddings.word_embeddings"):
+        kbz.load(tmp_path / "hf")
