@@ -13,6 +13,9 @@ from keras_bert_zoo.models.bert import checkpoint_names as bert_names
 from keras_bert_zoo.models.bert import google_names as bert_google_names
 from keras_bert_zoo.models.bert import hf_config as bert_config
 from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.models.distilbert import checkpoint_names as distilbert_names
+from keras_bert_zoo.models.distilbert import hf_config as distilbert_config
+from keras_bert_zoo.models.distilbert.backbone import DistilBertEncoder
 from keras_bert_zoo.models.family import Family
 
 BERT = Family(
@@ -36,7 +39,25 @@ BERT = Family(
     preprocessor="BertPreprocessor",
 )
 
-FAMILIES = {family.model_type: family for family in (BERT,)}
+DISTILBERT = Family(
+    model_type="distilbert",
+    backbone=DistilBertEncoder,
+    prefix=distilbert_names.PREFIX,
+    config_from_hf=distilbert_config.config_from_hf,
+    config_to_hf=distilbert_config.config_to_hf,
+    check_sizes=distilbert_config.check_sizes,
+    backbone_names=distilbert_names.encoder_names,
+    hf_names=distilbert_names.hf_names,
+    architectures=distilbert_names.ARCHITECTURES,
+    architecture_of_state=distilbert_names.architecture_of_state,
+    tied=distilbert_names.TIED,
+    shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                "max_sequence_length"),
+    tokenizer="BertTokenizer",  # WordPiece, as BERT's
+    preprocessor="BertPreprocessor",
+)
+
+FAMILIES = {family.model_type: family for family in (BERT, DISTILBERT)}
 DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
 
 
