@@ -22,11 +22,11 @@ class DistilBertBlock(TransformerEncoder):
         self.attention_dropout = attention_dropout
 
     def build(self, inputs_shape):
-        super().build(inputs_shape)
-        attention = self._self_attention_layer
-        attention._dropout = self.attention_dropout  # MultiHeadAttention reads both
-        attention._dropout_layer.rate = self.attention_dropout
-        self._self_attention_dropout.rate = 0.0
+        rate, self.dropout = self.dropout, self.attention_dropout
+        super().build(inputs_shape)  # its attention layer takes the rate of self.dropout
+        self.dropout = rate
+        self._self_attention_dropout = keras.layers.Dropout(0.0, dtype=self.dtype_policy, name="self_attention_dropout")
+        self._feedforward_dropout = keras.layers.Dropout(rate, dtype=self.dtype_policy, name="feedforward_dropout")
 
     def get_config(self):
         return {**super().get_config(), "attention_dropout": self.attention_dropout}

@@ -1,0 +1,122 @@
+"""The DistilBERT family: `DistilBertEncoder` and every Hugging Face DistilBert class load with `kbz.load` and
+compute what transformers computes (tiny random models, perturbed weights, right- and left-padded batches),
+and save back with `kbz.save_hf` to folders transformers loads with equal weights."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import transformers
+from conftest import make_inputs
+from helpers import check_layer
+from test_hf_tasks import torch_outputs
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.errors import CheckpointError, CheckpointMismatchError
+from keras_bert_zoo.models.distilbert import DistilBertEncoder
+
+CONFIG = dict(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=40)
+TOLERANCE = 1e-5
+
+
+def random_hf_distilbert(cls, seed=0, **config):
+    """A transformers DistilBERT `cls`, eager attention, every tensor moved off its init values."""
+    torch.manual_seed(seed)
+    model = cls(transformers.DistilBertConfig(**CONFIG, **config, attn_implementation="eager")).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    return model
+
+
+def padded_batches():
+    """A right-padded batch and the same rows left-padded (DistilBERT has no token types)."""
+    right = make_inputs(batch=3, seq=9, vocabulary_size=CONFIG["vocab_size"])
+    del right["segment_ids"]
+    return right, {key: np.ascontiguousarray(value[:, ::-1]) for key, value in right.items()}
+
+
+def test_encoder_matches_distilbert_model_and_saves_back(tmp_path):
+    theirs = random_hf_distilbert(transformers.DistilBertModel)
+    theirs.save_pretrained(tmp_path / "hf")
+    ours = kbz.load(tmp_path / "hf")
+    assert type(ours) is DistilBertEncoder and set(ours.input) == {"token_ids", "padding_mask"}
+    assert (ours.hidden_dim, ours.intermediate_dim, ours.max_sequence_length) == (32, 37, 40)
+    for inputs in padded_batches():
+        mask = inputs["padding_mask"].astype(bool)
+        reference = torch_outputs(theirs, inputs).last_hidden_state.numpy()
+        assert np.abs(np.asarray(ours(inputs)["sequence_output"]) - reference)[mask].max() <= TOLERANCE
+
+    kbz.save_hf(ours, tmp_path / "back")
+    config = json.loads((tmp_path / "back" / "config.json").read_text())
+    assert config["architectures"] == ["DistilBertModel"] and config["model_type"] == "distilbert"
+    again = transformers.DistilBertModel.from_pretrained(tmp_path / "back").eval()
+    assert (again.config.dim, again.config.hidden_dim, again.config.n_layers) == (32, 37, 2)
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[key].numpy(), value.numpy(), err_msg=key)
+
+
+def test_sinusoidal_position_table_loads_from_the_weights(tmp_path):
+    theirs = random_hf_distilbert(transformers.DistilBertModel, sinusoidal_pos_embds=True)
+    table = theirs.embeddings.position_embeddings.weight.detach().numpy()
+    theirs.save_pretrained(tmp_path / "hf")
+    ours = kbz.load(tmp_path / "hf")
+    np.testing.assert_array_equal(np.asarray(ours.position_embedding.position_embeddings), table)
+    inputs = padded_batches()[0]
+    reference = torch_outputs(theirs, inputs).last_hidden_state.numpy()
+    mask = inputs["padding_mask"].astype(bool)
+    assert np.abs(np.asarray(ours(inputs)["sequence_output"]) - reference)[mask].max() <= TOLERANCE
+
+
+def test_encoder_config_keras_file_and_mixed_precision():
+    encoder = DistilBertEncoder(vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=24,
+                                max_sequence_length=12, dropout=0.2, attention_dropout=0.3)
+    inputs = {"token_ids": np.ones((2, 5), "int32"), "padding_mask": np.array([[1] * 5, [1, 1, 1, 0, 0]], "int32")}
+    full = check_layer(encoder, inputs, {"sequence_output": (2, 5, 16)})["sequence_output"]
+    for policy, tolerance in (("mixed_float16", 0.05), ("mixed_bfloat16", 0.2)):
+        half = DistilBertEncoder.from_config({**encoder.get_config(), "dtype": policy})
+        half.set_weights(encoder.get_weights())
+        assert all(w.dtype == "float32" for w in half.weights)  # variables stay float32
+        out = half(inputs)["sequence_output"]
+        assert out.dtype == policy.split("_")[1]
+        np.testing.assert_allclose(np.asarray(out, "float32"), np.asarray(full), atol=tolerance)
+    assert DistilBertEncoder.default_classifier_head == DistilBertEncoder.default_multiple_choice_head == "dense_relu"
+
+
+def test_dropouts_go_where_distilbert_puts_them():
+    """attention_dropout drops attention probabilities only; nothing drops the attention output."""
+    def block(**rates):
+        encoder = DistilBertEncoder(50, 1, 2, 16, 24, **rates)
+        layer = encoder.transformer_layers[0]
+        return layer._self_attention_layer.dropout, layer._self_attention_dropout.rate, layer._feedforward_dropout.rate
+
+    assert block(dropout=0.1, attention_dropout=0.3) == (0.3, 0.0, 0.1)
+    inputs = {"token_ids": np.ones((1, 6), "int32"), "padding_mask": np.ones((1, 6), "int32")}
+    still = DistilBertEncoder(50, 1, 2, 16, 24, dropout=0.0, attention_dropout=0.0)
+    np.testing.assert_array_equal(np.asarray(still(inputs, training=True)["sequence_output"]),
+                                  np.asarray(still(inputs)["sequence_output"]))
+    attention_only = DistilBertEncoder(50, 1, 2, 16, 24, dropout=0.0, attention_dropout=0.5)
+    assert not np.array_equal(np.asarray(attention_only(inputs, training=True)["sequence_output"]),
+                              np.asarray(attention_only(inputs)["sequence_output"]))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"dim": None}, r"config\.json: lacks dim; it is not a DistilBERT config"),
+    ({"n_heads": 5}, r"config\.json: dim=32 is not divisible by n_heads=5"),
+    ({"attention_dropout": 1.5}, r"config\.json: attention_dropout=1\.5 is not a number in \[0, 1\)"),
+    ({"activation": "mish"}, r"config\.json: activation='mish' is not one of"),
+    ({"sinusoidal_pos_embds": "yes"}, r"config\.json: sinusoidal_pos_embds='yes' is not true or false"),
+    ({"hidden_dim": 64}, r"config\.json: does not match .*hidden_dim=64 but distilbert\.transformer\.layer\.0\.ffn"
+                         r"\.lin1\.weight says 37"),
+    ({"n_layers": 3}, r"config\.json: does not match .*n_layers=3 but the weights hold 2 layers"),
+])
+def test_a_bad_config_is_named_with_its_file_and_key(tmp_path, change, message):
+    random_hf_distilbert(transformers.DistilBertModel).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    for key, value in change.items():
+        config.pop(key) if value is None else config.__setitem__(key, value)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=message) as error:
+        kbz.load(tmp_path)
+    assert isinstance(error.value, CheckpointMismatchError) == ("does not match" in message)
