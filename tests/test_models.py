@@ -14,10 +14,13 @@ def build(name, encoder):
     return {
         "pretrainer": lambda: kbz.BertPretrainer(encoder),
         "classifier": lambda: kbz.BertClassifier(encoder, num_classes=3),
+        "classifier_dense_tanh": lambda: kbz.BertClassifier(encoder, num_classes=3, head="dense_tanh"),
+        "classifier_dense_relu": lambda: kbz.BertClassifier(encoder, num_classes=3, head="dense_relu"),
         "regressor": lambda: kbz.BertClassifier(encoder, num_classes=1),
         "token_classifier": lambda: kbz.BertTokenClassifier(encoder, num_classes=5),
         "span_qa": lambda: kbz.BertSpanQA(encoder),
         "multiple_choice": lambda: kbz.BertMultipleChoice(encoder, num_choices=4),
+        "multiple_choice_dense_relu": lambda: kbz.BertMultipleChoice(encoder, num_choices=4, head="dense_relu"),
     }[name]()
 
 
@@ -25,7 +28,7 @@ def inputs_for(name, batch=3, seq=9):
     inputs = make_inputs(batch, seq)
     if name == "pretrainer":
         inputs["mask_positions"] = np.tile(np.array([[1, 2]], "int32"), (batch, 1))
-    if name == "multiple_choice":
+    if name.startswith("multiple_choice"):
         inputs = {k: np.stack([np.roll(v, i, axis=0) for i in range(4)], axis=1) for k, v in inputs.items()}
     return inputs
 
@@ -33,10 +36,13 @@ def inputs_for(name, batch=3, seq=9):
 EXPECTED_SHAPES = {
     "pretrainer": {"mlm_logits": (3, 2, 97), "nsp_logits": (3, 2)},
     "classifier": (3, 3),
+    "classifier_dense_tanh": (3, 3),
+    "classifier_dense_relu": (3, 3),
     "regressor": (3, 1),
     "token_classifier": (3, 9, 5),
     "span_qa": {"start_logits": (3, 9), "end_logits": (3, 9)},
     "multiple_choice": (3, 4),
+    "multiple_choice_dense_relu": (3, 4),
 }
 
 
@@ -113,6 +119,22 @@ def test_classifier_trains_with_fit(tiny_encoder):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
-def test_heads_need_a_bert_encoder():
-    with pytest.raises(TypeError, match="must be a kbz.BertEncoder"):
+def test_heads_need_a_backbone_and_a_known_head(tiny_encoder):
+    with pytest.raises(TypeError, match="must be a backbone"):
         kbz.BertClassifier(keras.layers.Dense(3), num_classes=2)
+    with pytest.raises(ValueError, match="head='dense_tanh' is not one of 'pooled', 'dense_relu'"):
+        kbz.BertMultipleChoice(tiny_encoder, num_choices=2, head="dense_tanh")
+    assert kbz.BertClassifier(tiny_encoder, num_classes=2).head == "pooled"  # BertEncoder's default
+
+
+@pytest.mark.parametrize("head", ["dense_tanh", "dense_relu"])
+def test_first_token_classifier_heads_follow_hugging_face(head, tiny_encoder):
+    """RoBERTa's head: tanh(x W1 + b1) W2 + b2 on the first token; DistilBERT's: the same with relu."""
+    model = kbz.BertClassifier(tiny_encoder, num_classes=3, head=head)
+    inputs = make_inputs()
+    first = np.asarray(tiny_encoder(inputs)["sequence_output"])[:, 0]
+    dense, logits = model.get_layer("head_dense"), model.get_layer("logits")
+    hidden = first @ np.asarray(dense.kernel) + np.asarray(dense.bias)
+    hidden = np.tanh(hidden) if head == "dense_tanh" else np.maximum(hidden, 0)
+    expected = hidden @ np.asarray(logits.kernel) + np.asarray(logits.bias)
+    np.testing.assert_allclose(np.asarray(model(inputs)), expected, atol=1e-5)

@@ -1,18 +1,23 @@
-"""BertMultipleChoice: one score per candidate (SWAG, COPA, RACE)."""
+"""BertMultipleChoice: one score per candidate (SWAG, COPA, RACE), for every family."""
 
 import keras
 
 from keras_bert_zoo.layers import FoldChoices, UnfoldChoices
 from keras_bert_zoo.models.bert.backbone import bert_initializer
-from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
+from keras_bert_zoo.models.task import BertTask, check_head, encoder_inputs, float32_logits, head_dense
+
+HEADS = ("pooled", "dense_relu")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class BertMultipleChoice(BertTask):
-    """Scores each (context, choice) pair on its pooled output; returns logits [batch, num_choices].
+    """Scores each (context, choice) pair with any family's backbone; returns logits [batch, num_choices].
 
     Inputs are the encoder's inputs with a choices axis: [batch, num_choices, seq]. `num_choices=None`
-    takes any number of choices, as Hugging Face's `BertForMultipleChoice` does.
+    takes any number of choices, as Hugging Face's `BertForMultipleChoice` does. `head`, None for the
+    backbone's `default_multiple_choice_head`: "pooled" (BERT, RoBERTa: dropout and dense
+    "choice_score" on `pooled_output`) or "dense_relu" (DistilBERT: dense relu "head_dense" on the
+    first token, dropout, dense "choice_score").
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -22,12 +27,17 @@ class BertMultipleChoice(BertTask):
     (2, 4)
     """
 
-    config_keys = ("num_choices", "dropout")
+    config_keys = ("num_choices", "dropout", "head")
 
-    def __init__(self, encoder, num_choices, dropout=0.1, **kwargs):
+    def __init__(self, encoder, num_choices, dropout=0.1, head=None, **kwargs):
         inputs = encoder_inputs(encoder, shape=(num_choices, None))
+        head = check_head(head, HEADS, encoder, "default_multiple_choice_head")
         fold = FoldChoices(name="fold_choices")
-        x = encoder({key: fold(value) for key, value in inputs.items()})["pooled_output"]
+        encoded = encoder({key: fold(value) for key, value in inputs.items()})
+        if head == "pooled":
+            x = encoded["pooled_output"]
+        else:
+            x = head_dense(encoder, encoded["sequence_output"][:, 0, :], "relu")
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
         scores = keras.layers.Dense(
             1, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="choice_score"
@@ -37,3 +47,4 @@ class BertMultipleChoice(BertTask):
         super().__init__(encoder, inputs, logits, **kwargs)
         self.num_choices = num_choices
         self.dropout = dropout
+        self.head = head

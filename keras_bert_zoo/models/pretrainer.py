@@ -1,4 +1,4 @@
-"""BertPretrainer: masked-LM and next-sentence-prediction heads, as in BERT's pretraining."""
+"""BertPretrainer: masked-LM (every family) and next-sentence-prediction (BERT) heads, as in pretraining."""
 
 import keras
 from keras_hub.layers import MaskedLMHead
@@ -6,17 +6,19 @@ from keras_hub.layers import MaskedLMHead
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.task import BertTask, encoder_inputs, float32_logits
-from keras_bert_zoo.names import ENCODER_INPUTS
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class BertPretrainer(BertTask):
-    """BERT with its pretraining heads.
+    """A backbone of any family with its pretraining heads.
 
     Inputs: the encoder's inputs plus `mask_positions` [batch, P] (int). Outputs:
     `mlm_logits` [batch, P, vocab] from a dense + activation + LayerNorm transform and a decoder tied
     to the word embeddings (plus an output bias), and `nsp_logits` [batch, 2] from the pooled output
-    (left out with `next_sentence=False`: the masked-LM-only model, Hugging Face's `BertForMaskedLM`).
+    (left out with `next_sentence=False`: the masked-LM-only model, Hugging Face's `BertForMaskedLM`,
+    `RobertaForMaskedLM`, ...). The masked-LM head works on every backbone (it uses its
+    `token_embedding`, `activation` and `layer_norm_epsilon`); next-sentence prediction needs a
+    `pooled_output`.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -31,8 +33,12 @@ class BertPretrainer(BertTask):
     config_keys = ("next_sentence",)
 
     def __init__(self, encoder, next_sentence=True, **kwargs):
+        own_inputs = encoder_inputs(encoder)
+        if next_sentence and "pooled_output" not in encoder.output:
+            raise ValueError(f"next_sentence=True needs a pooled_output; {type(encoder).__name__} has none "
+                             "(pass next_sentence=False for the masked-LM head alone).")
         inputs = {
-            **encoder_inputs(encoder),
+            **own_inputs,
             "mask_positions": keras.Input(shape=(None,), dtype="int32", name="mask_positions"),
         }
         self.mlm_head = MaskedLMHead(
@@ -43,7 +49,7 @@ class BertPretrainer(BertTask):
             dtype=encoder.dtype_policy,
             name="mlm_head",
         )
-        encoded = encoder({key: inputs[key] for key in ENCODER_INPUTS})
+        encoded = encoder(own_inputs)
         outputs = {
             "mlm_logits": float32_logits(
                 self.mlm_head(encoded["sequence_output"], mask_positions=inputs["mask_positions"])

@@ -1,4 +1,4 @@
-"""BertSpanQA: extractive question answering (SQuAD) start/end logits."""
+"""BertSpanQA: extractive question answering (SQuAD) start/end logits, for every family."""
 
 import keras
 from keras import ops
@@ -12,7 +12,7 @@ PADDING_LOGIT = -1e9
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class BertSpanQA(BertTask):
-    """A dense layer to 2 scores per token: `start_logits`, `end_logits` [batch, seq].
+    """A dense layer to 2 scores per token of any backbone: `start_logits`, `end_logits` [batch, seq].
 
     Padding positions get `PADDING_LOGIT`, so a softmax or argmax never picks them. The model
     carries how its answers are read, which its exports and evaluation use: windows of its

@@ -1,16 +1,46 @@
-"""BertTask: the shared base of every model that puts a head on a BertEncoder."""
+"""BertTask: the shared base of every model that puts a head on a backbone of any family.
+
+A backbone (`BertEncoder`, `RobertaEncoder`, ...) is a functional `keras.Model` with a dict of named int
+inputs and the outputs `sequence_output` (and `pooled_output` where the family has a pooler). It also
+names the heads Hugging Face puts on it: `default_classifier_head` and `default_multiple_choice_head`.
+"""
 
 import keras
 
-from keras_bert_zoo.models.bert.backbone import BertEncoder, bert_initializer
-from keras_bert_zoo.names import ENCODER_INPUTS
+from keras_bert_zoo.models.bert.backbone import bert_initializer
+
+
+def is_backbone(model):
+    """True for a backbone of any family: a Keras model naming its default heads."""
+    return isinstance(model, keras.Model) and hasattr(type(model), "default_classifier_head")
 
 
 def encoder_inputs(encoder, shape=(None,)):
-    """Fresh `keras.Input`s named like `encoder`'s inputs (int32, `shape` after the batch axis)."""
-    if not isinstance(encoder, BertEncoder):
-        raise TypeError(f"encoder must be a kbz.BertEncoder, got {type(encoder).__name__}.")
-    return {name: keras.Input(shape=shape, dtype="int32", name=name) for name in ENCODER_INPUTS}
+    """Fresh `keras.Input`s named like `encoder`'s own inputs (int32, `shape` after the batch axis).
+
+    BERT's are token_ids, segment_ids, padding_mask; RoBERTa's token_ids, padding_mask.
+    """
+    if not is_backbone(encoder):
+        raise TypeError(f"encoder must be a backbone (kbz.BertEncoder, RobertaEncoder, ...), "
+                        f"got {type(encoder).__name__}.")
+    return {name: keras.Input(shape=shape, dtype="int32", name=name) for name in encoder.input}
+
+
+def check_head(head, choices, encoder, default_attribute):
+    """`head`, or the encoder's class default when None, if it is one of `choices`; else a ValueError."""
+    head = getattr(type(encoder), default_attribute) if head is None else head
+    if head not in choices:
+        raise ValueError(f"head={head!r} is not one of {', '.join(map(repr, choices))}.")
+    if head == "pooled" and "pooled_output" not in encoder.output:
+        raise ValueError(f"head='pooled' needs a pooled_output; {type(encoder).__name__} has none.")
+    return head
+
+
+def head_dense(encoder, x, activation):
+    """The hidden-size dense layer "head_dense" of RoBERTa's classification head (tanh) and DistilBERT's
+    pre-classifier (relu)."""
+    return keras.layers.Dense(encoder.hidden_dim, activation=activation, kernel_initializer=bert_initializer(),
+                              dtype=encoder.dtype_policy, name="head_dense")(x)
 
 
 class BertTask(keras.Model):

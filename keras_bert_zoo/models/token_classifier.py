@@ -1,4 +1,4 @@
-"""BertTokenClassifier: one label per wordpiece (NER, POS tagging)."""
+"""BertTokenClassifier: one label per wordpiece (NER, POS tagging), for every family."""
 
 import keras
 
@@ -7,7 +7,7 @@ from keras_bert_zoo.models.task import BertTask, check_label_names, dropout_dens
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class BertTokenClassifier(BertTask):
-    """Dropout and a dense layer on `sequence_output`; returns logits [batch, seq, num_classes].
+    """Dropout and a dense layer on any backbone's `sequence_output`; returns logits [batch, seq, num_classes].
 
     `label_names` (optional, one per class, e.g. BIO tags) travel with the model.
 

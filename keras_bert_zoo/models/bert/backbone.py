@@ -41,6 +41,10 @@ class BertEncoder(keras.Model):
     (2, 32)
     """
 
+    # The heads Hugging Face's BERT classes put on it (see BertClassifier, BertMultipleChoice).
+    default_classifier_head = "pooled"
+    default_multiple_choice_head = "pooled"
+
     def __init__(
         self,
         vocabulary_size,

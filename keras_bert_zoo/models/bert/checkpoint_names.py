@@ -79,11 +79,13 @@ ARCHITECTURES = {
                      options={"next_sentence": True}),
         Architecture("BertForMaskedLM", BertPretrainer, MLM_HEAD, has_pooler=False,
                      options={"next_sentence": False}),
-        Architecture("BertForSequenceClassification", BertClassifier, dense("classifier", "logits")),
+        Architecture("BertForSequenceClassification", BertClassifier, dense("classifier", "logits"),
+                     options={"head": "pooled"}),
         Architecture("BertForTokenClassification", BertTokenClassifier, dense("classifier", "logits"),
                      has_pooler=False),
         Architecture("BertForQuestionAnswering", BertSpanQA, dense("qa_outputs", "span_logits"), has_pooler=False),
-        Architecture("BertForMultipleChoice", BertMultipleChoice, dense("classifier", "choice_score")),
+        Architecture("BertForMultipleChoice", BertMultipleChoice, dense("classifier", "choice_score"),
+                     options={"head": "pooled"}),
     )
 }
 
