@@ -10,7 +10,7 @@ import torch
 import transformers
 from conftest import make_inputs
 from helpers import check_layer
-from test_hf_tasks import torch_outputs
+from test_hf_tasks import compare, torch_outputs
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.errors import CheckpointError, CheckpointMismatchError
@@ -120,3 +120,37 @@ def test_a_bad_config_is_named_with_its_file_and_key(tmp_path, change, message):
     with pytest.raises(CheckpointError, match=message) as error:
         kbz.load(tmp_path)
     assert isinstance(error.value, CheckpointMismatchError) == ("does not match" in message)
+
+
+LABELS = ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]
+CASES = {  # HF class -> (our class, extra config)
+    "DistilBertForMaskedLM": (kbz.BertPretrainer, {}),
+    "DistilBertForSequenceClassification": (kbz.BertClassifier, dict(id2label={0: "neg", 1: "neutral", 2: "pos"})),
+    "DistilBertForTokenClassification": (kbz.BertTokenClassifier, dict(id2label=dict(enumerate(LABELS)))),
+    "DistilBertForQuestionAnswering": (kbz.BertSpanQA, {}),
+    "DistilBertForMultipleChoice": (kbz.BertMultipleChoice, {}),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_distilbert_task_checkpoint_loads_as_its_class_and_saves_back(name, tmp_path):
+    our_class, config = CASES[name]
+    theirs = random_hf_distilbert(getattr(transformers, name), **config)
+    theirs.save_pretrained(tmp_path / "hf")
+    ours = kbz.load(tmp_path / "hf")
+    assert type(ours) is our_class and type(ours.encoder) is DistilBertEncoder
+    assert set(ours.input) >= {"token_ids", "padding_mask"} and "segment_ids" not in ours.input
+    for inputs in padded_batches():  # test_hf_tasks' comparison, under the BERT class of the same outputs
+        assert compare(name.replace("DistilBert", "Bert"), ours, theirs, inputs) <= TOLERANCE
+    if "id2label" in config:
+        assert ours.label_names == list(config["id2label"].values())
+    if name.endswith(("SequenceClassification", "MultipleChoice")):
+        assert ours.head == "dense_relu"
+
+    kbz.save_hf(ours, tmp_path / "back")
+    again = getattr(transformers, name).from_pretrained(tmp_path / "back").eval()
+    assert again.config.architectures == [name]
+    assert again.config.id2label == theirs.config.id2label
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[key].numpy(), value.numpy(), err_msg=key)
+    assert type(kbz.load(tmp_path / "back")) is our_class
