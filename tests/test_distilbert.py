@@ -9,7 +9,7 @@ import pytest
 import torch
 import transformers
 from conftest import make_inputs
-from helpers import check_layer
+from helpers import check_layer, check_task
 from test_hf_tasks import compare, torch_outputs
 
 import keras_bert_zoo as kbz
@@ -154,3 +154,29 @@ def test_distilbert_task_checkpoint_loads_as_its_class_and_saves_back(name, tmp_
     for key, value in theirs.state_dict().items():
         np.testing.assert_array_equal(again.state_dict()[key].numpy(), value.numpy(), err_msg=key)
     assert type(kbz.load(tmp_path / "back")) is our_class
+
+
+def test_heads_on_a_distilbert_encoder_keep_the_task_contract():
+    """Config and .keras round trips, float32 logits under mixed precision; NSP needs a pooler DistilBERT lacks."""
+    encoder = DistilBertEncoder(50, 1, 2, 16, 24)
+    inputs = {"token_ids": np.array([[2, 7, 9, 3], [2, 8, 3, 0]], "int32"),
+              "padding_mask": np.array([[1, 1, 1, 1], [1, 1, 1, 0]], "int32")}
+    assert check_task(kbz.BertClassifier(encoder, num_classes=3), inputs).shape == (2, 3)
+    choices = {key: np.stack([value, value[::-1]], axis=1) for key, value in inputs.items()}
+    assert check_task(kbz.BertMultipleChoice(encoder, num_choices=None), choices).shape == (2, 2)
+    mlm = check_task(kbz.BertPretrainer(encoder, next_sentence=False),
+                     {**inputs, "mask_positions": np.array([[1, 2], [0, 1]], "int32")})
+    assert set(mlm) == {"mlm_logits"} and mlm["mlm_logits"].shape == (2, 2, 50)
+    with pytest.raises(ValueError, match="next_sentence=True needs a pooled_output; DistilBertEncoder has none"):
+        kbz.BertPretrainer(encoder)
+
+
+def test_task_checkpoint_gives_its_encoder_alone(tmp_path):
+    theirs = random_hf_distilbert(transformers.DistilBertForQuestionAnswering)
+    theirs.save_pretrained(tmp_path)
+    encoder = kbz.load(tmp_path, model_class="backbone")
+    assert type(encoder) is DistilBertEncoder
+    inputs = padded_batches()[1]
+    hidden = torch_outputs(theirs.distilbert, inputs).last_hidden_state.numpy()
+    mask = inputs["padding_mask"].astype(bool)
+    assert np.abs(np.asarray(encoder(inputs)["sequence_output"]) - hidden)[mask].max() <= TOLERANCE
