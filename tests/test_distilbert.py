@@ -84,6 +84,11 @@ def test_encoder_config_keras_file_and_mixed_precision():
     assert DistilBertEncoder.default_classifier_head == DistilBertEncoder.default_multiple_choice_head == "dense_relu"
 
 
+def test_an_encoder_transformers_cannot_hold_is_not_saved_as_distilbert(tmp_path):
+    with pytest.raises(ValueError, match="transformers' DistilBERT has LayerNorm epsilon 1e-12, this encoder 1e-05"):
+        kbz.save_hf(DistilBertEncoder(50, 1, 2, 16, 24, layer_norm_epsilon=1e-5), tmp_path)
+
+
 def test_dropouts_go_where_distilbert_puts_them():
     """attention_dropout drops attention probabilities only; nothing drops the attention output."""
     def block(**rates):
@@ -180,3 +185,26 @@ def test_task_checkpoint_gives_its_encoder_alone(tmp_path):
     hidden = torch_outputs(theirs.distilbert, inputs).last_hidden_state.numpy()
     mask = inputs["padding_mask"].astype(bool)
     assert np.abs(np.asarray(encoder(inputs)["sequence_output"]) - hidden)[mask].max() <= TOLERANCE
+
+
+def test_old_masked_lm_files_with_the_tied_decoder_and_no_architectures_load(tmp_path):
+    """Older DistilBERT files store vocab_projector.weight (the word embeddings again) and may name no class."""
+    from safetensors.numpy import load_file, save_file
+
+    theirs = random_hf_distilbert(transformers.DistilBertForMaskedLM)
+    theirs.save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["architectures"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    save_file({**state, "vocab_projector.weight": state["distilbert.embeddings.word_embeddings.weight"]},
+              tmp_path / "model.safetensors", metadata={"format": "pt"})
+    ours = kbz.load(tmp_path)
+    assert type(ours) is kbz.BertPretrainer and ours.next_sentence is False
+    assert compare("BertForMaskedLM", ours, theirs, padded_batches()[0]) <= TOLERANCE
+
+    save_file({**state, "vocab_projector.weight": state["distilbert.embeddings.word_embeddings.weight"] + 1},
+              tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(CheckpointMismatchError,
+                       match="vocab_projector.weight differs from distilbert.embeddings.word_embeddings.weight"):
+        kbz.load(tmp_path)
