@@ -208,3 +208,20 @@ def test_old_masked_lm_files_with_the_tied_decoder_and_no_architectures_load(tmp
     with pytest.raises(CheckpointMismatchError,
                        match="vocab_projector.weight differs from distilbert.embeddings.word_embeddings.weight"):
         kbz.load(tmp_path)
+
+
+def test_convert_cli_takes_a_distilbert_classifier_through_keras_and_back(tmp_path, capsys):
+    from keras_bert_zoo.cli import main
+
+    theirs = random_hf_distilbert(transformers.DistilBertForSequenceClassification, id2label={0: "neg", 1: "pos"})
+    theirs.save_pretrained(tmp_path / "hf")
+    assert main(["convert", str(tmp_path / "hf"), str(tmp_path / "m.keras"), "--to", "keras"]) == 0
+    assert main(["convert", str(tmp_path / "m.keras"), str(tmp_path / "back"), "--to", "hf"]) == 0
+    assert "wrote BertClassifier" in capsys.readouterr().out
+    again = transformers.DistilBertForSequenceClassification.from_pretrained(tmp_path / "back")
+    assert again.config.id2label == {0: "neg", 1: "pos"}
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[key].numpy(), value.numpy(), err_msg=key)
+    with pytest.raises(TypeError, match="A Google checkpoint holds a BertEncoder or a BertPretrainer, not a "
+                                        "BertClassifier"):
+        main(["convert", str(tmp_path / "hf"), str(tmp_path / "google"), "--to", "google"])
