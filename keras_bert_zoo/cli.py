@@ -54,11 +54,14 @@ def convert(args):
         model, vocabulary = _load_source(args.source, args.random_init)
     vocabulary = args.vocabulary or vocabulary
     with phase(f"writing {destination} ({args.to})"):
-        if args.to == "hf":
-            saving.save_hf(model, destination, vocabulary=vocabulary)
-        elif args.to == "google":
-            saving.save_google_checkpoint(model, destination, vocabulary=vocabulary)
-        else:
+        try:
+            if args.to == "hf":
+                saving.save_hf(model, destination, vocabulary=vocabulary)
+            elif args.to == "google":
+                saving.save_google_checkpoint(model, destination, vocabulary=vocabulary)
+        except (TypeError, ValueError) as error:  # a format that cannot hold this model, a vocabulary of another size
+            raise SystemExit(f"error: {error}") from None
+        if args.to == "keras":
             destination.parent.mkdir(parents=True, exist_ok=True)
             model.save(destination)
     print(f"wrote {type(model).__name__} to {args.destination} ({args.to})")

@@ -49,7 +49,9 @@ def load(source, weights=AUTO, model_class=None, **overrides):
     label names included: `BertModel` -> BertEncoder, `BertForPreTraining` -> BertPretrainer,
     `BertForMaskedLM` -> an MLM-only BertPretrainer, `BertForSequenceClassification` -> BertClassifier
     (a regressor for one label), `BertForTokenClassification` -> BertTokenClassifier,
-    `BertForQuestionAnswering` -> BertSpanQA, `BertForMultipleChoice` -> BertMultipleChoice. A Google
+    `BertForQuestionAnswering` -> BertSpanQA, `BertForMultipleChoice` -> BertMultipleChoice; the same
+    for `Roberta*` and `XLMRoberta*` classes over a RobertaEncoder / XLMRobertaEncoder (RoBERTa's
+    classifier has its dense-tanh head, `head="dense_tanh"`; its masked LM has no NSP head). A Google
     checkpoint (no `architectures`) holds a BertPretrainer when it has the pretraining heads, else a
     BertEncoder. A `.keras` file gives the model saved in it.
 
@@ -181,8 +183,11 @@ def _load_backbone(family, checkpoint, config, overrides):
 
 def _check_preset_weights(preset, config_file, shown):
     """Refuses a weights folder whose config does not have the preset's architecture."""
-    family = families.get(preset.model_type)
-    config = family.config_from_hf(checkpoints.read_config_json(config_file), config_file)
+    family, config_json = families.get(preset.model_type), checkpoints.read_config_json(config_file)
+    if families.of_config(config_json) is not family:
+        raise PresetWeightsError(f"{shown} holds a {families.of_config(config_json).model_type} checkpoint, not "
+                                 f"preset {preset.name!r} ({family.model_type}). Load it with kbz.load(path).")
+    config = family.config_from_hf(config_json, config_file)
     differences = [f"{key}={config.get(key)} (the preset has {preset.config[key]})"
                    for key in family.shape_keys if config.get(key, preset.config[key]) != preset.config[key]]
     if differences:
@@ -203,4 +208,6 @@ def _family_of_folder(folder):
 
 
 def _text_class(family, kind):
+    if not getattr(family, kind):
+        raise NotImplementedError(f"The {family.model_type} family has no in-graph {kind} yet.")
     return getattr(text, getattr(family, kind))

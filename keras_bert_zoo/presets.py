@@ -1,6 +1,6 @@
-"""The zoo: named BERT presets as plain data.
+"""The zoo: named BERT, RoBERTa, XLM-RoBERTa and BERTweet presets as plain data.
 
-Each preset holds its family's `model_type` and backbone config (`BertEncoder`'s arguments), the
+Each preset holds its family's `model_type` and backbone config (its backbone's arguments), the
 tokenizer's lowercase flag, where its vocabulary comes from (`vocabulary_file` where it ships with
 this package) and where its real weights come from: `weights_package`, a pip package that carries
 them, or `release` / `hf_name`, the Google archive and Hugging Face folder a user fetches (nothing
@@ -43,8 +43,8 @@ class Preset:
         """Where a user gets this preset's weights, in one sentence."""
         if self.weights_package:
             return f"install the pip package: {WEIGHTS_PIP_COMMANDS[self.weights_package]}"
-        sources = [f"Google's release {self.release}"] + ([f"the Hugging Face folder {self.hf_name}"] if self.hf_name
-                                                           else [])
+        sources = ([f"Google's release {self.release}"] if self.release else []) + (
+            [f"the Hugging Face folder {self.hf_name}"] if self.hf_name else [])
         return "fetch " + " or ".join(sources)
 
 
@@ -184,6 +184,38 @@ _register(
 )
 
 
+def _roberta_config(vocabulary_size, num_layers, hidden_dim, max_sequence_length=512):
+    """RobertaEncoder arguments: `max_sequence_length` + 2 positions (514 for RoBERTa), LayerNorm epsilon 1e-5."""
+    return {
+        "vocabulary_size": vocabulary_size,
+        "num_layers": num_layers,
+        "num_heads": hidden_dim // 64,
+        "hidden_dim": hidden_dim,
+        "intermediate_dim": 4 * hidden_dim,
+        "max_sequence_length": max_sequence_length,
+        "pad_id": 1,
+        "dropout": 0.1,
+        "activation": "gelu",
+        "layer_norm_epsilon": 1e-5,
+    }
+
+
+for _name, _description, _config, _hf_name, _model_type, _vocabulary in (
+    ("roberta_base", "RoBERTa-Base, English", _roberta_config(50265, 12, 768), "FacebookAI/roberta-base",
+     "roberta", "byte-level BPE"),
+    ("roberta_large", "RoBERTa-Large, English", _roberta_config(50265, 24, 1024), "FacebookAI/roberta-large",
+     "roberta", "byte-level BPE"),
+    ("xlm_roberta_base", "XLM-RoBERTa-Base, 100 languages", _roberta_config(250002, 12, 768),
+     "FacebookAI/xlm-roberta-base", "xlm-roberta", "SentencePiece"),
+    ("xlm_roberta_large", "XLM-RoBERTa-Large, 100 languages", _roberta_config(250002, 24, 1024),
+     "FacebookAI/xlm-roberta-large", "xlm-roberta", "SentencePiece"),
+    ("bertweet_base", "BERTweet-Base, English tweets (RoBERTa-shaped, 128 tokens)",
+     _roberta_config(64001, 12, 768, max_sequence_length=128), "vinai/bertweet-base", "roberta", "fastBPE"),
+):
+    _register(Preset(_name, _description, _config, False, f"the {_vocabulary} vocabulary of {_hf_name} (with its "
+                     "weights)", hf_name=_hf_name, model_type=_model_type))
+
+
 def names():
     """All preset names, in registry order."""
     return [*_PRESETS]
@@ -198,14 +230,15 @@ def get(name):
 
 def list():  # noqa: A001 - the issue names it presets.list()
     """Prints the presets as a table and returns the table's text."""
-    header = f"{'name':<30} {'L':>3} {'H':>5} {'A':>3} {'vocab':>7} {'case':<8} weights from"
+    header = f"{'name':<30} {'family':<12} {'L':>3} {'H':>5} {'A':>3} {'vocab':>7} {'case':<8} weights from"
     rows = [header, "-" * len(header)]
     for p in _PRESETS.values():
         c = p.config
+        source = ("pip " + p.weights_package.replace("_", "-") if p.weights_package
+                  else "Google release or HF folder" if p.release else f"HF folder {p.hf_name}")
         rows.append(
-            f"{p.name:<30} {c['num_layers']:>3} {c['hidden_dim']:>5} {c['num_heads']:>3} "
-            f"{c['vocabulary_size']:>7} {'uncased' if p.lowercase else 'cased':<8} "
-            f"{'pip ' + p.weights_package.replace('_', '-') if p.weights_package else 'Google release or HF folder'}"
+            f"{p.name:<30} {p.model_type:<12} {c['num_layers']:>3} {c['hidden_dim']:>5} {c['num_heads']:>3} "
+            f"{c['vocabulary_size']:>7} {'uncased' if p.lowercase else 'cased':<8} {source}"
         )
     text = "\n".join(rows)
     print(text)

@@ -15,7 +15,8 @@ from keras_bert_zoo.models.family import config_json_labels
 
 def save_hf(model, out_dir, vocabulary=None):
     """Writes a folder transformers loads as the same model: `BertModel` for a BertEncoder,
-    `BertForSequenceClassification` for a BertClassifier, ... (see `kbz.load`), labels included.
+    `BertForSequenceClassification` for a BertClassifier over one, `RobertaForSequenceClassification` for a
+    BertClassifier over a RobertaEncoder, ... (see `kbz.load`), labels included.
 
     `vocabulary` (a vocab.txt path or a token list) is written as vocab.txt beside the weights.
     """
@@ -32,8 +33,11 @@ def save_google_checkpoint(model, out_dir, vocabulary=None):
     Google's format holds an encoder or a pretrainer; save task models with `save_hf` or `.keras`.
     """
     family = families.of_model(model)
+    if family.to_google is None:
+        raise TypeError(f"A Google checkpoint holds BERT models only, not a {family.model_type} model; save it with "
+                        "kbz.save_hf or model.save('model.keras').")
     architecture = family.architecture_of(model)
-    if family.to_google is None or architecture.name not in ("BertModel", "BertForPreTraining", "BertForMaskedLM"):
+    if architecture.name not in ("BertModel", "BertForPreTraining", "BertForMaskedLM"):
         raise TypeError(f"A Google checkpoint holds a BertEncoder or a BertPretrainer, not a {type(model).__name__}; "
                         "save it with kbz.save_hf or model.save('model.keras').")
     names, optional = family.weight_names(model)

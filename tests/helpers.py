@@ -361,3 +361,83 @@ def write_classifier_run(run, vocabulary=TINY_VOCABULARY, **run_info):
     run.mkdir(parents=True)
     model.save(run / "best.keras")
     runs.save_run_info(run, **run_info)
+
+
+# ------------------------------------------------------------------------------ parity with transformers
+
+
+def perturbed_hf_model(cls, config, seed=0):
+    """A transformers model of class `cls` on `config`, in eval mode, every parameter moved off its special init
+    (LayerNorm ones, zero biases) so that each tensor matters."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = cls(config).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    return model
+
+
+def padded_inputs(batch=3, seq=9, vocabulary_size=99, pad_id=0, segments=True, left=False, seed=0):
+    """Encoder inputs with a different amount of padding per row (row 0 unpadded), on the right or (`left`) on
+    the left, the same tokens either way; padding holds `pad_id` and real tokens never do (RoBERTa counts
+    positions from them). `segments` adds BERT's random `segment_ids`."""
+    rng = np.random.default_rng(seed)
+    lengths = np.maximum(1, seq - np.arange(batch) * max(1, seq // (batch + 1)))
+    padding_mask = (np.arange(seq)[None, :] < lengths[:, None]).astype("int32")
+    tokens = rng.integers(pad_id + 1, pad_id + vocabulary_size, size=(batch, seq)) % vocabulary_size
+    inputs = {"token_ids": np.where(padding_mask == 1, tokens, pad_id).astype("int32"), "padding_mask": padding_mask}
+    if segments:
+        inputs["segment_ids"] = (rng.integers(0, 2, size=(batch, seq)) * padding_mask).astype("int32")
+    if left:  # each row's tokens, in their order, after its padding
+        inputs = {key: np.stack([np.roll(row, seq - n) for row, n in zip(value, lengths)])
+                  for key, value in inputs.items()}
+    return inputs
+
+
+def torch_inputs(inputs):
+    """Our encoder inputs as transformers' keyword arguments."""
+    import torch
+
+    names = {"token_ids": "input_ids", "segment_ids": "token_type_ids", "padding_mask": "attention_mask"}
+    return {names[key]: torch.tensor(value, dtype=torch.long) for key, value in inputs.items()}
+
+
+def hf_difference(ours, theirs, inputs):
+    """Max abs difference, over every output and real tokens only, between our model and the transformers
+    model `theirs` (any family's `...Model`, `...ForMaskedLM`, `...ForPreTraining`, `...ForSequenceClassification`,
+    `...ForTokenClassification`, `...ForQuestionAnswering` or `...ForMultipleChoice`) on `inputs`."""
+    import torch
+
+    kind = type(theirs).__name__
+    mask = inputs["padding_mask"].astype(bool)
+
+    def reference(feed):
+        with torch.no_grad():
+            return theirs(**torch_inputs(feed))
+
+    def diff(a, b, per_token=False):
+        d = np.abs(_numpy(a).astype("float64") - _numpy(b).astype("float64"))
+        return d[mask].max() if per_token else d.max()
+
+    if kind.endswith("ForMultipleChoice"):
+        stacked = {key: np.stack([value, value[::-1]], axis=1) for key, value in inputs.items()}  # 2 choices
+        return diff(ours(stacked), reference(stacked).logits)
+    out = reference(inputs)
+    if kind.endswith("ForMaskedLM") or kind.endswith("ForPreTraining"):
+        positions = np.tile(np.arange(mask.shape[1]), (len(mask), 1)).astype("int32")
+        mine = ours({**inputs, "mask_positions": positions})
+        if kind.endswith("ForMaskedLM"):
+            return diff(mine["mlm_logits"], out.logits, per_token=True)
+        return max(diff(mine["mlm_logits"], out.prediction_logits, per_token=True),
+                   diff(mine["nsp_logits"], out.seq_relationship_logits))
+    mine = ours(inputs)
+    if kind.endswith("ForQuestionAnswering"):
+        return max(diff(mine[key], getattr(out, key), per_token=True) for key in ("start_logits", "end_logits"))
+    if kind.endswith("ForTokenClassification"):
+        return diff(mine, out.logits, per_token=True)
+    if kind.endswith("ForSequenceClassification"):
+        return diff(mine, out.logits)
+    return max(diff(mine["sequence_output"], out.last_hidden_state, per_token=True),
+               diff(mine["pooled_output"], out.pooler_output))

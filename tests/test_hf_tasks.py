@@ -6,6 +6,7 @@ import pytest
 import torch
 import transformers
 from conftest import make_inputs
+from helpers import hf_difference, perturbed_hf_model, torch_inputs
 
 import keras_bert_zoo as kbz
 
@@ -16,25 +17,10 @@ LABELS = ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]
 
 
 def random_hf_model(cls, seed=0, **config):
-    torch.manual_seed(seed)
-    model = cls(transformers.BertConfig(**CONFIG, **config)).eval()
-    with torch.no_grad():  # off the special inits (LayerNorm ones, zero biases), so every tensor matters
-        for parameter in model.parameters():
-            parameter.add_(torch.randn_like(parameter) * 0.05)
-    return model
+    return perturbed_hf_model(cls, transformers.BertConfig(**CONFIG, **config), seed)
 
 
-def torch_inputs(inputs):
-    names = {"token_ids": "input_ids", "segment_ids": "token_type_ids", "padding_mask": "attention_mask"}
-    return {names[key]: torch.tensor(value, dtype=torch.long) for key, value in inputs.items()}
-
-
-def torch_outputs(model, inputs):
-    with torch.no_grad():
-        return model(**torch_inputs(inputs))
-
-
-CASES = {  # HF class -> (our class, extra config, our outputs -> HF outputs comparison)
+CASES = {  # HF class -> (our class, extra config)
     "BertForSequenceClassification": (kbz.BertClassifier, dict(id2label={0: "negative", 1: "neutral", 2: "positive"})),
     "BertForTokenClassification": (kbz.BertTokenClassifier, dict(id2label=dict(enumerate(LABELS)))),
     "BertForQuestionAnswering": (kbz.BertSpanQA, {}),
@@ -42,31 +28,6 @@ CASES = {  # HF class -> (our class, extra config, our outputs -> HF outputs com
     "BertForMaskedLM": (kbz.BertPretrainer, {}),
     "BertForPreTraining": (kbz.BertPretrainer, {}),
 }
-
-
-def compare(name, ours, theirs, inputs):
-    """Max abs difference between our model's and transformers' outputs on `inputs` (real tokens only)."""
-    mask = inputs["padding_mask"].astype(bool)
-    if name == "BertForMultipleChoice":
-        stacked = {key: np.stack([value, value[::-1]], axis=1) for key, value in inputs.items()}  # 2 choices
-        return np.abs(np.asarray(ours(stacked)) - torch_outputs(theirs, stacked).logits.numpy()).max()
-    if name in ("BertForMaskedLM", "BertForPreTraining"):
-        positions = np.tile(np.arange(inputs["token_ids"].shape[1]), (len(mask), 1)).astype("int32")
-        out = ours({**inputs, "mask_positions": positions})
-        reference = torch_outputs(theirs, inputs)
-        mlm = reference.logits if name == "BertForMaskedLM" else reference.prediction_logits
-        diff = np.abs(np.asarray(out["mlm_logits"]) - mlm.numpy())[mask].max()
-        if name == "BertForPreTraining":
-            diff = max(diff, np.abs(np.asarray(out["nsp_logits"]) - reference.seq_relationship_logits.numpy()).max())
-        return diff
-    reference = torch_outputs(theirs, inputs)
-    if name == "BertForQuestionAnswering":
-        out = ours(inputs)
-        return max(np.abs(np.asarray(out[key]) - getattr(reference, key).numpy())[mask].max()
-                   for key in ("start_logits", "end_logits"))
-    logits = np.asarray(ours(inputs))
-    return np.abs(logits[mask] - reference.logits.numpy()[mask]).max() if logits.ndim == 3 else \
-        np.abs(logits - reference.logits.numpy()).max()
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -77,7 +38,7 @@ def test_hf_task_checkpoint_loads_as_its_class_and_saves_back(name, tmp_path):
     ours = kbz.load(tmp_path / "hf")
     assert type(ours) is our_class
     inputs = make_inputs(batch=3, seq=9, vocabulary_size=99)
-    assert compare(name, ours, theirs, inputs) <= TOLERANCE
+    assert hf_difference(ours, theirs, inputs) <= TOLERANCE
     if "id2label" in config:
         assert ours.label_names == list(config["id2label"].values())
     if name == "BertForMaskedLM":
@@ -98,7 +59,7 @@ def test_regression_checkpoint_loads_as_a_regressor(tmp_path):
     ours = kbz.load(tmp_path / "hf")
     assert ours.num_classes == 1
     inputs = make_inputs(vocabulary_size=99)
-    assert np.abs(np.asarray(ours(inputs)) - torch_outputs(theirs, inputs).logits.numpy()).max() <= TOLERANCE
+    assert hf_difference(ours, theirs, inputs) <= TOLERANCE
     kbz.save_hf(ours, tmp_path / "back")
     assert transformers.AutoConfig.from_pretrained(tmp_path / "back").problem_type == "regression"
 

@@ -48,5 +48,5 @@ def test_a_family_is_one_registry_entry(classifier_folder):
     bert = families.get("bert")
     assert families.of_model(kbz.load(classifier_folder)) is bert
     assert bert.architecture_of(kbz.load(classifier_folder)).name == "BertForSequenceClassification"
-    with pytest.raises(ValueError, match="model_type 'roberta' is not one this package loads"):
-        families.of_config({"model_type": "roberta"})
+    with pytest.raises(ValueError, match="model_type 'gpt2' is not one this package loads"):
+        families.of_config({"model_type": "gpt2"})

@@ -140,3 +140,42 @@ def test_unshipped_vocabulary_comes_with_the_weights(tmp_path, monkeypatch):
     cache.mkdir(parents=True)
     (cache / "vocab.txt").write_text("\n".join(tokens) + "\n")
     assert kbz.load_tokenizer("bert_base_cased")(["Hello"]).to_list() == [[5]]
+
+
+# The public checkpoints' config.json values (FacebookAI/roberta-base, ... on the Hugging Face hub).
+_PUBLIC_ROBERTA_CONFIGS = {
+    "roberta_base": ("roberta", 50265, 12, 768, 12, 3072, 514),
+    "roberta_large": ("roberta", 50265, 24, 1024, 16, 4096, 514),
+    "xlm_roberta_base": ("xlm-roberta", 250002, 12, 768, 12, 3072, 514),
+    "xlm_roberta_large": ("xlm-roberta", 250002, 24, 1024, 16, 4096, 514),
+    "bertweet_base": ("roberta", 64001, 12, 768, 12, 3072, 130),
+}
+
+
+@pytest.mark.parametrize("name", _PUBLIC_ROBERTA_CONFIGS)
+def test_roberta_family_presets_are_the_public_architectures(name):
+    from keras_bert_zoo.models import families
+
+    model_type, vocab, layers, hidden, heads, intermediate, positions = _PUBLIC_ROBERTA_CONFIGS[name]
+    config_json = {"model_type": model_type, "vocab_size": vocab, "num_hidden_layers": layers, "hidden_size": hidden,
+                   "num_attention_heads": heads, "intermediate_size": intermediate,
+                   "max_position_embeddings": positions, "type_vocab_size": 1, "pad_token_id": 1,
+                   "layer_norm_eps": 1e-05, "hidden_act": "gelu", "hidden_dropout_prob": 0.1}
+    preset = presets.get(name)
+    assert preset.model_type == model_type
+    assert families.get(model_type).config_from_hf(config_json, "config.json") == preset.config
+    with pytest.raises(preset_weights.MissingWeightsError, match=f"fetch the Hugging Face folder {preset.hf_name};"):
+        kbz.load(name)
+
+
+def test_a_weights_folder_of_another_family_or_size_is_a_named_error(tiny_release, tmp_path):
+    from keras_bert_zoo.models.roberta import RobertaEncoder
+
+    with pytest.raises(preset_weights.PresetWeightsError,
+                       match="holds a bert checkpoint, not preset 'roberta_base' \\(roberta\\)"):
+        kbz.load("roberta_base", weights=tiny_release[0])
+    tiny = kbz.save_hf(RobertaEncoder(50265, 2, 2, 16, 32, max_sequence_length=128), tmp_path / "tiny")
+    with pytest.raises(preset_weights.PresetWeightsError,
+                       match=r"does not hold preset 'bertweet_base': vocabulary_size=50265 \(the preset has 64001\), "
+                             r"num_layers=2 \(the preset has 12\)"):
+        kbz.load("bertweet_base", weights=tiny)

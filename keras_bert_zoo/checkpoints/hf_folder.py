@@ -12,8 +12,9 @@ from keras_bert_zoo.checkpoints.errors import CheckpointError, check_weights
 SAFETENSORS = "model.safetensors"
 INDEX = f"{SAFETENSORS}.index.json"
 PYTORCH_BIN = "pytorch_model.bin"
-# Buffers transformers stores beside the weights; they are derived, not learned.
-_BUFFERS = ("embeddings.position_ids", "bert.embeddings.position_ids")
+# Buffers older transformers stored beside the weights (`bert.embeddings.position_ids`, `roberta.embeddings.
+# token_type_ids`, ...); they are derived, not learned.
+_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
 
 
 def is_hf_folder(path):
@@ -77,7 +78,7 @@ def read_weights(files):
     state = {}
     for file in files:
         tensors = _read_pytorch_bin(file) if file.name == PYTORCH_BIN else _read_safetensors(file)
-        tensors = {name: value for name, value in tensors.items() if name not in _BUFFERS}
+        tensors = {name: value for name, value in tensors.items() if not name.endswith(_BUFFERS)}
         state.update(check_weights(tensors, file))
     return state
 

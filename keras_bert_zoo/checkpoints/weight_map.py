@@ -80,7 +80,7 @@ def assign(model, names, state, source, display_name=str, optional=(), tied=None
             if target in state and not np.array_equal(value, state[target]):
                 problems.append(
                     f"{display_name(alias)} differs from {display_name(target)}; "
-                    "BERT ties them and so does this model"
+                    "the checkpoint's family ties them and so does this model"
                 )
     missing = sorted(name for name in set(table) - set(state) if not table[name].optional)
     unexpected = sorted(set(state) - set(table))

@@ -1,13 +1,18 @@
-"""The registry of model families: config.json's `model_type` -> `Family`.
+"""The registry of model families: config.json's `model_type` -> `Family` (bert, roberta, xlm-roberta,
+distilbert).
 
-Adding a family (RoBERTa, ...) is one folder under `keras_bert_zoo/models/` and one entry here.
+Adding a family (DistilBERT, ...) is one folder under `keras_bert_zoo/models/` and one entry here.
 
 >>> from keras_bert_zoo.models import families
 >>> families.get("bert").backbone.__name__
 'BertEncoder'
 >>> families.of_config({"architectures": ["BertForMaskedLM"]}).model_type  # no model_type: Google's BERT
 'bert'
+>>> families.get("xlm-roberta").backbone.__name__
+'XLMRobertaEncoder'
 """
+
+import functools
 
 from keras_bert_zoo.models.bert import checkpoint_names as bert_names
 from keras_bert_zoo.models.bert import google_names as bert_google_names
@@ -17,6 +22,9 @@ from keras_bert_zoo.models.distilbert import checkpoint_names as distilbert_name
 from keras_bert_zoo.models.distilbert import hf_config as distilbert_config
 from keras_bert_zoo.models.distilbert.backbone import DistilBertEncoder
 from keras_bert_zoo.models.family import Family
+from keras_bert_zoo.models.roberta import checkpoint_names as roberta_names
+from keras_bert_zoo.models.roberta import hf_config as roberta_config
+from keras_bert_zoo.models.roberta.backbone import RobertaEncoder, XLMRobertaEncoder
 
 BERT = Family(
     model_type="bert",
@@ -39,6 +47,30 @@ BERT = Family(
     preprocessor="BertPreprocessor",
 )
 
+
+def _roberta(model_type, backbone, class_prefix, architectures):
+    """RoBERTa and XLM-RoBERTa: one network, two model types (and HF class names)."""
+    return Family(
+        model_type=model_type,
+        backbone=backbone,
+        prefix=roberta_config.PREFIX,
+        config_from_hf=functools.partial(roberta_config.config_from_hf, model_type=model_type),
+        config_to_hf=functools.partial(roberta_config.config_to_hf, model_type=model_type),
+        check_sizes=functools.partial(roberta_config.check_sizes, model_type=model_type),
+        backbone_names=roberta_names.encoder_names,
+        hf_names=roberta_names.hf_names,
+        architectures=architectures,
+        architecture_of_state=functools.partial(roberta_names.architecture_of_state, class_prefix=class_prefix),
+        pooler=roberta_names.POOLER_NAMES,
+        tied=roberta_names.TIED,
+        shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                    "max_sequence_length", "pad_id"),
+    )
+
+
+ROBERTA = _roberta("roberta", RobertaEncoder, "Roberta", roberta_names.ROBERTA_ARCHITECTURES)
+XLM_ROBERTA = _roberta("xlm-roberta", XLMRobertaEncoder, "XLMRoberta", roberta_names.XLM_ROBERTA_ARCHITECTURES)
+
 DISTILBERT = Family(
     model_type="distilbert",
     backbone=DistilBertEncoder,
@@ -57,7 +89,7 @@ DISTILBERT = Family(
     preprocessor="BertPreprocessor",
 )
 
-FAMILIES = {family.model_type: family for family in (BERT, DISTILBERT)}
+FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT)}
 DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
 
 
@@ -73,9 +105,10 @@ def of_config(config_json):
 
 
 def of_model(model):
-    """The family of a backbone or of a task model over one, or a TypeError."""
+    """The family of a backbone or of a task model over one (its exact class: an XLMRobertaEncoder is a
+    RobertaEncoder too), or a TypeError."""
     for family in FAMILIES.values():
-        if isinstance(model, family.backbone) or isinstance(getattr(model, "encoder", None), family.backbone):
+        if type(model) is family.backbone or type(getattr(model, "encoder", None)) is family.backbone:
             return family
     raise TypeError(f"{type(model).__name__} is not a model of a known family ({', '.join(FAMILIES)}); "
                     "save it with model.save('model.keras').")

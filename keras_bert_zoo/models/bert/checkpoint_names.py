@@ -30,7 +30,8 @@ def layer_norm(prefix, layer_path):
 
 
 def encoder_names(encoder):
-    """{HF `BertModel` name: (Keras variable path, kind)} of a BertEncoder."""
+    """{HF `BertModel` name: (Keras variable path, kind)} of a BertEncoder (and of a RobertaEncoder, whose
+    layers and HF names are BERT's)."""
     names = {
         "embeddings.word_embeddings.weight": ("token_embedding/embeddings", "copy"),
         "embeddings.position_embeddings.weight": ("position_embedding/embeddings", "copy"),
@@ -53,10 +54,11 @@ def encoder_names(encoder):
     return names
 
 
-def hf_names(state):
-    """A `BertModel` file's names (embeddings.*, encoder.*, pooler.*) with the `bert.` prefix task files use."""
+def hf_names(state, prefix=PREFIX):
+    """A `BertModel` file's names (embeddings.*, encoder.*, pooler.*) with the prefix task files use (`bert.`;
+    RoBERTa's files have the same names under `roberta.`)."""
     roots = ("embeddings.", "encoder.", "pooler.")
-    return {f"{PREFIX}.{name}" if name.startswith(roots) else name: value for name, value in state.items()}
+    return {f"{prefix}.{name}" if name.startswith(roots) else name: value for name, value in state.items()}
 
 
 MLM_HEAD = {

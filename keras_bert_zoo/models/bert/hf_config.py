@@ -5,7 +5,7 @@ import re
 from keras_bert_zoo.errors import CheckpointError, CheckpointMismatchError
 from keras_bert_zoo.layers import HF_ACTIVATIONS
 
-_KEYS = {  # checkpoint key -> BertEncoder argument
+KEYS = {  # checkpoint key -> BertEncoder argument
     "vocab_size": "vocabulary_size",
     "num_hidden_layers": "num_layers",
     "num_attention_heads": "num_heads",
@@ -28,12 +28,13 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def config_from_hf(config, path):
+def config_from_hf(config, path, family="BERT"):
     """BertEncoder kwargs from the JSON of a config.json / bert_config.json (`path`, named in errors);
-    CheckpointError naming what is wrong."""
+    CheckpointError naming what is wrong. `family` names the config's family in the messages (the
+    RoBERTa family shares these keys)."""
     missing = [key for key in _REQUIRED if key not in config]
     if missing:
-        raise CheckpointError(f"{path}: lacks {', '.join(missing)}; it is not a BERT config.")
+        raise CheckpointError(f"{path}: lacks {', '.join(missing)}; it is not a {family} config.")
     for key in _POSITIVE_INTEGERS:
         if key in config and (type(config[key]) is not int or config[key] < 1):
             raise CheckpointError(f"{path}: {key}={config[key]!r} is not a positive integer.")
@@ -50,12 +51,12 @@ def config_from_hf(config, path):
     if config.get("position_embedding_type", "absolute") != "absolute":
         raise CheckpointError(
             f"{path}: position_embedding_type={config['position_embedding_type']!r} is not supported "
-            "(only BERT's absolute position embeddings are)."
+            f"(only {family}'s absolute position embeddings are)."
         )
     activation = config.get("hidden_act", "gelu")
     if not isinstance(activation, str) or activation not in HF_ACTIVATIONS:
         raise CheckpointError(f"{path}: hidden_act={activation!r} is not one of {sorted(HF_ACTIVATIONS)}.")
-    kwargs = {ours: config[theirs] for theirs, ours in _KEYS.items() if theirs in config}
+    kwargs = {ours: config[theirs] for theirs, ours in KEYS.items() if theirs in config}
     kwargs["activation"] = HF_ACTIVATIONS[activation]
     return kwargs
 
@@ -70,38 +71,45 @@ _SIZES = {
 }
 
 
-def check_sizes(config_json, shapes, config_file, weights, display_name=str):
+def check_sizes(config_json, shapes, config_file, weights, display_name=str, prefix="bert",
+                config_from_hf=config_from_hf):
     """Refuses a config whose sizes the weights do not have, before a model is built from it.
 
     `shapes`: {HF name: shape} of the weights (from file headers: no tensor data needed), so a
-    config asking for a huge model over small files fails here instead of allocating it.
+    config asking for a huge model over small files fails here instead of allocating it. `prefix`
+    and `config_from_hf` are the family's (the RoBERTa family has BERT's weight names).
     """
-    kwargs = config_from_hf(config_json, config_file)
-    shapes = {name.removeprefix("bert."): tuple(shape) for name, shape in shapes.items()}
+    config_from_hf(config_json, config_file)
+    shapes = {name.removeprefix(f"{prefix}."): tuple(shape) for name, shape in shapes.items()}
     problems = {}  # ordered, without repeats
     for key, (name, axis) in _SIZES.items():
-        if _KEYS[key] not in kwargs:  # the encoder's default, a small size
+        if key not in config_json:  # the encoder's default, a small size
             continue
-        shape, shown = shapes.get(name), display_name(f"bert.{name}")
+        shape, shown = shapes.get(name), display_name(f"{prefix}.{name}")
         if shape is None or len(shape) != 2:
             problems[f"{shown} is missing" if shape is None else f"{shown} has shape {shape}, not 2-D"] = None
-        elif kwargs[_KEYS[key]] != shape[axis]:
-            problems[f"{key}={kwargs[_KEYS[key]]} but {shown} says {shape[axis]}"] = None
+        elif config_json[key] != shape[axis]:
+            problems[f"{key}={config_json[key]} but {shown} says {shape[axis]}"] = None
     layers = {int(m.group(1)) for name in shapes if (m := re.match(r"encoder\.layer\.(\d+)\.", name))}
-    if kwargs["num_layers"] != len(layers):
-        problems[f"num_hidden_layers={kwargs['num_layers']} but the weights hold {len(layers)} layers"] = None
+    if config_json["num_hidden_layers"] != len(layers):
+        problems[f"num_hidden_layers={config_json['num_hidden_layers']} but the weights hold {len(layers)} "
+                 "layers"] = None
     if problems:
         raise CheckpointMismatchError(f"{config_file}: does not match {weights}: " + "; ".join(problems) + ".")
 
 
+def hf_activation(activation):
+    """The checkpoint name (`hidden_act`) of a Keras activation name."""
+    return {"gelu": "gelu", "gelu_approximate": "gelu_new"}.get(activation, activation)
+
+
 def config_to_hf(encoder, architecture):
     """An HF/Google-style BERT config dict for `encoder`."""
-    activation = {"gelu": "gelu", "gelu_approximate": "gelu_new"}.get(encoder.activation, encoder.activation)
     config = {"architectures": [architecture], "model_type": "bert"}
-    for theirs, ours in _KEYS.items():
+    for theirs, ours in KEYS.items():
         config[theirs] = getattr(encoder, ours)
     config.update(
-        hidden_act=activation,
+        hidden_act=hf_activation(encoder.activation),
         attention_probs_dropout_prob=encoder.dropout,
         initializer_range=0.02,
         pad_token_id=0,
