@@ -2,17 +2,28 @@
 compute what transformers computes (tiny random models, perturbed weights, right- and left-padded batches),
 and save back with `kbz.save_hf` to folders transformers loads with equal weights."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
 import transformers
-from helpers import check_layer, check_task, hf_difference, padded_inputs, perturbed_hf_model, torch_inputs
+from helpers import (
+    check_layer,
+    check_task,
+    hf_difference,
+    padded_inputs,
+    perturbed_hf_model,
+    tiny_vocabulary,
+    torch_inputs,
+)
 
 import keras_bert_zoo as kbz
+from keras_bert_zoo import preset_weights, presets
 from keras_bert_zoo.errors import CheckpointError, CheckpointMismatchError
 from keras_bert_zoo.models.distilbert import DistilBertEncoder
+from keras_bert_zoo.models.distilbert.hf_config import config_from_hf
 
 CONFIG = dict(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=40)
 TOLERANCE = 1e-5
@@ -216,3 +227,30 @@ def test_convert_cli_takes_a_distilbert_classifier_through_keras_and_back(tmp_pa
         np.testing.assert_array_equal(again.state_dict()[key].numpy(), value.numpy(), err_msg=key)
     with pytest.raises(SystemExit, match="error: A Google checkpoint holds BERT models only, not a distilbert model"):
         main(["convert", str(tmp_path / "hf"), str(tmp_path / "google"), "--to", "google"])
+
+
+@pytest.mark.parametrize("name, vocabulary_size", [("distilbert_base_uncased", 30522),
+                                                   ("distilbert_base_cased", 28996)])
+def test_presets_are_the_public_architectures_and_name_their_weights(name, vocabulary_size):
+    public = transformers.DistilBertConfig(vocab_size=vocabulary_size).to_dict()  # the defaults: distilbert-base
+    preset = presets.get(name)
+    assert preset.model_type == "distilbert"
+    assert preset.config == {**config_from_hf(public, "config.json"), "layer_norm_epsilon": 1e-12}
+    assert type(kbz.load(name, weights=None)) is DistilBertEncoder
+    with pytest.raises(preset_weights.MissingWeightsError, match=f"distilbert/{name.replace('_', '-')}"):
+        kbz.load(name)
+
+
+def test_a_preset_loads_the_weights_folder_a_user_names_and_refuses_another_architecture(tmp_path, monkeypatch):
+    theirs = random_hf_distilbert(transformers.DistilBertForSequenceClassification)
+    theirs.save_pretrained(tmp_path / "hf")
+    (tmp_path / "hf" / "vocab.txt").write_text("\n".join(tiny_vocabulary(*(f"t{i}" for i in range(5, 99)))) + "\n")
+    with pytest.raises(preset_weights.PresetWeightsError,
+                       match="does not hold preset 'distilbert_base_cased': vocabulary_size=99 .the preset has 28996."):
+        kbz.load("distilbert_base_cased", weights=tmp_path / "hf")
+    tiny = config_from_hf(theirs.config.to_dict(), "config.json")
+    monkeypatch.setitem(presets._PRESETS, "distilbert_base_cased",  # the entry at a size the test can build
+                        dataclasses.replace(presets.get("distilbert_base_cased"), config=tiny))
+    encoder = kbz.load("distilbert_base_cased", weights=tmp_path / "hf")
+    assert encoder_difference(encoder, theirs.distilbert, padded_batches()[1]) <= TOLERANCE
+    assert kbz.load_tokenizer("distilbert_base_cased", weights=tmp_path / "hf")(["t5 t7"]).to_list() == [[5, 7]]
