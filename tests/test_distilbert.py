@@ -10,11 +10,14 @@ import pytest
 import torch
 import transformers
 from helpers import (
+    TINY_VOCABULARY,
+    check_export,
     check_layer,
     check_task,
     hf_difference,
     padded_inputs,
     perturbed_hf_model,
+    tiny_preprocessor,
     tiny_vocabulary,
     torch_inputs,
 )
@@ -254,3 +257,11 @@ def test_a_preset_loads_the_weights_folder_a_user_names_and_refuses_another_arch
     encoder = kbz.load("distilbert_base_cased", weights=tmp_path / "hf")
     assert encoder_difference(encoder, theirs.distilbert, padded_batches()[1]) <= TOLERANCE
     assert kbz.load_tokenizer("distilbert_base_cased", weights=tmp_path / "hf")(["t5 t7"]).to_list() == [[5, 7]]
+
+
+@pytest.mark.slow  # end to end: four exports
+def test_a_distilbert_classifier_exports_to_every_format(tmp_path):
+    """SavedModel (TF2 and TF1 session), TFLite and ONNX answer raw texts as the Keras model does."""
+    encoder = DistilBertEncoder(len(TINY_VOCABULARY), 1, 2, 16, 24)
+    model = kbz.BertClassifier(encoder, num_classes=2, label_names=["neg", "pos"], preprocessor=tiny_preprocessor())
+    check_export(model, ["a good movie", "not a bad film ."], tmp_path)
