@@ -15,6 +15,12 @@ class DistilBertBlock(TransformerEncoder):
 
     Written as a subclass because keras-hub's block has one rate for all three places; the weights and
     the inference computation are keras-hub's unchanged.
+
+    Example:
+    >>> import numpy as np
+    >>> block = DistilBertBlock(num_heads=2, intermediate_dim=8, dropout=0.1, attention_dropout=0.2)
+    >>> tuple(block(np.ones((1, 3, 4), "float32")).shape)
+    (1, 3, 4)
     """
 
     def __init__(self, attention_dropout=0.0, **kwargs):
