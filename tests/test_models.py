@@ -138,3 +138,18 @@ def test_first_token_classifier_heads_follow_hugging_face(head, tiny_encoder):
     hidden = np.tanh(hidden) if head == "dense_tanh" else np.maximum(hidden, 0)
     expected = hidden @ np.asarray(logits.kernel) + np.asarray(logits.bias)
     np.testing.assert_allclose(np.asarray(model(inputs)), expected, atol=1e-5)
+
+
+def test_a_backbone_without_a_pooler_takes_first_token_heads_only(tiny_encoder):
+    class SequenceOnly(keras.Model):  # a DistilBERT-like backbone: no pooled_output
+        default_classifier_head = default_multiple_choice_head = "dense_relu"
+
+    inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in tiny_encoder.input}
+    backbone = SequenceOnly(inputs, {"sequence_output": tiny_encoder(inputs)["sequence_output"]})
+    backbone.hidden_dim = tiny_encoder.hidden_dim
+    assert kbz.BertClassifier(backbone, num_classes=2).head == "dense_relu"
+    assert kbz.BertMultipleChoice(backbone, num_choices=2).head == "dense_relu"
+    with pytest.raises(ValueError, match="head='pooled' needs a pooled_output; SequenceOnly has none"):
+        kbz.BertClassifier(backbone, num_classes=2, head="pooled")
+    with pytest.raises(ValueError, match="next_sentence=True needs a pooled_output; SequenceOnly has none"):
+        kbz.BertPretrainer(backbone)

@@ -115,13 +115,15 @@ def test_a_task_folder_gives_its_encoder_alone_and_bad_configs_name_file_and_key
             kbz.load(tmp_path / "hf")
 
 
-def test_masked_lm_head_is_tied_and_roberta_has_no_next_sentence_checkpoint(tmp_path):
-    theirs = hf_model("xlm-roberta", "ForMaskedLM")
+def test_masked_lm_head_is_tied_with_exact_gelu_and_roberta_has_no_next_sentence_checkpoint(tmp_path):
+    theirs = hf_model("xlm-roberta", "ForMaskedLM", hidden_act="gelu_new")  # RobertaLMHead's GELU stays exact
     theirs.save_pretrained(tmp_path / "hf")
     ours = kbz.load(tmp_path / "hf")
+    assert hf_difference(ours, theirs, inputs()) <= TOLERANCE
     assert ours.next_sentence is False and set(ours.output) == {"mlm_logits"}
     assert ours.mlm_head.token_embedding is ours.encoder.token_embedding
-    with pytest.raises(TypeError, match="XLM-ROBERTA checkpoint holds one of"):
+    with pytest.raises(TypeError, match=r"XLMRobertaForMaskedLM is a BertPretrainer with \{'next_sentence': False\}; "
+                                        r"this one has \{'next_sentence': True\}"):
         kbz.save_hf(kbz.BertPretrainer(ours.encoder, next_sentence=True), tmp_path / "nsp")
 
 

@@ -71,6 +71,11 @@ class Family:
                 getattr(model, key) == value for key, value in architecture.options.items()
             ):
                 return architecture
+        for architecture in self.architectures.values():
+            if type(model) is architecture.model_class:  # the class, with options Hugging Face's class lacks
+                ours = {key: getattr(model, key) for key in architecture.options}
+                raise TypeError(f"{architecture.name} is a {type(model).__name__} with {architecture.options}; "
+                                f"this one has {ours}. Save it with model.save('model.keras').")
         names = ", ".join(a.model_class.__name__ for a in self.architectures.values())
         raise TypeError(f"A {self.model_type.upper()} checkpoint holds one of {names}, "
                         f"not a {type(model).__name__}; save it with model.save('model.keras').")

@@ -17,8 +17,8 @@ class BertPretrainer(BertTask):
     to the word embeddings (plus an output bias), and `nsp_logits` [batch, 2] from the pooled output
     (left out with `next_sentence=False`: the masked-LM-only model, Hugging Face's `BertForMaskedLM`,
     `RobertaForMaskedLM`, ...). The masked-LM head works on every backbone (it uses its
-    `token_embedding`, `activation` and `layer_norm_epsilon`); next-sentence prediction needs a
-    `pooled_output`.
+    `token_embedding`, `layer_norm_epsilon` and `activation`, or `mlm_activation` where the backbone's
+    class names another, as RoBERTa's does); next-sentence prediction needs a `pooled_output`.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -43,7 +43,7 @@ class BertPretrainer(BertTask):
         }
         self.mlm_head = MaskedLMHead(
             token_embedding=encoder.token_embedding,
-            intermediate_activation=get_activation(encoder.activation),
+            intermediate_activation=get_activation(getattr(encoder, "mlm_activation", encoder.activation)),
             layer_norm_epsilon=encoder.layer_norm_epsilon,
             kernel_initializer=bert_initializer(),
             dtype=encoder.dtype_policy,

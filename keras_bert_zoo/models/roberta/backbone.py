@@ -45,6 +45,8 @@ class RobertaEncoder(keras.Model):
     # The heads Hugging Face's RoBERTa classes put on it (see BertClassifier, BertMultipleChoice).
     default_classifier_head = "dense_tanh"
     default_multiple_choice_head = "pooled"
+    # RobertaLMHead applies the exact GELU whatever `hidden_act` says (BertPretrainer reads this).
+    mlm_activation = "gelu"
 
     def __init__(
         self,
