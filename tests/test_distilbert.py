@@ -170,6 +170,17 @@ def test_distilbert_task_checkpoint_loads_as_its_class_and_saves_back(name, tmp_
     assert type(kbz.load(tmp_path / "back")) is our_class
 
 
+@pytest.mark.parametrize("activation", ["gelu_new", "relu"])
+def test_config_activation_drives_the_blocks_and_the_masked_lm_transform(activation, tmp_path):
+    """transformers' DistilBERT applies `activation` in its feed-forwards and in vocab_transform alike."""
+    theirs = random_hf_distilbert(transformers.DistilBertForMaskedLM, activation=activation)
+    theirs.save_pretrained(tmp_path)
+    ours = kbz.load(tmp_path)
+    assert ours.encoder.activation == {"gelu_new": "gelu_approximate"}.get(activation, activation)
+    for inputs in padded_batches():
+        assert hf_difference(ours, theirs, inputs) <= TOLERANCE
+
+
 def test_heads_on_a_distilbert_encoder_keep_the_task_contract():
     """Config and .keras round trips, float32 logits under mixed precision; NSP needs a pooler DistilBERT lacks."""
     encoder = DistilBertEncoder(50, 1, 2, 16, 24)
