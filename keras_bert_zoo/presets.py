@@ -216,6 +216,23 @@ for _name, _description, _config, _hf_name, _model_type, _vocabulary in (
                      "weights)", hf_name=_hf_name, model_type=_model_type))
 
 
+def _distilbert_config(vocabulary_size):
+    """DistilBertEncoder arguments of the distilbert-base checkpoints (6 layers of BERT-Base's shape)."""
+    return {"vocabulary_size": vocabulary_size, "num_layers": 6, "num_heads": 12, "hidden_dim": 768,
+            "intermediate_dim": 3072, "max_sequence_length": 512, "dropout": 0.1, "attention_dropout": 0.1,
+            "activation": "gelu", "layer_norm_epsilon": 1e-12}
+
+
+for _name, _description, _vocabulary_size, _lowercase, _vocabulary_file in (
+    ("distilbert_base_uncased", "DistilBERT-Base (L-6 H-768), English uncased", 30522, True, _UNCASED),
+    ("distilbert_base_cased", "DistilBERT-Base (L-6 H-768), English cased", 28996, False, None),
+):
+    _hf_name = f"distilbert/{_name.replace('_', '-')}"
+    _register(Preset(_name, _description, _distilbert_config(_vocabulary_size), _lowercase,
+                     f"the vocab.txt of {_hf_name} (BERT-Base {'un' if _lowercase else ''}cased's)", _vocabulary_file,
+                     hf_name=_hf_name, model_type="distilbert"))
+
+
 def names():
     """All preset names, in registry order."""
     return [*_PRESETS]

@@ -1,4 +1,5 @@
-"""The registry of model families: config.json's `model_type` -> `Family` (bert, roberta, xlm-roberta).
+"""The registry of model families: config.json's `model_type` -> `Family` (bert, roberta, xlm-roberta,
+distilbert).
 
 Adding a family (DistilBERT, ...) is one folder under `keras_bert_zoo/models/` and one entry here.
 
@@ -17,6 +18,9 @@ from keras_bert_zoo.models.bert import checkpoint_names as bert_names
 from keras_bert_zoo.models.bert import google_names as bert_google_names
 from keras_bert_zoo.models.bert import hf_config as bert_config
 from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.models.distilbert import checkpoint_names as distilbert_names
+from keras_bert_zoo.models.distilbert import hf_config as distilbert_config
+from keras_bert_zoo.models.distilbert.backbone import DistilBertEncoder
 from keras_bert_zoo.models.family import Family
 from keras_bert_zoo.models.roberta import checkpoint_names as roberta_names
 from keras_bert_zoo.models.roberta import hf_config as roberta_config
@@ -44,7 +48,6 @@ BERT = Family(
 )
 
 
-
 def _roberta(model_type, backbone, class_prefix, architectures):
     """RoBERTa and XLM-RoBERTa: one network, two model types (and HF class names)."""
     return Family(
@@ -68,7 +71,25 @@ def _roberta(model_type, backbone, class_prefix, architectures):
 ROBERTA = _roberta("roberta", RobertaEncoder, "Roberta", roberta_names.ROBERTA_ARCHITECTURES)
 XLM_ROBERTA = _roberta("xlm-roberta", XLMRobertaEncoder, "XLMRoberta", roberta_names.XLM_ROBERTA_ARCHITECTURES)
 
-FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA)}
+DISTILBERT = Family(
+    model_type="distilbert",
+    backbone=DistilBertEncoder,
+    prefix=distilbert_names.PREFIX,
+    config_from_hf=distilbert_config.config_from_hf,
+    config_to_hf=distilbert_config.config_to_hf,
+    check_sizes=distilbert_config.check_sizes,
+    backbone_names=distilbert_names.encoder_names,
+    hf_names=distilbert_names.hf_names,
+    architectures=distilbert_names.ARCHITECTURES,
+    architecture_of_state=distilbert_names.architecture_of_state,
+    tied=distilbert_names.TIED,
+    shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                "max_sequence_length"),
+    tokenizer="BertTokenizer",  # WordPiece, as BERT's
+    preprocessor="BertPreprocessor",
+)
+
+FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT)}
 DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
 
 
