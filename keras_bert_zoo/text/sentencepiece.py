@@ -83,9 +83,11 @@ class SentencePieceTokenizer(keras.layers.Layer):
     `tf.data` and exported SavedModels (TF2 and TF1 loaders).
 
     Known differences from Hugging Face, all from its normalizer working per grapheme cluster
-    rather than by SentencePiece's longest match: a cluster of 6 or more UTF-8 bytes (conjoining
-    Hangul jamo, a halfwidth kana with its voiced mark) is normalized character by character
-    there, composed here, so its ids can differ.
+    rather than by SentencePiece's longest match, so ids and spans can differ there: a cluster of
+    6 or more UTF-8 bytes (conjoining Hangul jamo, a halfwidth kana with its voiced mark) is
+    normalized character by character there, composed here; a shorter cluster whose start only is
+    in the normalization table ("o" + U+0302 + U+0323) becomes that start's normalization there,
+    the rest of the cluster dropped.
 
     Args:
         proto: the SentencePiece model: a `.model` path or its bytes.
@@ -217,8 +219,10 @@ class SentencePieceTokenizer(keras.layers.Layer):
         nothing, characters the normalizer drops belong to no piece, and each piece of a
         character the normalizer expands ("ﬁ" -> "f", "i") spans that whole character.
 
-        A run of unknown characters whose normalization changed something and that ends next to a
-        dropped character spans that character too (Hugging Face's does not).
+        A run of unknown characters whose normalization changed something ends at SentencePiece's end
+        for it: over the dropped characters and combining marks after it, where Hugging Face's ends
+        before them. Hugging Face's spans are shifted where its normalizer drops characters at the start
+        of the text or after a character it expands (a tokenizers bug); ours are not.
         """
         if self.fast:
             raise ValueError("A SentencePieceTokenizer with fast=True gives no offsets: use one with fast=False.")
