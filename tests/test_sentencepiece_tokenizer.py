@@ -1,6 +1,6 @@
 """SentencePieceTokenizer: ids and offsets equal to Hugging Face's fast tokenizer built from the same
 .model (small unigram models trained here on SST-2, cased and lowercasing), fuzzing, in-graph use,
-SavedModel (TF2 and TF1 loaders), .keras round trip, TFLite with the fast kernel, layouts."""
+SavedModel (TF2 and TF1 loaders), .keras round trip, TFLite, layouts."""
 
 import json
 import unicodedata
@@ -146,6 +146,25 @@ def test_differences_from_hf_are_as_documented(pair):
     assert processor.normalize("o\u0302\u0323") == "\u2581\u00f4\u0323"
 
 
+def test_equally_scored_splits_break_ties_as_hf(tmp_path):
+    """"000" from pieces "0" and "00": HF and sentencepiece 0.2 take "0", "00"; tf-text's
+    SentencepieceTokenizer (an older sentencepiece) takes "00", "0", its Fast one as HF: ours."""
+    import tensorflow_text as text
+    from transformers import XLMRobertaTokenizerFast
+
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(["b00 c00 d00 e0 f0 g0 h000"] * 50), model_prefix=str(tmp_path / "sentencepiece.bpe"),
+        vocab_size=40, hard_vocab_limit=False, model_type="unigram", minloglevel=2,
+    )
+    ours, hf = SentencePieceTokenizer(model_file(tmp_path)), XLMRobertaTokenizerFast.from_pretrained(str(tmp_path))
+    processor = spm.SentencePieceProcessor(model_file=str(model_file(tmp_path)))
+    texts = ["000", "b000 c0000", "h00000 0"]
+    assert check_against_hf(ours, hf, processor, texts) == 3
+    assert [ours.id_to_token(i) for i in ours("b000").numpy()] == ["▁", "b", "0", "00"]
+    older = text.SentencepieceTokenizer(model_file(tmp_path).read_bytes()).tokenize("b000").numpy()
+    assert [processor.id_to_piece(int(i)) for i in older] == ["▁", "b", "00", "0"]
+
+
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -212,23 +231,23 @@ def test_keras_round_trip_carries_the_model_as_an_asset(models, tmp_path):
     assert config["config"]["proto"] is None  # an asset of .keras files, not in their config
     keras.saving.save_model(ours, tmp_path / "tokenizer.keras")  # a layer saves alone as well as in a model
     restored = keras.saving.load_model(tmp_path / "tokenizer.keras")
-    assert (restored.layout, restored.extra_tokens, restored.fast) == ("plain", ("[MASK]",), False)
+    assert (restored.layout, restored.extra_tokens, restored.tflite) == ("plain", ("[MASK]",), False)
     assert restored.get_vocabulary() == ours.get_vocabulary()
     texts = ["Straße ist SCHÖN", "a b"]
     assert restored(texts).to_list() == ours(texts).to_list()
 
 
-def test_fast_kernel_converts_to_tflite_with_builtins_and_tf_text_ops(models):
+def test_tflite_mode_converts_with_builtins_and_tf_text_ops(models):
     from keras_bert_zoo.export.tflite_export import tflite_interpreter
 
-    fast = SentencePieceTokenizer(model_file(models["cased"]), fast=True)
+    lite = SentencePieceTokenizer(model_file(models["cased"]), tflite=True)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def tokenize(texts):
-        ids = fast(texts)
+        ids = lite(texts)
         return {"ids": ids.flat_values, "row_splits": ids.row_splits}
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([tokenize.get_concrete_function()], fast)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([tokenize.get_concrete_function()], lite)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     converter.allow_custom_ops = True  # TFText>FastSentencepieceTokenize only
     with warnings.catch_warnings():
@@ -239,11 +258,11 @@ def test_fast_kernel_converts_to_tflite_with_builtins_and_tf_text_ops(models):
     reference = SentencePieceTokenizer(model_file(models["cased"]))(texts)
     np.testing.assert_array_equal(got["ids"], reference.flat_values)
     np.testing.assert_array_equal(got["row_splits"], reference.row_splits)
-    # The one difference: White_Space the normalizer keeps (U+0085) splits words only without fast=True.
+    # The one difference: White_Space the normalizer keeps (U+0085) splits words only without tflite=True.
     split = SentencePieceTokenizer(model_file(models["cased"]))("x\x85y").numpy().tolist()
-    assert fast("x\x85y").numpy().tolist() != split and len(split) == 4  # "▁", "x", "▁", "y"
+    assert lite("x\x85y").numpy().tolist() != split and len(split) == 4  # "▁", "x", "▁", "y"
     with pytest.raises(ValueError, match="no offsets"):
-        fast.tokenize_with_offsets(["a"])
+        lite.tokenize_with_offsets(["a"])
 
 
 def test_layouts_map_the_model_ids(models):

@@ -1,9 +1,11 @@
 """SentencePieceTokenizer: a SentencePiece (unigram) `.model` as a Keras layer that runs in-graph.
 
 Ids equal Hugging Face's fast tokenizer built from the same `.model` (`XLMRobertaTokenizerFast`
-for the XLM-R layout), offsets its `return_offsets_mapping` (as byte offsets). It runs
-tensorflow-text's `SentencepieceTokenizer` (the sentencepiece library itself), or with `fast=True`
-its `FastSentencepieceTokenizer`, whose kernel LiteRT runs (for TFLite export; no offsets).
+for the XLM-R layout), offsets its `return_offsets_mapping` (as byte offsets). Ids come from
+tensorflow-text's `FastSentencepieceTokenizer`, whose kernel LiteRT runs too, and which breaks ties
+between equally scored splits as Hugging Face and sentencepiece 0.2 do ("000" -> "0", "00");
+tensorflow-text's `SentencepieceTokenizer` (an older sentencepiece inside) splits them the other
+way, so it only serves the offsets, as a character model (see `tokenize_with_offsets`).
 
 The model's ids map to the model family's ids by a layout (`LAYOUTS`): XLM-R (fairseq) puts
 `<s> <pad> </s> <unk>` first, every other piece one id later than in the `.model`, and `<mask>`
@@ -13,11 +15,11 @@ last; "plain" (ALBERT, DeBERTa-v3) keeps the `.model`'s ids, `extra_tokens` (DeB
 Example:
 >>> import sentencepiece as spm, io
 >>> model = io.BytesIO()
->>> spm.SentencePieceTrainer.train(sentence_iterator=iter(["a cat sat on a mat"] * 50),
-...     model_writer=model, vocab_size=20, model_type="unigram", minloglevel=2)
->>> tokenizer = SentencePieceTokenizer(model.getvalue())
+>>> spm.SentencePieceTrainer.train(sentence_iterator=iter(["a cat sat on a mat", "the cat ate a rat"] * 50),
+...     model_writer=model, vocab_size=16, model_type="unigram", minloglevel=2)
+>>> tokenizer = SentencePieceTokenizer(model.getvalue())  # the XLM-R layout: <s> <pad> </s> <unk> first
 >>> [tokenizer.id_to_token(i) for i in tokenizer("a cat").numpy()]
-['▁a', '▁c', 'a', 't']
+['▁a', '▁', 'c', 'at']
 >>> tokenizer.detokenize(tokenizer(["a cat"])).numpy().tolist()
 [b'a cat']
 """
@@ -93,12 +95,12 @@ class SentencePieceTokenizer(keras.layers.Layer):
         proto: the SentencePiece model: a `.model` path or its bytes.
         layout: "xlm_roberta" or "plain" (see `LAYOUTS`).
         extra_tokens: tokens appended after the layout's vocabulary (DeBERTa-v3: ["[MASK]"]).
-        fast: run tensorflow-text's `FastSentencepieceTokenizer`, whose kernel LiteRT has (TFLite
-            export). It gives no offsets, and does not split words at the White_Space characters
-            the normalizer keeps (U+0085 for `nmt_nfkc`): the regex op that does has no TFLite kernel.
+        tflite: use only ops LiteRT runs (TFLite export): no offsets, and words are not split at
+            the White_Space characters the normalizer keeps (U+0085 for `nmt_nfkc`), as the regex
+            op that does it has no TFLite kernel.
     """
 
-    def __init__(self, proto=None, layout="xlm_roberta", extra_tokens=(), fast=False, **kwargs):
+    def __init__(self, proto=None, layout="xlm_roberta", extra_tokens=(), tflite=False, **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False  # inputs are strings, not float tensors
         self._allow_non_tensor_positional_args = True
@@ -107,7 +109,7 @@ class SentencePieceTokenizer(keras.layers.Layer):
             raise ValueError(f"layout must be one of {sorted(LAYOUTS)}, got {layout!r}.")
         self.layout = layout
         self.extra_tokens = tuple(extra_tokens)
-        self.fast = bool(fast)
+        self.tflite = bool(tflite)
         self._proto = None
         if proto is not None:
             self.set_vocabulary(proto)
@@ -136,9 +138,8 @@ class SentencePieceTokenizer(keras.layers.Layer):
                 f"{list(layout.first)} in their place; {missing} would have no id."
             )
         self._proto, self._vocabulary, self._token_to_id = proto, vocabulary, token_to_id
-        self._sentencepiece = sentencepiece
-        self._fast_sentencepiece = text.FastSentencepieceTokenizer(proto) if self.fast else None
-        self._characters = text.SentencepieceTokenizer(
+        self._sentencepiece = text.FastSentencepieceTokenizer(proto)
+        self._characters = None if self.tflite else text.SentencepieceTokenizer(
             proto + _AS_CHARACTER_MODEL, out_type=tf.string, name=_resource_name("characters")
         )
         self._model_ids = tf.constant([token_to_id[p] for p in pieces], tf.int32)
@@ -201,16 +202,15 @@ class SentencePieceTokenizer(keras.layers.Layer):
         """Strings -> ids: a scalar gives a 1-D Tensor, a batch [batch, None] ragged."""
         self._checked_proto()
         inputs, scalar = _as_string_batch(inputs)
-        if self.fast:
-            ids = self._fast_sentencepiece.tokenize(inputs).with_row_splits_dtype(tf.int64)
-        else:
-            ids = self._sentencepiece.tokenize(self._split_white_space(inputs))
+        ids = self._sentencepiece.tokenize(self._split_white_space(inputs)).with_row_splits_dtype(tf.int64)
         ids = ids.with_flat_values(tf.gather(self._model_ids, ids.flat_values))
         return ids[0] if scalar else ids
 
     def _split_white_space(self, inputs):
-        for pattern, spaces in self._kept_white_space:
-            inputs = tf.strings.regex_replace(inputs, pattern, spaces)
+        """Replaces the White_Space characters the normalizer keeps by spaces, byte for byte."""
+        if not self.tflite:
+            for pattern, spaces in self._kept_white_space:
+                inputs = tf.strings.regex_replace(inputs, pattern, spaces)
         return inputs
 
     def tokenize_with_offsets(self, inputs):
@@ -224,12 +224,12 @@ class SentencePieceTokenizer(keras.layers.Layer):
         before them. Hugging Face's spans are shifted where its normalizer drops characters at the start
         of the text or after a character it expands (a tokenizers bug); ours are not.
         """
-        if self.fast:
-            raise ValueError("A SentencePieceTokenizer with fast=True gives no offsets: use one with fast=False.")
+        if self.tflite:
+            raise ValueError("A SentencePieceTokenizer with tflite=True gives no offsets: use one with tflite=False.")
         self._checked_proto()
         inputs, scalar = _as_string_batch(inputs)
         inputs = self._split_white_space(inputs)
-        spm_ids = self._sentencepiece.tokenize(inputs)
+        spm_ids = self._sentencepiece.tokenize(inputs).with_row_splits_dtype(tf.int64)
         # The character model splits the same normalized text into units: one per character, one per
         # run of unknown characters (as the unigram model's unknown pieces), with SentencePiece's spans.
         chars, char_begin, char_end = self._characters.tokenize_with_offsets(inputs)
@@ -277,7 +277,7 @@ class SentencePieceTokenizer(keras.layers.Layer):
         config = super().get_config()
         # The .model is an asset (`save_assets`): a .keras file's config stays small.
         config.update(
-            {"proto": None, "layout": self.layout, "extra_tokens": list(self.extra_tokens), "fast": self.fast}
+            {"proto": None, "layout": self.layout, "extra_tokens": list(self.extra_tokens), "tflite": self.tflite}
         )
         return config
 
