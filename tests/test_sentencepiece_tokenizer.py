@@ -3,6 +3,7 @@
 SavedModel (TF2 and TF1 loaders), .keras round trip, TFLite, layouts."""
 
 import json
+import time
 import unicodedata
 import warnings
 from pathlib import Path
@@ -163,6 +164,28 @@ def test_equally_scored_splits_break_ties_as_hf(tmp_path):
     assert [ours.id_to_token(i) for i in ours("b000").numpy()] == ["▁", "b", "0", "00"]
     older = text.SentencepieceTokenizer(model_file(tmp_path).read_bytes()).tokenize("b000").numpy()
     assert [processor.id_to_piece(int(i)) for i in older] == ["▁", "b", "00", "0"]
+
+
+def test_invalid_utf8_reads_as_replacement_characters(pair):
+    ours, hf, processor = pair
+    cases = [b"ab\xffcd", b"\xc3", b"x\xe4\xbd", b"\xf0\x9f\x98 y", b"\xed\xa0\x80z", b"\xc0\x80",
+             b"q\xf4\x90\x80\x80r", b"\x80\x80caf\xc3\xa9"]
+    repaired = [c.decode("utf-8", "replace") for c in cases]
+    assert check_against_hf(ours, hf, processor, repaired) == len(cases)
+    ids, offsets = ours_with_offsets(ours, cases)  # spans index the repaired text
+    assert (ids, offsets) == ours_with_offsets(ours, repaired)
+
+
+def test_empty_batch_scalar_and_one_megabyte_string(pair):
+    ours = pair[0]
+    assert ours(tf.constant([], tf.string)).shape.as_list() == [0, None]
+    assert [t.shape.as_list() for t in ours.tokenize_with_offsets(tf.constant([], tf.string))] == [[0, None]] * 3
+    big = ("The quick brown fox jumps over the lazy dog. " * 22_223)[:1_000_000]
+    start = time.perf_counter()
+    ids, begin, end = ours.tokenize_with_offsets([big])
+    assert time.perf_counter() - start < 5
+    assert int(ids.row_lengths()[0]) > 200_000 and big[int(begin[0, -1]) : int(end[0, -1])] == "quick"
+    assert ours([big]).to_list() == ids.to_list()
 
 
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

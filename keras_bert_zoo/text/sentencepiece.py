@@ -82,7 +82,9 @@ class SentencePieceTokenizer(keras.layers.Layer):
     words split at every Unicode White_Space character (also U+0085, which SentencePiece's
     normalizer keeps), runs of unknown characters merged into one unknown id. Special tokens
     written in the text ("<mask>") are tokenized as text. Works eagerly, in `tf.function`,
-    `tf.data` and exported SavedModels (TF2 and TF1 loaders).
+    `tf.data` and exported SavedModels (TF2 and TF1 loaders). Invalid UTF-8 reads as U+FFFD, one
+    per bad byte sequence, as Python's `bytes.decode(errors="replace")` gives Hugging Face; offsets
+    then index that repaired text (valid UTF-8 is left as it is).
 
     Known differences from Hugging Face, all from its normalizer working per grapheme cluster
     rather than by SentencePiece's longest match, so ids and spans can differ there: a cluster of
@@ -95,9 +97,9 @@ class SentencePieceTokenizer(keras.layers.Layer):
         proto: the SentencePiece model: a `.model` path or its bytes.
         layout: "xlm_roberta" or "plain" (see `LAYOUTS`).
         extra_tokens: tokens appended after the layout's vocabulary (DeBERTa-v3: ["[MASK]"]).
-        tflite: use only ops LiteRT runs (TFLite export): no offsets, and words are not split at
-            the White_Space characters the normalizer keeps (U+0085 for `nmt_nfkc`), as the regex
-            op that does it has no TFLite kernel.
+        tflite: use only ops LiteRT runs (TFLite export): no offsets, words not split at the
+            White_Space characters the normalizer keeps (U+0085 for `nmt_nfkc`), invalid UTF-8 not
+            read as U+FFFD: the regex and transcoding ops that do it have no TFLite kernel.
     """
 
     def __init__(self, proto=None, layout="xlm_roberta", extra_tokens=(), tflite=False, **kwargs):
@@ -202,15 +204,18 @@ class SentencePieceTokenizer(keras.layers.Layer):
         """Strings -> ids: a scalar gives a 1-D Tensor, a batch [batch, None] ragged."""
         self._checked_proto()
         inputs, scalar = _as_string_batch(inputs)
-        ids = self._sentencepiece.tokenize(self._split_white_space(inputs)).with_row_splits_dtype(tf.int64)
+        ids = self._sentencepiece.tokenize(self._prepare(inputs)).with_row_splits_dtype(tf.int64)
         ids = ids.with_flat_values(tf.gather(self._model_ids, ids.flat_values))
         return ids[0] if scalar else ids
 
-    def _split_white_space(self, inputs):
-        """Replaces the White_Space characters the normalizer keeps by spaces, byte for byte."""
-        if not self.tflite:
-            for pattern, spaces in self._kept_white_space:
-                inputs = tf.strings.regex_replace(inputs, pattern, spaces)
+    def _prepare(self, inputs):
+        """Reads invalid UTF-8 as U+FFFD (Python's `decode(errors="replace")`), and replaces the
+        White_Space characters the normalizer keeps by spaces, byte for byte."""
+        if self.tflite:
+            return inputs
+        inputs = tf.strings.unicode_transcode(inputs, "UTF-8", "UTF-8", errors="replace")
+        for pattern, spaces in self._kept_white_space:
+            inputs = tf.strings.regex_replace(inputs, pattern, spaces)
         return inputs
 
     def tokenize_with_offsets(self, inputs):
@@ -228,7 +233,7 @@ class SentencePieceTokenizer(keras.layers.Layer):
             raise ValueError("A SentencePieceTokenizer with tflite=True gives no offsets: use one with tflite=False.")
         self._checked_proto()
         inputs, scalar = _as_string_batch(inputs)
-        inputs = self._split_white_space(inputs)
+        inputs = self._prepare(inputs)
         spm_ids = self._sentencepiece.tokenize(inputs).with_row_splits_dtype(tf.int64)
         # The character model splits the same normalized text into units: one per character, one per
         # run of unknown characters (as the unigram model's unknown pieces), with SentencePiece's spans.
