@@ -338,3 +338,9 @@ def test_bad_input_names_the_problem(models, tmp_path):
     with pytest.raises(ValueError, match=r"m.model: its first pieces are \['\[PAD\]'"):
         SentencePieceTokenizer(folder / "m.model")
     assert SentencePieceTokenizer(folder / "m.model", layout="plain").pad_id == 0
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(["a cat sat on a mat"] * 50), model_prefix=str(folder / "bpe"), vocab_size=14,
+        model_type="bpe", minloglevel=2,
+    )
+    with pytest.raises(ValueError, match="bpe.model: a BPE SentencePiece model; only unigram"):
+        SentencePieceTokenizer(folder / "bpe.model")

@@ -44,6 +44,8 @@ WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005
 # model with the same normalizer (protobuf merges a repeated message field): one piece per character.
 _AS_CHARACTER_MODEL = b"\x12\x02\x18\x04"
 _resource_names = itertools.count()  # resources need distinct names in one SavedModel
+UNIGRAM = 1
+MODEL_TYPES = {UNIGRAM: "unigram", 2: "BPE", 3: "word", 4: "character"}  # TrainerSpec.ModelType
 
 
 @dataclass(frozen=True)
@@ -118,15 +120,20 @@ class SentencePieceTokenizer(keras.layers.Layer):
 
     def set_vocabulary(self, proto):
         """Sets the SentencePiece model (a `.model` path or its bytes); a `.keras` load calls it with the asset."""
-        source = "the SentencePiece model bytes" if isinstance(proto, bytes) else str(proto)
+        source = "the SentencePiece model given as bytes" if isinstance(proto, bytes) else str(proto)
         if not isinstance(proto, bytes):
             if not Path(proto).is_file():
                 raise FileNotFoundError(f"No SentencePiece model file {proto}.")
             proto = Path(proto).read_bytes()
         try:
-            sentencepiece = text.SentencepieceTokenizer(proto, name=_resource_name("unigram"))
+            sentencepiece = text.SentencepieceTokenizer(proto, name=_resource_name("inspected"))
         except tf.errors.OpError as error:
             raise ValueError(f"{source} is not a SentencePiece .model: {error.message}") from None
+        model_type = _model_type(proto)
+        if model_type != UNIGRAM:
+            kind = MODEL_TYPES.get(model_type, f"type {model_type}")
+            raise ValueError(f"{source}: a {kind} SentencePiece model; only unigram ones are supported "
+                             "(XLM-R, ALBERT and DeBERTa-v3 use unigram).")
         pieces = [p.decode() for p in sentencepiece.id_to_string(tf.range(sentencepiece.vocab_size())).numpy()]
         layout = LAYOUTS[self.layout]
         vocabulary = [*layout.first, *pieces[layout.replaces:], *layout.last, *self.extra_tokens]
@@ -290,6 +297,43 @@ class SentencePieceTokenizer(keras.layers.Layer):
 def _resource_name(kind):
     """A process-unique name: in a reloaded SavedModel, same-named SentencePiece resources are one."""
     return f"sentencepiece_{kind}_{next(_resource_names)}"
+
+
+def _model_type(proto):
+    """`trainer_spec.model_type` of a serialized ModelProto (by hand: the `protobuf` classes of
+    sentencepiece's proto come with the sentencepiece package, which the package does not need)."""
+    model_type = UNIGRAM
+    for number, value in _fields(proto):
+        if number == 2:  # trainer_spec
+            model_type = next((v for n, v in _fields(value) if n == 3), model_type)
+    return model_type
+
+
+def _fields(message):
+    """(field number, value) of a serialized protobuf message: ints for varints, bytes otherwise."""
+    position = 0
+    while position < len(message):
+        key, position = _varint(message, position)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, position = _varint(message, position)
+        elif wire_type == 2:
+            length, position = _varint(message, position)
+            value, position = message[position:position + length], position + length
+        else:  # 32- or 64-bit
+            size = 4 if wire_type == 5 else 8
+            value, position = message[position:position + size], position + size
+        yield number, value
+
+
+def _varint(data, position):
+    value = shift = 0
+    while True:
+        byte = data[position]
+        value |= (byte & 0x7F) << shift
+        position, shift = position + 1, shift + 7
+        if byte < 0x80:
+            return value, position
 
 
 def _exclusive_row_cumsum(values, row_splits):
