@@ -229,7 +229,8 @@ class SentencePieceTokenizer(keras.layers.Layer):
         """Returns `(ids, begin, end)`, begin/end the byte span of each piece in the input, as
         Hugging Face's offsets: a "▁" alone spans the character after it, "▁" before a word adds
         nothing, characters the normalizer drops belong to no piece, and each piece of a
-        character the normalizer expands ("ﬁ" -> "f", "i") spans that whole character.
+        character the normalizer expands ("ﬁ" -> "f", "i") spans that whole character. Spans
+        assume each character of a piece is a piece itself, as in every trained unigram model.
 
         A run of unknown characters whose normalization changed something ends at SentencePiece's end
         for it: over the dropped characters and combining marks after it, where Hugging Face's ends
