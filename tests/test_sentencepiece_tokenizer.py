@@ -263,7 +263,8 @@ def test_keras_round_trip_carries_the_model_as_an_asset(models, tmp_path):
 def test_tflite_mode_converts_with_builtins_and_tf_text_ops(models):
     from keras_bert_zoo.export.tflite_export import tflite_interpreter
 
-    lite = SentencePieceTokenizer(model_file(models["cased"]), tflite=True)
+    lite = SentencePieceTokenizer(model_file(models["cased"]), layout="plain", extra_tokens=["[MASK]"]).for_tflite()
+    assert (lite.tflite, lite.layout, lite.extra_tokens) == (True, "plain", ("[MASK]",))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def tokenize(texts):
@@ -278,11 +279,11 @@ def test_tflite_mode_converts_with_builtins_and_tf_text_ops(models):
         model = converter.convert()
     texts = sample_texts()[::7] + ["", "  ", "ﬁne … ½", "a\x07b"]
     got = tflite_interpreter(model).get_signature_runner()(texts=np.array(texts, object))
-    reference = SentencePieceTokenizer(model_file(models["cased"]))(texts)
+    reference = SentencePieceTokenizer(model_file(models["cased"]), layout="plain")(texts)
     np.testing.assert_array_equal(got["ids"], reference.flat_values)
     np.testing.assert_array_equal(got["row_splits"], reference.row_splits)
     # The one difference: White_Space the normalizer keeps (U+0085) splits words only without tflite=True.
-    split = SentencePieceTokenizer(model_file(models["cased"]))("x\x85y").numpy().tolist()
+    split = SentencePieceTokenizer(model_file(models["cased"]), layout="plain")("x\x85y").numpy().tolist()
     assert lite("x\x85y").numpy().tolist() != split and len(split) == 4  # "▁", "x", "▁", "y"
     with pytest.raises(ValueError, match="no offsets"):
         lite.tokenize_with_offsets(["a"])

@@ -5,7 +5,8 @@ for the XLM-R layout), offsets its `return_offsets_mapping` (as byte offsets). I
 tensorflow-text's `FastSentencepieceTokenizer`, whose kernel LiteRT runs too, and which breaks ties
 between equally scored splits as Hugging Face and sentencepiece 0.2 do ("000" -> "0", "00");
 tensorflow-text's `SentencepieceTokenizer` (an older sentencepiece inside) splits them the other
-way, so it only serves the offsets, as a character model (see `tokenize_with_offsets`).
+way, so it only serves the offsets, as a character model (see `tokenize_with_offsets`). A TFLite
+export puts `tokenizer.for_tflite()` in its graph: only ops LiteRT runs (see the `tflite` argument).
 
 The model's ids map to the model family's ids by a layout (`LAYOUTS`): XLM-R (fairseq) puts
 `<s> <pad> </s> <unk>` first, every other piece one id later than in the `.model`, and `<mask>`
@@ -164,6 +165,11 @@ class SentencePieceTokenizer(keras.layers.Layer):
             if count:
                 by_length.setdefault(len(char.encode()), []).append(f"\\x{{{ord(char):x}}}")
         self._kept_white_space = [("[" + "".join(chars) + "]", " " * n) for n, chars in sorted(by_length.items())]
+
+    def for_tflite(self):
+        """This tokenizer with `tflite=True`: what a TFLite export puts in the graph."""
+        config = {**self.get_config(), "tflite": True, "name": f"{self.name}_tflite"}
+        return SentencePieceTokenizer(self._checked_proto(), **{k: v for k, v in config.items() if k != "proto"})
 
     def save_assets(self, dir_path):
         """The `.model` goes into a `.keras` file as `sentencepiece.model`, not into its config JSON."""
