@@ -2,6 +2,7 @@
 
 from keras_bert_zoo.text.packer import BertPacker
 from keras_bert_zoo.text.preprocessor import BertPreprocessor
+from keras_bert_zoo.text.sentencepiece import SentencePieceTokenizer
 from keras_bert_zoo.text.tokenizer import BertTokenizer
 
-__all__ = ["BertPacker", "BertPreprocessor", "BertTokenizer"]
+__all__ = ["BertPacker", "BertPreprocessor", "BertTokenizer", "SentencePieceTokenizer"]
