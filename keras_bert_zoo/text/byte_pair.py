@@ -118,19 +118,20 @@ def _merge_tables(tokens, pairs, source):
     Hugging Face's one-at-a-time order only if no merge ranks before the merges that make its parts.
     """
     ids = {token: i for i, token in enumerate(tokens)}
-    made_at = {}
-    table = {}
+    made_at = {}  # token -> the last rank that makes it
     for rank, (left, right) in enumerate(pairs):
         for token in (left, right, left + right):
             if token not in ids:
-                raise CheckpointError(f"{source}: merge {rank + 1} ({left} {right}): {token!r} is not in the vocabulary.")
+                raise CheckpointError(f"{source}: merge {rank + 1} ({left} {right}): no {token!r} in the vocabulary.")
+        made_at[left + right] = rank
+    table = {}
+    for rank, (left, right) in enumerate(pairs):
         for part in (left, right):
-            if made_at.get(part, -1) > rank:
+            if made_at.get(part, -1) >= rank:
                 raise CheckpointError(
-                    f"{source}: merge {rank + 1} ({left} {right}) comes before merge {made_at[part] + 1}, "
-                    f"which makes {part!r}; merges must follow the order they were learned in."
+                    f"{source}: merge {rank + 1} ({left} {right}) comes before merge {made_at[part] + 1}, which "
+                    f"makes {part!r}; byte-level BPE merges must keep the order they were learned in."
                 )
-        made_at[left + right] = max(made_at.get(left + right, -1), rank)
         table[ids[left] * len(tokens) + ids[right]] = (rank, ids[left + right])  # a later duplicate wins
     keys = sorted(table)
     sentinel = np.iinfo(np.int64).max  # `searchsorted` of any key stays in range
@@ -267,22 +268,30 @@ class BytePairTokenizer(keras.layers.Layer):
 
     def _encode(self, inputs, with_offsets=False):
         self._checked_vocabulary()
-        # 1. Segments: the text between special tokens, and each special token.
+        # 1. Segments: the text between special tokens, and each special token. tensorflow-text's
+        # regex_split stops at a NUL byte: the patterns see \x01 there (to them the same: "other").
+        safe = tf.strings.regex_replace(inputs, r"\x00", "\x01")
         segments, segment_begin, segment_end = text.regex_split_with_offsets(
-            inputs, self._special_pattern, self._special_pattern
+            safe, self._special_pattern, self._special_pattern
         )
         flat = segments.flat_values
         stripped = tf.strings.regex_replace(flat, f"^{_S}+", "")
+        stripped_bytes = tf.strings.length(flat) - tf.strings.length(stripped)
+        stripped_chars = tf.strings.length(flat, "UTF8_CHAR") - tf.strings.length(stripped, "UTF8_CHAR")
         matches = tf.equal(stripped[:, tf.newaxis], self._specials)
         is_special = tf.reduce_any(matches, axis=1)
         special_id = tf.reduce_sum(tf.where(matches, self._special_ids, 0), axis=1)
+        original = tf.strings.substr(tf.gather(inputs, ragged_value_rowids(segments)), segment_begin.flat_values,
+                                     segment_end.flat_values - segment_begin.flat_values)
         # A special token's segment becomes one placeholder byte: one word, whose id is replaced below.
-        prefixed = ~is_special & (tf.strings.length(flat) > 0) & (tf.strings.substr(flat, 0, 1) != " ")
-        shift = tf.cast(prefixed & self.add_prefix_space, tf.int32)
-        flat = tf.where(is_special, "\x00", tf.strings.join([tf.where(shift > 0, " ", ""), flat]))
+        starts_with_space = tf.strings.substr(flat, 0, 1) == " "
+        shift = tf.cast(~is_special & (tf.strings.length(flat) > 0) & ~starts_with_space & self.add_prefix_space,
+                        tf.int32)
+        prefix = tf.where(shift > 0, " ", "")
+        flat = tf.where(is_special, "\x01", tf.strings.join([prefix, flat]))
         lengths = tf.strings.length(flat)
         starts = tf.cumsum(lengths, exclusive=True)
-        data = tf.io.decode_raw(tf.strings.reduce_join(flat), tf.uint8)
+        data = tf.io.decode_raw(tf.strings.reduce_join(tf.where(is_special, "\x01", prefix + original)), tf.uint8)
         byte_segment = ragged_value_rowids(tf.RaggedTensor.from_row_lengths(data, tf.cast(lengths, tf.int64)))
         # 2. Pre-tokens ("words") and 3. the merges.
         word_starts = _pre_token_starts(flat, starts, data)
@@ -297,36 +306,37 @@ class BytePairTokenizer(keras.layers.Layer):
         ids = tf.RaggedTensor.from_row_splits(ids, row_splits, validate=False)
         if not with_offsets:
             return (ids,)
-        # Offsets: from the segment strings back to the input, then Hugging Face's adjustments.
-        end = tf.concat([position[1:], tf.shape(data)], 0)
-        local_begin = position - tf.gather(starts, token_segment)
-        local_end = end - tf.gather(starts, token_segment)
+        # Offsets: from the segment strings back to the input, then Hugging Face's trim_offsets.
+        segment_start = tf.gather(starts, token_segment)
+        local_begin = position - segment_start
+        local_end = tf.concat([position[1:], tf.shape(data)], 0) - segment_start
         base = tf.cast(tf.gather(segment_begin.flat_values, token_segment), tf.int32)
         token_shift = tf.gather(shift, token_segment)
         begin = base + tf.maximum(local_begin - token_shift, 0)
         end = base + tf.maximum(local_end - token_shift, token_shift)  # the added space: the 1st char
-        special_end = tf.cast(tf.gather(segment_end.flat_values, token_segment), tf.int32)
-        special_length = tf.strings.length(tf.gather(self._vocabulary_tensor, ids.flat_values))
-        token_is_special = tf.gather(is_special, token_segment)
-        begin = tf.where(token_is_special, special_end - special_length, begin)
-        end = tf.where(token_is_special, special_end, end)
         rows = ragged_value_rowids(ids)
         begin, end = _whole_characters(inputs, rows, begin, end)
-        begin, end = self._trim_spaces(ids, rows, begin, end)
-        return ids, ids.with_flat_values(begin), ids.with_flat_values(end)
-
-    def _trim_spaces(self, ids, rows, begin, end):
-        """Hugging Face's trim_offsets (RobertaProcessing): spans leave out leading/trailing spaces,
-        except the one space `add_prefix_space` puts before a text's first word."""
+        # Each token's leading and trailing spaces: "Ġ" is one byte, the added space as wide as the
+        # character it stands for; a special token's are the whitespace it took.
         flat_ids = ids.flat_values
+        first_byte = tf.gather(data, tf.minimum(position + 1, tf.maximum(tf.size(data) - 1, 0)))
+        width = tf.where((token_shift > 0) & (local_begin == 0), _char_length_at_lead(first_byte), 1)
         leading = tf.gather(self._leading_spaces, flat_ids)
         trailing = tf.gather(self._trailing_spaces, flat_ids)
-        first = (tf.range(tf.size(flat_ids, out_type=tf.int64)) == tf.gather(ids.row_splits, rows)) | (begin == 0)
-        if self.add_prefix_space:
-            leading = tf.where(first & (leading == 1), 0, leading)
-        begin = tf.where(leading > 0, tf.minimum(begin + leading, end), begin)
-        end = tf.where((trailing > 0) & (end >= trailing), tf.maximum(end - trailing, begin), end)
-        return begin, end
+        leading_bytes = tf.where(leading > 0, leading + width - 1, 0)
+        trailing_bytes = tf.where(trailing > 0, trailing + tf.where(local_end == 1, width, 1) - 1, 0)
+        special = tf.gather(is_special, token_segment)
+        begin = tf.where(special, base, begin)
+        end = tf.where(special, tf.cast(tf.gather(segment_end.flat_values, token_segment), tf.int32), end)
+        leading = tf.where(special, tf.gather(stripped_chars, token_segment), leading)
+        leading_bytes = tf.where(special, tf.gather(stripped_bytes, token_segment), leading_bytes)
+        trailing_bytes = tf.where(special, 0, trailing_bytes)
+        if self.add_prefix_space:  # the space it adds before a text's first word stays in the span
+            first = (tf.range(tf.size(flat_ids, out_type=tf.int64)) == tf.gather(ids.row_splits, rows)) | (begin == 0)
+            leading_bytes = tf.where(first & (leading == 1), 0, leading_bytes)
+        begin = tf.where(leading_bytes > 0, tf.minimum(begin + leading_bytes, end), begin)
+        end = tf.where((trailing_bytes > 0) & (end >= trailing_bytes), tf.maximum(end - trailing_bytes, begin), end)
+        return ids, ids.with_flat_values(begin), ids.with_flat_values(end)
 
     def _merge(self, symbols, word_starts):
         """BPE over all words at once. `symbols`: the byte ids of every word, word after word;
@@ -418,6 +428,11 @@ def _char_length_before(data, positions):
         open_ &= _is_continuation(data, positions - back)
         length += tf.cast(open_, positions.dtype)
     return length
+
+
+def _char_length_at_lead(byte):
+    """UTF-8 length of the character a lead byte starts: 11110xxx 4, 1110xxxx 3, 110xxxxx 2, else 1."""
+    return 1 + sum(tf.cast(byte >= lead, tf.int32) for lead in (0xC0, 0xE0, 0xF0))
 
 
 def _whole_characters(inputs, rows, begin, end):
