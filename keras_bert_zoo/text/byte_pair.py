@@ -37,6 +37,7 @@ from keras_bert_zoo.text.tokenizer import ragged_value_rowids
 
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 LSTRIP_TOKENS = ("<mask>",)  # RoBERTa's tokenizer.json: "<mask>" takes the whitespace before it
+CACHED_BYTES = 7  # words of up to 7 bytes that are one token skip the merges: bytes + length fit an int64
 VOCABULARY_ASSET = "vocab.json"
 MERGES_ASSET = "merges.txt"
 
@@ -190,6 +191,8 @@ class BytePairTokenizer(keras.layers.Layer):
         self._pair_keys, self._pair_ranks, self._merged_ids = map(tf.constant, (keys, ranks, merged))
         self._byte_ids = tf.constant([self._token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
         self._vocabulary_tensor = tf.constant(tokens)
+        self._cache_keys, self._cache_ids = tf.constant([np.iinfo(np.int64).max]), tf.constant([0])
+        self._cache_keys, self._cache_ids = self._whole_word_cache(tokens)
         # Hugging Face's trim_offsets: a token's span leaves out the spaces it starts and ends with.
         self._leading_spaces = tf.constant([len(t) - len(t.lstrip(SPACE_SYMBOL)) for t in tokens], tf.int32)
         self._trailing_spaces = tf.constant([len(t) - len(t.rstrip(SPACE_SYMBOL)) for t in tokens], tf.int32)
@@ -202,6 +205,22 @@ class BytePairTokenizer(keras.layers.Layer):
         )
         self._special_ids = tf.constant([self._token_to_id[t] for t in specials], tf.int32)
         self._specials = tf.constant(specials)
+
+    def _whole_word_cache(self, tokens):
+        """Sorted keys (bytes and length packed in an int64) of the tokens of at most CACHED_BYTES bytes that
+        BPE leaves whole, and their ids. Most words of a text are one of them: they skip the merges."""
+        to_byte = {symbol: b for b, symbol in enumerate(BYTE_SYMBOLS)}
+        short = [(i, [to_byte[c] for c in t]) for i, t in enumerate(tokens)
+                 if 0 < len(t) <= CACHED_BYTES and all(c in to_byte for c in t)]
+        data = tf.constant([b for _, word in short for b in word], tf.uint8)
+        starts = tf.constant(np.cumsum([0] + [len(word) for _, word in short[:-1]]), tf.int32)
+        ids, position = self._merge(data, starts)  # with the empty cache set before
+        tokens_per_word = np.bincount(np.searchsorted(starts.numpy(), position.numpy(), side="right") - 1,
+                                      minlength=len(short))
+        keys = [sum(b << 8 * k for k, b in enumerate(word)) + (len(word) << 8 * CACHED_BYTES) for _, word in short]
+        cache = sorted((key, i) for key, (i, _), count in zip(keys, short, tokens_per_word) if count == 1)
+        cache.append((np.iinfo(np.int64).max, 0))  # `searchsorted` of any key stays in range
+        return tf.constant([k for k, _ in cache], tf.int64), tf.constant([i for _, i in cache], tf.int32)
 
     def save_assets(self, dir_path):
         """vocab.json and merges.txt go into a `.keras` file as assets, not into its config JSON."""
@@ -295,7 +314,7 @@ class BytePairTokenizer(keras.layers.Layer):
         byte_segment = ragged_value_rowids(tf.RaggedTensor.from_row_lengths(data, tf.cast(lengths, tf.int64)))
         # 2. Pre-tokens ("words") and 3. the merges.
         word_starts = _pre_token_starts(flat, starts, data)
-        ids, position = self._merge(tf.gather(self._byte_ids, tf.cast(data, tf.int32)), word_starts)
+        ids, position = self._merge(data, word_starts)
         token_segment = tf.cast(tf.gather(byte_segment, position), tf.int32)
         ids = tf.where(tf.gather(is_special, token_segment), tf.gather(special_id, token_segment), ids)
         row_splits = tf.gather(
@@ -338,15 +357,27 @@ class BytePairTokenizer(keras.layers.Layer):
         end = tf.where((trailing_bytes > 0) & (end >= trailing_bytes), tf.maximum(end - trailing_bytes, begin), end)
         return ids, ids.with_flat_values(begin), ids.with_flat_values(end)
 
-    def _merge(self, symbols, word_starts):
-        """BPE over all words at once. `symbols`: the byte ids of every word, word after word;
-        `word_starts`: where each word begins. Returns (token ids, position of each token's first byte)."""
+    def _merge(self, data, word_starts):
+        """BPE over all words at once. `data`: the bytes of every word, word after word; `word_starts`:
+        where each word begins. Returns (token ids, position of each token's first byte)."""
         size = tf.cast(self.vocabulary_size, tf.int64)
-        total = tf.size(symbols)
+        total = tf.size(data)
         is_start = tf.scatter_nd(word_starts[:, tf.newaxis], tf.ones_like(word_starts), [total]) > 0
         word = tf.cumsum(tf.cast(is_start, tf.int32)) - 1
-        position = tf.range(total)
-        done = tf.zeros([total], tf.int32)  # done[p]: 1 + the id of the finished token starting at byte p
+        # Words that are a cached token skip the loop (`_whole_word_cache`).
+        length = tf.concat([word_starts[1:], [total]], 0) - word_starts
+        offset = tf.cast(tf.range(total) - tf.gather(word_starts, word), tf.int64)
+        packed = tf.bitwise.left_shift(tf.cast(data, tf.int64), 8 * tf.minimum(offset, CACHED_BYTES))
+        key = tf.math.segment_sum(tf.where(offset < CACHED_BYTES, packed, 0), word) + tf.bitwise.left_shift(
+            tf.cast(length, tf.int64), 8 * CACHED_BYTES)
+        index = tf.searchsorted(self._cache_keys, key)
+        cached = (length <= CACHED_BYTES) & (tf.gather(self._cache_keys, index) == key)
+        done = tf.scatter_nd(  # done[p]: 1 + the id of the finished token starting at byte p
+            tf.boolean_mask(word_starts, cached)[:, tf.newaxis], tf.boolean_mask(tf.gather(self._cache_ids, index),
+                                                                                  cached) + 1, [total])
+        position = tf.cast(tf.reshape(tf.where(~tf.gather(cached, word)), [-1]), tf.int32)
+        symbols = tf.gather(self._byte_ids, tf.cast(tf.gather(data, position), tf.int32))
+        word = tf.gather(word, position)
 
         def step(symbols, position, word, done):
             same_word = word[:-1] == word[1:]
