@@ -23,6 +23,7 @@ Example:
 [b' low<mask>']
 """
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -67,11 +68,6 @@ NEW_DIGITS = (
     r"\x{1CCF0}-\x{1CCF9}\x{1E5F1}-\x{1E5FA}"
 )
 _S, _L, _N = f"[{WHITESPACE}]", rf"[\p{{L}}{NEW_LETTERS}]", rf"[\p{{N}}{NEW_DIGITS}]"
-_OTHER = rf"[^{WHITESPACE}\p{{L}}{NEW_LETTERS}\p{{N}}{NEW_DIGITS}]"
-# GPT-2's pattern with `\s+(?!\S)|\s+` replaced by `\s+`, and a word's optional leading space widened
-# to a whitespace run ending in a space; `_pre_token_starts` then cuts that run before its last char.
-PRE_TOKEN_PATTERN = f"'s|'t|'re|'ve|'m|'ll|'d|(?:{_S}* )?{_L}+|(?:{_S}* )?{_N}+|(?:{_S}* )?{_OTHER}+|{_S}+"
-_SPACE_RUN = f"{_S}+"
 
 
 def read_vocabulary_json(vocabulary):
@@ -191,6 +187,7 @@ class BytePairTokenizer(keras.layers.Layer):
         self._pair_keys, self._pair_ranks, self._merged_ids = map(tf.constant, (keys, ranks, merged))
         self._byte_ids = tf.constant([self._token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
         self._vocabulary_tensor = tf.constant(tokens)
+        self._class_runs, self._class_of_run = map(tf.constant, character_classes())
         self._cache_keys, self._cache_ids = tf.constant([np.iinfo(np.int64).max]), tf.constant([0])
         self._cache_keys, self._cache_ids = self._whole_word_cache(tokens)
         # Hugging Face's trim_offsets: a token's span leaves out the spaces it starts and ends with.
@@ -313,7 +310,7 @@ class BytePairTokenizer(keras.layers.Layer):
         data = tf.io.decode_raw(tf.strings.reduce_join(tf.where(is_special, "\x01", prefix + original)), tf.uint8)
         byte_segment = ragged_value_rowids(tf.RaggedTensor.from_row_lengths(data, tf.cast(lengths, tf.int64)))
         # 2. Pre-tokens ("words") and 3. the merges.
-        word_starts = _pre_token_starts(flat, starts, data)
+        word_starts = _pre_token_starts(flat, starts, self._class_runs, self._class_of_run)
         ids, position = self._merge(data, word_starts)
         token_segment = tf.cast(tf.gather(byte_segment, position), tf.int32)
         ids = tf.where(tf.gather(is_special, token_segment), tf.gather(special_id, token_segment), ids)
@@ -421,44 +418,76 @@ class BytePairTokenizer(keras.layers.Layer):
         return config
 
 
-def _pre_token_starts(segments, starts, data):
-    """Where each pre-token begins, as positions in `data` (all segments' bytes, one after another).
+OTHER, LETTER, DIGIT, WHITESPACE_CLASS, SPACE = range(5)  # character classes of GPT-2's pattern
 
-    `PRE_TOKEN_PATTERN` splits as GPT-2's pattern does, except before a word after two or more
-    whitespace characters: GPT-2's `\\s+(?!\\S)` leaves the run's last character to the word (or to
-    itself, if not a space). Cutting before the last whitespace character in front of each run of
-    non-whitespace makes the two equal.
+
+@functools.cache
+def character_classes():
+    """(first code point, class) of each run of code points of one class, as Hugging Face's pattern
+    sees them: \\s (Unicode White_Space; " " apart), \\p{L}, \\p{N} (Unicode 16) or other. Built
+    with RE2's tables and NEW_LETTERS/NEW_DIGITS, once per process (0.5 s)."""
+    code_points = np.arange(0x110000, dtype=np.int32)
+    code_points[0xD800:0xE000] = 0xFFFD  # surrogates: not characters (and not letters)
+    chars = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(code_points[:, np.newaxis]), "UTF-8")
+    classes = np.full(len(code_points), OTHER, np.int32)
+    for value, pattern in ((DIGIT, _N), (LETTER, _L), (WHITESPACE_CLASS, _S)):
+        classes[tf.strings.regex_full_match(chars, pattern).numpy()] = value
+    classes[ord(" ")] = SPACE
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(classes)) + 1]).astype(np.int32)
+    return starts, classes[starts]
+
+
+def _pre_token_starts(segments, starts, class_runs, class_of_run):
+    """Where each pre-token begins, as positions in all segments' bytes (one after another).
+
+    GPT-2's pattern, character class by character class (RE2 has no lookahead, and running the
+    pattern costs more than these few vectorized ops): a pre-token ends where the class changes
+    (whitespace, letter, digit, other), except that a space goes with the letters, digits or other
+    characters after it; a whitespace run followed by more keeps its last character apart (GPT-2's
+    `\\s+(?!\\S)`); "'s", "'t", "'re", "'ve", "'m", "'ll" and "'d" are pre-tokens of their own where an
+    apostrophe starts one.
     """
-    _, token_begin, _ = text.regex_split_with_offsets(segments, PRE_TOKEN_PATTERN, PRE_TOKEN_PATTERN)
-    _, word_begin, _ = text.regex_split_with_offsets(segments, _SPACE_RUN, "")  # runs of non-space
-    token_begin = _global(token_begin, starts)
-    after_space = tf.boolean_mask(_global(word_begin, starts), word_begin.flat_values > 0)
-    last_space = after_space - _char_length_before(data, after_space)
-    cuts = tf.concat([token_begin, last_space], 0)
-    flags = tf.scatter_nd(cuts[:, tf.newaxis], tf.ones_like(cuts), tf.shape(data, out_type=cuts.dtype))
-    return tf.cast(tf.reshape(tf.where(flags > 0), [-1]), tf.int32)
+    chars, offsets = tf.strings.unicode_decode_with_offsets(segments, "UTF-8", errors="replace")
+    code = chars.flat_values
+    kind = tf.gather(class_of_run, tf.searchsorted(class_runs, code, side="right") - 1)
+    run = tf.minimum(kind, WHITESPACE_CLASS)  # whitespace and space form one run
+    rows = ragged_value_rowids(chars)
+    first = tf.concat([[True], rows[1:] != rows[:-1]], 0)
 
+    def before(x, fill):
+        return tf.where(first, fill, tf.concat([[fill], x[:-1]], 0))
 
-def _global(offsets, starts):
-    """Byte offsets within each segment -> positions in all segments' bytes."""
-    rows = ragged_value_rowids(offsets)
-    return tf.cast(offsets.flat_values, tf.int32) + tf.gather(starts, rows)
+    def after(x, fill, step=1):
+        size = tf.size(x)
+        shifted = tf.concat([x[step:], tf.fill([step], fill)], 0)[:size]
+        inside = tf.concat([rows[step:] == rows[:-step], tf.fill([step], False)], 0)[:size]
+        return tf.where(inside, shifted, fill)
+
+    run_before, run_after = before(run, -1), after(run, -1)
+    space = run == WHITESPACE_CLASS
+    cut = (run != run_before) & ~((before(kind, -1) == SPACE) & ~space)
+    cut |= space & (run_before == WHITESPACE_CLASS) & (run_after != WHITESPACE_CLASS) & (run_after >= 0)
+    # Contractions, where an apostrophe starts a pre-token (after a letter, a digit, whitespace other
+    # than a space, or at the start).
+    next1, next2 = after(code, 0), after(code, 0, 2)
+    one = tf.reduce_any(next1[:, tf.newaxis] == [ord(c) for c in "stmd"], axis=1)
+    two = ((next1 == ord("r")) | (next1 == ord("v"))) & (next2 == ord("e")) | (next1 == ord("l")) & (next2 == ord("l"))
+    starts_one = (code == ord("'")) & (run_before != OTHER) & (before(kind, -1) != SPACE)
+    length = tf.where(starts_one & one, 2, tf.where(starts_one & two, 3, 0))
+    length_1 = before(length, 0)  # the contraction length at 1, 2 and 3 characters back
+    length_2 = before(length_1, 0)
+    length_3 = before(length_2, 0)
+    inside = (length_1 >= 2) | (length_2 == 3)
+    ends = (length_2 == 2) | (length_3 == 3)
+    cut = (cut & ~inside) | ends | first
+    byte = tf.cast(offsets.flat_values, tf.int32) + tf.gather(starts, rows)
+    return tf.boolean_mask(byte, cut)
 
 
 def _is_continuation(data, index):
     inside = (index >= 0) & (index < tf.size(data))
     byte = tf.gather(data, tf.clip_by_value(index, 0, tf.maximum(tf.size(data) - 1, 0)))
     return inside & (byte >= 0x80) & (byte < 0xC0)
-
-
-def _char_length_before(data, positions):
-    """UTF-8 length of the character that ends at each of `positions` (1 to 4)."""
-    length = tf.ones_like(positions)
-    open_ = tf.ones_like(positions, tf.bool)
-    for back in (1, 2, 3):
-        open_ &= _is_continuation(data, positions - back)
-        length += tf.cast(open_, positions.dtype)
-    return length
 
 
 def _char_length_at_lead(byte):
