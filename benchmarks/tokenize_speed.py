@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Full-encode throughput on SST-2 train: ours vs Hugging Face's BertTokenizerFast vs plain tf-text.
+"""Full-encode throughput on SST-2 train: ours vs Hugging Face's BertTokenizerFast vs plain tf-text;
+with `--bpe`, our byte-level BPE vs Hugging Face's RobertaTokenizerFast.
 
 "Full encode" = tokenize + [CLS]/[SEP] + truncate and pad to 128, ids delivered as numpy arrays:
 
@@ -14,6 +15,10 @@
   `text.combine_segments`, `text.pad_model_inputs` (tf-text's NFKC-based lowercasing differs from
   BERT's on some characters; the parity line says on how many rows).
 
+`--bpe` (RoBERTa: roberta-base's vocab.json + merges.txt from tests/data/roberta_bpe): `BytePairTokenizer` +
+`BertPacker(cls_id=<s>, sep_id=</s>, pad_id=<pad>)` (`<s> a </s>`, pad to 128) in the same tf.data pipeline vs
+`RobertaTokenizerFast(vocab=, merges=)` with the same call options (no tf-text contender: it has no BPE).
+
 Before anything is timed, ours is checked against HF on every line (token ids, segment ids, mask).
 The machine is shared and noisy, so the contenders run interleaved: each round times every one once
 (order rotated), and ratios are taken within a round. Reported: median and best lines/s over the
@@ -22,6 +27,7 @@ rounds, median of the per-round ratios, and CPU seconds per 1k lines (process ti
     python benchmarks/tokenize_speed.py                      # 67k lines x 5 rounds, ~1-2 min on 2 cores
     python benchmarks/tokenize_speed.py --rounds 9 --file path/to/train.tsv
     python benchmarks/tokenize_speed.py --quick              # 10k lines, 3 rounds
+    python benchmarks/tokenize_speed.py --bpe                # byte-level BPE (RoBERTa) vs RobertaTokenizerFast
 """
 
 import argparse
@@ -35,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "sst2" / "train.tsv"
 VOCAB = ROOT / "keras_bert_zoo" / "vocab" / "uncased.txt"
+BPE_FILES = ROOT / "tests" / "data" / "roberta_bpe"
 SEQUENCE_LENGTH = 128
 
 
@@ -43,6 +50,39 @@ def read_sentences(path, column="sentence"):
         rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     index = rows[0].index(column)
     return [row[index] for row in rows[1:]]
+
+
+def pipeline(lines, batch_size, fn):
+    import tensorflow as tf
+
+    source = tf.data.Dataset.from_tensor_slices(tf.constant(lines, tf.string))
+    return source.batch(batch_size).map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def run_tf(dataset):
+    return [batch for batch in dataset.as_numpy_iterator()]
+
+
+def hf_runner(hf, lines, hf_batch):
+    step = hf_batch or len(lines)
+    return lambda: [
+        hf(lines[i:i + step], padding="max_length", truncation=True, max_length=SEQUENCE_LENGTH, return_tensors="np")
+        for i in range(0, len(lines), step)
+    ]
+
+
+def make_bpe_contenders(lines, batch_size, hf_batch):
+    from transformers import RobertaTokenizerFast
+
+    from keras_bert_zoo.text import BertPacker, BytePairTokenizer
+
+    vocabulary, merges = BPE_FILES / "vocab.json", BPE_FILES / "merges.txt"
+    tokenizer = BytePairTokenizer(vocabulary, merges)
+    packer = BertPacker(cls_id=tokenizer.cls_id, sep_id=tokenizer.sep_id, pad_id=tokenizer.pad_id,
+                        sequence_length=SEQUENCE_LENGTH)
+    ours = pipeline(lines, batch_size, lambda strings: packer(tokenizer(strings)))
+    hf = RobertaTokenizerFast(vocab=str(vocabulary), merges=str(merges))
+    return {"ours": lambda: run_tf(ours), "hf": hf_runner(hf, lines, hf_batch)}
 
 
 def make_contenders(lines, batch_size, hf_batch):
@@ -66,40 +106,24 @@ def make_contenders(lines, batch_size, hf_batch):
         segment_ids, _ = text.pad_model_inputs(segment_ids, SEQUENCE_LENGTH)
         return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
 
-    source = tf.data.Dataset.from_tensor_slices(tf.constant(lines, tf.string))
-
-    def pipeline(fn):
-        return source.batch(batch_size).map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-
-    ours_ds, plain_ds = pipeline(preprocessor), pipeline(plain)
+    ours_ds, plain_ds = pipeline(lines, batch_size, preprocessor), pipeline(lines, batch_size, plain)
     hf = BertTokenizerFast(vocab=str(VOCAB), do_lower_case=True)
-    hf_step = hf_batch or len(lines)
-
-    def run_tf(ds):
-        return [batch for batch in ds.as_numpy_iterator()]
-
-    def run_hf():
-        return [
-            hf(lines[i:i + hf_step], padding="max_length", truncation=True, max_length=SEQUENCE_LENGTH,
-               return_tensors="np")
-            for i in range(0, len(lines), hf_step)
-        ]
-
-    return {"ours": lambda: run_tf(ours_ds), "hf": run_hf, "tf-text": lambda: run_tf(plain_ds)}
+    return {"ours": lambda: run_tf(ours_ds), "hf": hf_runner(hf, lines, hf_batch), "tf-text": lambda: run_tf(plain_ds)}
 
 
 def check_parity(outputs):
-    """Rows where ours differs from HF (must be none) and where plain tf-text differs from HF."""
+    """Rows where each contender differs from HF (ours must match on every row; plain tf-text may not)."""
     import numpy as np
 
     def stack(batches, names):
         return [np.concatenate([np.asarray(b[name]) for b in batches]) for name in names]
 
-    hf = stack(outputs["hf"], ["input_ids", "token_type_ids", "attention_mask"])
-    keys = ["token_ids", "segment_ids", "padding_mask"]
+    hf_keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in outputs["hf"][0]]
+    keys = {"input_ids": "token_ids", "token_type_ids": "segment_ids", "attention_mask": "padding_mask"}
+    hf = stack(outputs["hf"], hf_keys)
     differs = {}
-    for name in ("ours", "tf-text"):
-        ours = stack(outputs[name], keys)
+    for name in outputs.keys() - {"hf"}:
+        ours = stack(outputs[name], [keys[k] for k in hf_keys])
         differs[name] = int(sum((a != b).any(axis=1) for a, b in zip(ours, hf)).astype(bool).sum())
     return len(hf[0]), differs
 
@@ -114,6 +138,7 @@ def main():
                         help="lines per HF batch call (default 1024, as ours; 0: all lines in one call)")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N lines")
     parser.add_argument("--quick", action="store_true", help="10k lines, 3 rounds")
+    parser.add_argument("--bpe", action="store_true", help="byte-level BPE (RoBERTa) instead of WordPiece")
     args = parser.parse_args()
     if args.quick:
         args.limit, args.rounds = args.limit or 10_000, 3
@@ -121,7 +146,7 @@ def main():
     lines = read_sentences(args.file)
     if args.limit:
         lines = lines[: args.limit]
-    contenders = make_contenders(lines, args.batch_size, args.hf_batch)
+    contenders = (make_bpe_contenders if args.bpe else make_contenders)(lines, args.batch_size, args.hf_batch)
 
     import tensorflow as tf
     import tokenizers
@@ -131,8 +156,7 @@ def main():
           f"transformers {transformers.__version__}, tokenizers {tokenizers.__version__}")
     outputs = {name: run() for name, run in contenders.items()}  # warm-up (tracing) and parity
     rows, differs = check_parity(outputs)
-    print(f"parity vs HF on {rows} rows: ours differs on {differs['ours']}, "
-          f"plain tf-text on {differs['tf-text']}")
+    print(f"parity vs HF on {rows} rows: " + ", ".join(f"{name} differs on {n}" for name, n in sorted(differs.items())))
     if differs["ours"]:
         sys.exit("ours does not match HF: not timing")
 
@@ -153,7 +177,7 @@ def main():
     for name in names:
         print(f"{name:10s} {len(lines) / statistics.median(wall[name]):15,.0f} "
               f"{len(lines) / min(wall[name]):13,.0f} {1000 * statistics.median(cpu[name]) / len(lines):17.4f}")
-    for a, b in (("ours", "hf"), ("tf-text", "hf"), ("ours", "tf-text")):
+    for a, b in [pair for pair in (("ours", "hf"), ("tf-text", "hf"), ("ours", "tf-text")) if set(pair) <= set(names)]:
         ratios = [wall[b][i] / wall[a][i] for i in range(args.rounds)]
         print(f"{a}/{b}: median per-round ratio {statistics.median(ratios):.2f}x "
               f"(min {min(ratios):.2f}, max {max(ratios):.2f}); "
