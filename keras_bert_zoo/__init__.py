@@ -3,14 +3,14 @@
 >>> import keras_bert_zoo as kbz
 >>> encoder = kbz.load("all_minilm_l6_v2")  # a BertEncoder with real weights, from its pip package
 
-Layout (a lower level never imports a higher one; tests/test_layering.py keeps it so):
-errors, names (shared input names, IGNORE_LABEL), vocabulary, layers -> models/ (bert/: the BERT family;
-task heads; families: model_type -> Family) beside checkpoints/ (HF and Google files in and out, knowing no
-model), presets, preset_weights -> text/ -> loading (`kbz.load`, `load_tokenizer`, `load_preprocessor`),
-saving (`kbz.save_hf`, `save_google_checkpoint`) -> data/ (readers/, features/, one pipeline per task)
--> training/, distribute/ -> export/ -> tasks/ (each task's whole training run, which recipes/<task>.py
-and `keras-bert-zoo train TASK` call) -> cli. A new model family is one folder under models/ and one
-entry in models/families.py.
+Layout (a lower level never imports a higher one; tests/test_layering.py keeps it so): errors, names (shared
+input names, IGNORE_LABEL), vocabulary, layers -> models/ (one folder per family: bert/, roberta/ (RoBERTa,
+XLM-R), distilbert/; task heads; families: model_type -> Family) beside checkpoints/ (HF and Google files in
+and out, knowing no model), presets, preset_weights -> text/ -> loading (`kbz.load`, `load_tokenizer`,
+`load_preprocessor`), saving (`kbz.save_hf`, `save_google_checkpoint`) -> data/ (readers/, features/, one
+pipeline per task) -> training/, distribute/ -> export/ -> tasks/ (each task's whole training run, which
+recipes/<task>.py and `keras-bert-zoo train TASK` call) -> cli. A new model family is one folder under models/
+and one entry in models/families.py.
 
 Importing the package is cheap: each name below imports its module (and TensorFlow, where that module
 needs it) the first time it is used, so `keras-bert-zoo --help` or `presets` never load TensorFlow.
@@ -32,6 +32,9 @@ _LAZY = {
     "training": "keras_bert_zoo.training",
     # objects
     "BertEncoder": "keras_bert_zoo.models.bert",
+    "DistilBertEncoder": "keras_bert_zoo.models.distilbert",
+    "RobertaEncoder": "keras_bert_zoo.models.roberta",
+    "XLMRobertaEncoder": "keras_bert_zoo.models.roberta",
     "BertClassifier": "keras_bert_zoo.models",
     "BertMultipleChoice": "keras_bert_zoo.models",
     "BertPretrainer": "keras_bert_zoo.models",
@@ -39,6 +42,8 @@ _LAZY = {
     "BertTokenClassifier": "keras_bert_zoo.models",
     "BertPreprocessor": "keras_bert_zoo.text",
     "BertTokenizer": "keras_bert_zoo.text",
+    "BytePairTokenizer": "keras_bert_zoo.text",
+    "SentencePieceTokenizer": "keras_bert_zoo.text",
     "save_google_checkpoint": "keras_bert_zoo.saving",
     "save_hf": "keras_bert_zoo.saving",
     "load": "keras_bert_zoo.loading",

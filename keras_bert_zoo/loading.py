@@ -27,7 +27,7 @@ from keras_bert_zoo.errors import CheckpointMismatchError
 from keras_bert_zoo.models import families
 from keras_bert_zoo.models.family import build_task
 from keras_bert_zoo.preset_weights import AUTO, PresetWeightsError
-from keras_bert_zoo.text.tokenizer import checkpoint_vocabulary
+from keras_bert_zoo.text.checkpoint_tokenizers import tokenizer_from_checkpoint
 
 logger = logging.getLogger("keras_bert_zoo")
 BACKBONE = "backbone"
@@ -85,34 +85,39 @@ def load(source, weights=AUTO, model_class=None, **overrides):
 
 
 def load_tokenizer(source, weights=AUTO, **kwargs):
-    """The tokenizer of a preset (its shipped vocabulary, or the vocab.txt beside its weights: `weights`
-    as in `load`) or of a Hugging Face / Google checkpoint folder (its vocab.txt; casing from
-    tokenizer_config.json's `do_lower_case`, else inferred from the vocabulary)."""
+    """The in-graph tokenizer of a preset or of a Hugging Face / Google checkpoint folder, of its family's kind:
+    WordPiece from vocab.txt (casing from tokenizer_config.json's `do_lower_case`, else inferred from the
+    vocabulary; a preset's own casing), byte-level BPE from vocab.json + merges.txt or tokenizer.json
+    (RoBERTa), SentencePiece from the folder's .model file (XLM-R). A preset gives its shipped vocabulary, or
+    the files beside its weights (`weights` as in `load`)."""
     if isinstance(source, str) and source in presets.names():
         preset = presets.get(source)
-        if preset.vocabulary_file is not None or weights is None:
-            vocab_file = presets.vocabulary_file(source)
-        else:
-            vocab_file = preset_weights.find(source, weights).folder / checkpoints.VOCAB
-        return _text_class(families.get(preset.model_type), "tokenizer")(
-            vocabulary=vocab_file, lowercase=preset.lowercase, **kwargs)
+        family = families.get(preset.model_type)
+        if preset.vocabulary_file is not None or weights is None:  # shipped (or asked for without weights)
+            return _text_class(family, "tokenizer")(
+                vocabulary=presets.vocabulary_file(source), lowercase=preset.lowercase, **kwargs)
+        folder = preset_weights.find(source, weights).folder
+        options = {"lowercase": preset.lowercase} if family.tokenizer == "BertTokenizer" else {}
+        return tokenizer_from_checkpoint(folder, family.tokenizer, **{**family.tokenizer_options, **options, **kwargs})
     path = Path(source)
-    if not path.exists() and not (path.parent / checkpoints.VOCAB).is_file():  # a file inside a folder is fine
-        raise _unknown(source)
-    if path.suffix == ".keras":
+    if path.suffix == ".keras" and path.is_file():
         raise ValueError(f"{path} holds a model, not its tokenizer: load the tokenizer of the checkpoint or "
-                         "preset it was trained from.")
-    vocab_file, lowercase = checkpoint_vocabulary(path)
-    return _text_class(_family_of_folder(vocab_file.parent), "tokenizer")(
-        vocabulary=vocab_file, lowercase=lowercase, **kwargs)
+                         "preset it was trained from (or use the model's own `preprocessor`).")
+    folder = path if path.is_dir() else path.parent  # a file inside a folder is fine (a Google checkpoint prefix)
+    if not folder.is_dir() or not (path.exists() or (folder / checkpoints.VOCAB).is_file()):
+        raise _unknown(source)
+    family = _family_of_folder(folder)
+    _text_class(family, "tokenizer")  # a family without one says so
+    return tokenizer_from_checkpoint(folder, family.tokenizer, **{**family.tokenizer_options, **kwargs})
 
 
 def load_preprocessor(source, weights=AUTO, **kwargs):
-    """A preprocessor (e.g. `BertPreprocessor(tokenizer, **kwargs)`) with `load_tokenizer(source, weights)`."""
+    """A preprocessor (`BertPreprocessor(tokenizer, **kwargs)`, packing text as the family does: RoBERTa's
+    two separators, no `segment_ids` where the family has no token types) with `load_tokenizer(source, weights)`."""
     tokenizer = load_tokenizer(source, weights)
     family = (families.get(presets.get(source).model_type) if isinstance(source, str) and source in presets.names()
               else _family_of_folder(Path(source) if Path(source).is_dir() else Path(source).parent))
-    return _text_class(family, "preprocessor")(tokenizer, **kwargs)
+    return _text_class(family, "preprocessor")(tokenizer, **{**family.packing, **kwargs})
 
 
 def find_weights(name, weights=AUTO):
@@ -171,7 +176,7 @@ def _load_backbone(family, checkpoint, config, overrides):
     if heads:
         logger.info("Loading only the encoder of %s; not loaded: %s", path, ", ".join(heads))
     state = {name[len(prefix):]: v for name, v in checkpoint.state.items() if name.startswith(prefix)}
-    no_pooler = not set(family.pooler) & set(state)  # token-level task checkpoints have none
+    no_pooler = bool(family.pooler) and not set(family.pooler) & set(state)  # token-level task checkpoints have none
     if no_pooler:  # transformers' BertModel warns as well
         logger.warning("%s has no [CLS] pooler (a token-level or masked-LM checkpoint): the encoder's "
                        "pooled_output starts from random weights; sequence_output is the checkpoint's.", path)

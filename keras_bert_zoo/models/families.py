@@ -48,8 +48,8 @@ BERT = Family(
 )
 
 
-def _roberta(model_type, backbone, class_prefix, architectures):
-    """RoBERTa and XLM-RoBERTa: one network, two model types (and HF class names)."""
+def _roberta(model_type, backbone, class_prefix, architectures, tokenizer, tokenizer_options=None):
+    """RoBERTa and XLM-RoBERTa: one network, two model types (and HF class names), two tokenizers."""
     return Family(
         model_type=model_type,
         backbone=backbone,
@@ -65,11 +65,16 @@ def _roberta(model_type, backbone, class_prefix, architectures):
         tied=roberta_names.TIED,
         shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
                     "max_sequence_length", "pad_id"),
+        tokenizer=tokenizer,
+        preprocessor="BertPreprocessor",
+        tokenizer_options=tokenizer_options or {},
+        packing={"pair_separators": 2, "segment_ids": False},  # <s> a </s></s> b </s>
     )
 
 
-ROBERTA = _roberta("roberta", RobertaEncoder, "Roberta", roberta_names.ROBERTA_ARCHITECTURES)
-XLM_ROBERTA = _roberta("xlm-roberta", XLMRobertaEncoder, "XLMRoberta", roberta_names.XLM_ROBERTA_ARCHITECTURES)
+ROBERTA = _roberta("roberta", RobertaEncoder, "Roberta", roberta_names.ROBERTA_ARCHITECTURES, "BytePairTokenizer")
+XLM_ROBERTA = _roberta("xlm-roberta", XLMRobertaEncoder, "XLMRoberta", roberta_names.XLM_ROBERTA_ARCHITECTURES,
+                       "SentencePieceTokenizer", {"layout": "xlm_roberta"})
 
 DISTILBERT = Family(
     model_type="distilbert",
@@ -87,6 +92,7 @@ DISTILBERT = Family(
                 "max_sequence_length"),
     tokenizer="BertTokenizer",  # WordPiece, as BERT's
     preprocessor="BertPreprocessor",
+    packing={"segment_ids": False},  # no token types
 )
 
 FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT)}

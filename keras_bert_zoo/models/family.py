@@ -41,6 +41,8 @@ class Family:
     shape_keys: backbone kwargs that fix the network's shape (a preset's weights must match them).
     tokenizer, preprocessor: the names of its tokenizer and preprocessor classes in `keras_bert_zoo.text`
         (names, not classes: text is a level above models).
+    tokenizer_options: arguments of its tokenizer beyond the files (e.g. a SentencePiece id `layout`).
+    packing: arguments of its preprocessor that say how it packs text (`pair_separators`, `segment_ids`).
     """
 
     model_type: str
@@ -60,6 +62,8 @@ class Family:
     shape_keys: tuple = ()
     tokenizer: str = ""
     preprocessor: str = ""
+    tokenizer_options: dict = dataclasses.field(default_factory=dict)
+    packing: dict = dataclasses.field(default_factory=dict)
 
     def backbone_of(self, model):
         return model if isinstance(model, self.backbone) else model.encoder

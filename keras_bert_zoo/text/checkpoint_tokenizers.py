@@ -1,0 +1,101 @@
+"""The tokenizer files of a Hugging Face (or Google) checkpoint folder -> our in-graph tokenizer layer.
+
+Each family names its tokenizer class (`Family.tokenizer`); this module finds that class's files in a
+folder, in the forms Hugging Face writes them:
+- WordPiece (`BertTokenizer`): `vocab.txt`, casing from `tokenizer_config.json` (else the vocabulary).
+- Byte-level BPE (`BytePairTokenizer`): `vocab.json` + `merges.txt`, or `tokenizer.json` alone (what
+  transformers 5 saves), `add_prefix_space` from `tokenizer_config.json` / `tokenizer.json`.
+- SentencePiece (`SentencePieceTokenizer`): the folder's `.model` file (`sentencepiece.bpe.model`,
+  `spiece.model`, `spm.model`).
+
+Example:
+>>> tokenizer_from_checkpoint("roberta_folder", "BytePairTokenizer")  # doctest: +SKIP
+"""
+
+import json
+from pathlib import Path
+
+from keras_bert_zoo.errors import CheckpointError
+from keras_bert_zoo.text.byte_pair import BytePairTokenizer
+from keras_bert_zoo.text.sentencepiece import SentencePieceTokenizer
+from keras_bert_zoo.text.tokenizer import BertTokenizer, checkpoint_vocabulary
+
+
+def tokenizer_from_checkpoint(folder, class_name, **options):
+    """The `class_name` tokenizer (a layer of `keras_bert_zoo.text`) built from `folder`'s files;
+    `options` go to its constructor (e.g. a SentencePiece `layout`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        folder = folder.parent  # a file inside the folder, e.g. a Google checkpoint prefix
+    if class_name not in _FILES:
+        raise ValueError(f"No loader for tokenizer class {class_name!r}.")
+    cls, files = _FILES[class_name]
+    return cls(**{**files(folder), **options})  # options win (a preset's own casing)
+
+
+def _wordpiece_files(folder):
+    vocab_file, lowercase = checkpoint_vocabulary(folder)
+    return {"vocabulary": vocab_file, "lowercase": lowercase}
+
+
+def _byte_pair_files(folder):
+    config = _tokenizer_config(folder)
+    if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+        kwargs = {"vocabulary": folder / "vocab.json", "merges": folder / "merges.txt"}
+    elif (folder / "tokenizer.json").is_file():
+        kwargs = _byte_pair_of_tokenizer_json(folder / "tokenizer.json")
+    else:
+        raise FileNotFoundError(f"{folder} has no byte-level BPE tokenizer files: neither vocab.json + merges.txt "
+                                "nor tokenizer.json.")
+    if "add_prefix_space" in config:
+        kwargs["add_prefix_space"] = bool(config["add_prefix_space"])
+    return kwargs
+
+
+def _byte_pair_of_tokenizer_json(path):
+    """`vocabulary` and `merges` of a Hugging Face `tokenizer.json` whose model is a byte-level BPE."""
+    data = _read_json(path)
+    model = data.get("model") or {}
+    if model.get("type") != "BPE":
+        raise CheckpointError(f"{path}: model type {model.get('type')!r}, not the byte-level BPE "
+                              "(\"BPE\") this family uses.")
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+    kwargs = {"vocabulary": dict(model.get("vocab", {})), "merges": merges}
+    for token in data.get("added_tokens", []):  # <mask> and friends may live only there
+        kwargs["vocabulary"].setdefault(token["content"], token["id"])
+    pre_tokenizer = data.get("pre_tokenizer") or {}
+    if "add_prefix_space" in pre_tokenizer:
+        kwargs["add_prefix_space"] = bool(pre_tokenizer["add_prefix_space"])
+    return kwargs
+
+
+def _sentencepiece_files(folder):
+    models = sorted(folder.glob("*.model"))
+    if len(models) != 1:
+        found = ", ".join(p.name for p in models) or "none"
+        raise FileNotFoundError(f"{folder} needs exactly one SentencePiece .model file (sentencepiece.bpe.model, "
+                                f"spiece.model, spm.model); found {found}. A folder saved by transformers 5 holds "
+                                "only tokenizer.json: copy the .model file of the checkpoint it came from beside it.")
+    return {"proto": models[0]}
+
+
+def _tokenizer_config(folder):
+    path = folder / "tokenizer_config.json"
+    return _read_json(path) if path.is_file() else {}
+
+
+def _read_json(path):
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error}).") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: holds a {type(data).__name__}, not a JSON object.")
+    return data
+
+
+_FILES = {
+    "BertTokenizer": (BertTokenizer, _wordpiece_files),
+    "BytePairTokenizer": (BytePairTokenizer, _byte_pair_files),
+    "SentencePieceTokenizer": (SentencePieceTokenizer, _sentencepiece_files),
+}

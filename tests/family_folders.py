@@ -1,0 +1,82 @@
+"""Tiny Hugging Face checkpoint folders of every family, tokenizer files included, as users have them.
+
+`family_folder(root, family, head)` writes a transformers model with random (perturbed) weights and the
+family's real kind of tokenizer files: RoBERTa the roberta-base vocab.json + merges.txt (tests/data/roberta_bpe),
+XLM-R a small SentencePiece unigram model trained on shipped SST-2 sentences, DistilBERT and BERT the
+uncased vocab.txt. `hf_tokenizer(folder)` is transformers' own tokenizer of the folder (the reference).
+"""
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+from helpers import perturbed_hf_model
+
+ROOT = Path(__file__).parents[1]
+ROBERTA_BPE = ROOT / "tests" / "data" / "roberta_bpe"
+UNCASED = ROOT / "keras_bert_zoo" / "vocab" / "uncased.txt"
+SST2 = ROOT / "recipes" / "data" / "sst2"
+FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert")
+SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64}
+
+
+def sst2_sentences(split="train", limit=None):
+    lines = (SST2 / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    return [line.split("\t")[0] for line in lines[:limit]]
+
+
+def _sentencepiece_model(size=1000):
+    import sentencepiece
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(sst2_sentences()), model_writer=model, vocab_size=size, model_type="unigram",
+        minloglevel=2, byte_fallback=False)
+    return model.getvalue()
+
+
+def _config(family, num_labels):
+    import transformers
+
+    labels = {"id2label": {i: f"LABEL_{i}" for i in range(num_labels)},
+              "label2id": {f"LABEL_{i}": i for i in range(num_labels)}}
+    if family == "bert":
+        return transformers.BertConfig(vocab_size=30522, **SMALL, **labels)
+    if family == "distilbert":
+        return transformers.DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+                                             **labels)
+    cls = transformers.RobertaConfig if family == "roberta" else transformers.XLMRobertaConfig
+    vocab_size = 50265 if family == "roberta" else 1000 - 3 + 4 + 1  # fairseq: 4 specials first, <mask> last
+    return cls(vocab_size=vocab_size, max_position_embeddings=130, type_vocab_size=1, pad_token_id=1,
+               bos_token_id=0, eos_token_id=2, **SMALL, **labels)
+
+
+def family_folder(root, family, head="ForSequenceClassification", num_labels=2, seed=0):
+    """A folder `root/<family>-<head>` with config.json, model.safetensors and the family's tokenizer files."""
+    import transformers
+
+    folder = Path(root) / f"{family}-{head}"
+    if folder.is_dir():
+        return folder
+    prefix = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta", "distilbert": "DistilBert"}[family]
+    cls = getattr(transformers, prefix + ("Model" if head == "Model" else head))
+    model = perturbed_hf_model(cls, _config(family, num_labels), seed=seed)
+    model.config.architectures = [cls.__name__]
+    model.save_pretrained(folder)
+    if family == "roberta":
+        for name in ("vocab.json", "merges.txt"):
+            shutil.copy(ROBERTA_BPE / name, folder / name)
+    elif family == "xlm-roberta":
+        (folder / "sentencepiece.bpe.model").write_bytes(_sentencepiece_model())
+    else:
+        shutil.copy(UNCASED, folder / "vocab.txt")
+        (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
+    return folder
+
+
+def hf_tokenizer(folder):
+    """transformers' fast tokenizer of `folder` (the class its config's model_type names)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder))

@@ -1,0 +1,57 @@
+"""Every family from raw text: `kbz.load_preprocessor(folder)` packs as transformers' tokenizer of the same
+folder does, and the loaded classifier on our inputs gives transformers' logits on theirs."""
+
+import numpy as np
+import pytest
+import torch
+from family_folders import FAMILIES, family_folder, hf_tokenizer, sst2_sentences
+
+import keras_bert_zoo as kbz
+
+LENGTH = 24  # short enough that many rows and pairs are truncated
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("families")
+    return {family: family_folder(root, family) for family in FAMILIES}
+
+
+@pytest.fixture(scope="module")
+def texts():
+    sentences = sst2_sentences("dev", 64)
+    return sentences, sentences[32:] + sentences[:32]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("pair", [False, True])
+def test_preprocessor_packs_as_hf(family, pair, folders, texts):
+    ours = kbz.load_preprocessor(folders[family], sequence_length=LENGTH, truncate="longest_first")
+    theirs = hf_tokenizer(folders[family])
+    a, b = texts
+    got = ours((a, b) if pair else a)
+    expected = theirs(*((a, b) if pair else (a,)), truncation="longest_first", max_length=LENGTH,
+                      padding="max_length")
+    assert got["token_ids"].numpy().tolist() == expected["input_ids"]
+    assert got["padding_mask"].numpy().tolist() == expected["attention_mask"]
+    has_types = family == "bert"
+    assert ("segment_ids" in got) == has_types
+    if has_types:
+        assert got["segment_ids"].numpy().tolist() == expected["token_type_ids"]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_classifier_from_text_equals_transformers(family, folders, texts):
+    import transformers
+
+    folder = folders[family]
+    model = kbz.load(folder)
+    preprocessor = kbz.load_preprocessor(folder, sequence_length=LENGTH)
+    ours = model(preprocessor(texts[0]), training=False).numpy()
+    reference = transformers.AutoModelForSequenceClassification.from_pretrained(
+        str(folder), attn_implementation="eager").eval()
+    encoded = hf_tokenizer(folder)(texts[0], truncation=True, max_length=LENGTH, padding="max_length",
+                                   return_tensors="pt")
+    with torch.no_grad():
+        theirs = reference(**encoded).logits.numpy()
+    assert np.abs(ours - theirs).max() < 1e-5
