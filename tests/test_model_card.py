@@ -56,7 +56,7 @@ def test_saved_model_card_is_in_the_version_folder(saved):
     assert limits["max_texts_per_request"] == 7
     for name in ("max_texts_per_request", "max_chars_per_text", "max_windows_per_context"):
         assert f"`{name}" in card
-    assert "`max_texts_per_request`: 7" in card and "Sequence length: at most 8 wordpieces" in card
+    assert "`max_texts_per_request`: 7" in card and "Sequence length: at most 8 tokens" in card
     request = '{"signature_name": "serving_default", "instances": [{"text": "a great movie"}]}'
     assert f"curl -d '{request}'" in card and "http://localhost:8501/v1/models/sst2:predict" in card
     assert "import tensorflow_text" in card

@@ -8,7 +8,7 @@ for every format:
   A token classifier's .tflite answers per wordpiece, and its wordpieces are grouped into words and
   entities here (`predictions.wordpiece_entities`), without character offsets.
 - `OnnxModel` rebuilds the preprocessor from the files the ONNX export writes beside the model
-  (`<file>.vocab.txt`, `<file>.preprocessing.json`) and runs the task's SavedModel serving graph
+  (`<file>.tokenizer/`, `<file>.preprocessing.json`) and runs the task's SavedModel serving graph
   (`saved_model.serving_graph`: windows, decoding, request limits) with onnxruntime in the encoder's
   place, so its outputs are the SavedModel's.
 
@@ -19,25 +19,25 @@ Example:
 [{'label': 'positive', 'label_id': 1, 'probabilities': [0.04, 0.96]}]
 """
 
-import json
-from pathlib import Path
 
 import numpy as np
 import onnxruntime
 import tensorflow as tf
 
-from keras_bert_zoo.export.onnx_export import PREPROCESSING_FORMAT, preprocessing_paths
 from keras_bert_zoo.export.predictions import split_examples
+from keras_bert_zoo.export.preprocessing_files import read_preprocessing, saved_preprocessor
 from keras_bert_zoo.export.saved_model_export import serving_graph
 from keras_bert_zoo.export.serving import ServingLimits, ServingOptions, schema_of
 from keras_bert_zoo.export.serving.token_classifier import WORDPIECE_TAGS, wordpiece_entities
 from keras_bert_zoo.export.serving_client import ServingError, Signature, check_inputs
 from keras_bert_zoo.export.tflite_export import tflite_interpreter
-from keras_bert_zoo.text import BertPreprocessor, BertTokenizer
 
 
 class TfliteModel:
-    """The `serving_default` signature of a .tflite export, run with LiteRT in this process."""
+    """The `serving_default` signature of a .tflite export, run with LiteRT in this process.
+
+    A .tflite that takes ids (a byte-level BPE family's) gets them from the preprocessor saved beside it, run
+    here; its signature is then that of the text it was trained on (`text`, or `text_a` and `text_b`)."""
 
     def __init__(self, path):
         try:
@@ -45,9 +45,16 @@ class TfliteModel:
         except (ValueError, RuntimeError) as error:
             raise ServingError(f"cannot load {path} with LiteRT: {error}") from None
         outputs = self._runner.get_output_details()
+        inputs = self._runner.get_input_details()
+        self._preprocessor = None
+        if any(np.issubdtype(details["dtype"], np.integer) for details in inputs.values()):  # ids in
+            settings = read_preprocessing(path)
+            self._preprocessor = saved_preprocessor(path, settings)
+            inputs = {name: {"shape_signature": [-1]} for name in
+                      (("text_a", "text_b") if settings["options"]["pair"] else ("text",))}
         self.signature = Signature(
             {name: tf.TensorSpec([None] * (len(details["shape_signature"])), tf.string, name)
-             for name, details in self._runner.get_input_details().items()},
+             for name, details in inputs.items()},
             {name: tf.TensorSpec([dim if dim >= 0 else None for dim in details["shape_signature"]],
                                  tf.as_dtype(details["dtype"]), name)
              for name, details in outputs.items()},
@@ -58,7 +65,12 @@ class TfliteModel:
     def predict(self, inputs):
         """`{input name: [text, ...]}` → one dict of outputs per example."""
         check_inputs(self.signature, inputs)
-        outputs = self._runner(**{name: np.array(texts, dtype=object) for name, texts in inputs.items()})
+        if self._preprocessor is None:
+            outputs = self._runner(**{name: np.array(texts, dtype=object) for name, texts in inputs.items()})
+        else:
+            texts = tuple(tf.constant(inputs[name], tf.string) for name in self.signature.inputs)
+            ids = self._preprocessor(texts if len(texts) == 2 else texts[0])
+            outputs = self._runner(**{name: value.numpy() for name, value in ids.items()})
         examples = split_examples(outputs)
         if schema_of(outputs) is WORDPIECE_TAGS:  # a token classifier's, per wordpiece
             return [wordpiece_entities(example, self._sequence_length) for example in examples]
@@ -74,11 +86,7 @@ class OnnxModel:
             session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types for a bad file
             raise ServingError(f"cannot load {path} with onnxruntime: {error}") from None
-        vocabulary = Path(path).with_name(settings["vocabulary"])
-        preprocessor = BertPreprocessor(
-            BertTokenizer(vocabulary, lowercase=settings["lowercase"]), settings["sequence_length"],
-            settings["truncate"], settings["padding"],
-        )
+        preprocessor = saved_preprocessor(path, settings)
         graph = serving_graph(_OnnxEncoderTask(session, settings), preprocessor,
                               ServingOptions(**settings["options"]), limits, kind=settings["task"])
         self._names = [spec.name for spec in graph.text_inputs]
@@ -92,25 +100,6 @@ class OnnxModel:
         check_inputs(self.signature, inputs)
         outputs = self._serve(*[tf.constant(inputs[name], tf.string) for name in self._names])
         return split_examples({name: value.numpy() for name, value in outputs.items()})
-
-
-def read_preprocessing(path):
-    """The settings the ONNX export wrote beside `path`, checked; a clear error when they are missing."""
-    vocab_path, json_path = preprocessing_paths(path)
-    if not Path(path).is_file():
-        raise ServingError(f"{path} is not a file.")
-    if not json_path.is_file() or not vocab_path.is_file():
-        raise ServingError(
-            f"{path} needs the tokenizer files its export writes beside it ({vocab_path.name}, {json_path.name}); "
-            "export it again with keras-bert-zoo export, or with kbz.export.onnx(..., preprocessor=...)."
-        )
-    try:
-        settings = json.loads(json_path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise ServingError(f"{json_path} is not valid JSON: {error}") from None
-    if not isinstance(settings, dict) or settings.get("format") != PREPROCESSING_FORMAT:
-        raise ServingError(f"{json_path} is not a preprocessing file of format {PREPROCESSING_FORMAT}.")
-    return settings
 
 
 _ONNX_DTYPES = {"tensor(float)": tf.float32, "tensor(float16)": tf.float16}

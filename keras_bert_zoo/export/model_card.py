@@ -28,7 +28,7 @@ import json
 from pathlib import Path
 
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
-from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.models.task import is_backbone
 from keras_bert_zoo.names import ENCODER_INPUTS
 
 CARD_FACTS = ("base_model", "training_data", "metrics", "command")
@@ -67,7 +67,7 @@ def _task(task_model, pair):
         return "question-answering", "extractive question answering (answer spans in a context)", "squad"
     if isinstance(task_model, BertMultipleChoice):
         return "multiple-choice", "multiple choice (a score per choice)", "multiple-choice"
-    if isinstance(task_model, BertEncoder):
+    if is_backbone(task_model):
         return "feature-extraction", "sentence embeddings (feature extraction)", "embeddings"
     return None, type(task_model).__name__, None
 
@@ -134,14 +134,19 @@ _FORMAT_WORDS = {"saved_model": "a TensorFlow SavedModel for TF Serving", "tflit
 
 def _input_lines(fmt, task_model, input_names, sequence_length, truncate, limits):
     names = ", ".join(f"`{name}`" for name in input_names)
-    if fmt == "onnx":
-        encoder = task_model if isinstance(task_model, BertEncoder) else task_model.encoder
-        return [f"Inputs: {names}, int32 token ids, `[batch, sequence]` (`[batch, choices, sequence]` for multiple "
-                "choice), both axes dynamic. The tokenizer is not inside: make the ids with the `BertPreprocessor` "
-                f"the model was trained with. Sequences may be up to {encoder.max_sequence_length} tokens (the "
-                "position embeddings); nothing is truncated inside the model."]
+    if fmt == "onnx" or "token_ids" in input_names:
+        encoder = task_model if is_backbone(task_model) else task_model.encoder
+        lines = [f"Inputs: {names}, int32 token ids, `[batch, sequence]` (`[batch, choices, sequence]` for multiple "
+                 "choice), both axes dynamic. The tokenizer is not inside: make the ids with the `BertPreprocessor` "
+                 f"the model was trained with. Sequences may be up to {encoder.max_sequence_length} tokens (the "
+                 "position embeddings); nothing is truncated inside the model."]
+        if fmt == "tflite":
+            lines.append("LiteRT has no kernels for the regex ops that byte-level BPE splits words with, so this "
+                         "file takes ids; the tokenizer's files and settings are beside it (`<file>.tokenizer/`, "
+                         "`<file>.preprocessing.json`), which `kbz.export.TfliteModel` reads to take raw text.")
+        return lines
     lines = [f"Inputs: {names}, 1-D string tensors (raw text; the tokenizer is inside the model).",
-             f"- Sequence length: at most {sequence_length} wordpieces, `[CLS]` and `[SEP]` included."]
+             f"- Sequence length: at most {sequence_length} tokens, the special tokens included."]
     if isinstance(task_model, BertSpanQA):
         lines.append("- A long context is split into overlapping windows of that length (not truncated); the "
                      "question is truncated.")
@@ -222,8 +227,8 @@ def _runtime_lines(fmt, name, input_names, instance, task_model):
         "print(session.run(None, ids))",
         "```",
         "",
-        f"Exported with its preprocessor, the file has the tokenizer's vocabulary and settings beside it "
-        f"(`{name}.onnx.vocab.txt`, `{name}.onnx.preprocessing.json`), and `keras-bert-zoo predict {name}.onnx TEXT` "
+        f"Exported with its preprocessor, the file has the tokenizer's files and settings beside it "
+        f"(`{name}.onnx.tokenizer/`, `{name}.onnx.preprocessing.json`), and `keras-bert-zoo predict {name}.onnx TEXT` "
         "(or `keras_bert_zoo.export.file_clients.OnnxModel`) takes raw text and answers as the SavedModel export does.",
     ]
 

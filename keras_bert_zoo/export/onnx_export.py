@@ -1,10 +1,11 @@
 """ONNX export with tf2onnx: int32 encoder inputs in (dynamic batch and sequence), task outputs out.
 
-The tokenizer stays outside the ONNX file: tf2onnx has no mapping for tensorflow-text's
-`FastBertNormalize` and `FastWordpieceTokenizeWithOffsets`. Feed it the ids `BertPreprocessor`
-makes (`{k: v.numpy() for k, v in preprocessor(texts).items()}`). For a model with a preprocessor, the
-export writes what rebuilds it beside the file, `<file>.vocab.txt` and `<file>.preprocessing.json` (the
-task, its labels and decoding options too), so that `keras-bert-zoo predict model.onnx TEXT` (and
+The tokenizer stays outside the ONNX file: tf2onnx has no mapping for tensorflow-text's tokenizer ops.
+Feed it the ids `BertPreprocessor` makes (`{k: v.numpy() for k, v in preprocessor(texts).items()}`). For a
+model with a preprocessor, the export writes what rebuilds it beside the file: the tokenizer's files in
+`<file>.tokenizer/` (vocab.txt, vocab.json + merges.txt or the SentencePiece model, as the family has them)
+and `<file>.preprocessing.json` (the preprocessor's Keras config, the task, its labels and decoding
+options), so that `keras-bert-zoo predict model.onnx TEXT` (and
 `keras_bert_zoo.export.file_clients.OnnxModel`) answers as the SavedModel export does.
 (This module is not called `onnx.py` so that it can import the `onnx` package.)
 
@@ -14,8 +15,6 @@ Example:
 >>> session.run(["logits"], {k: v.numpy() for k, v in preprocessor(["a great movie"]).items()})  # doctest: +SKIP
 """
 
-import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +23,14 @@ import tf2onnx
 from onnx import numpy_helper, save_model
 
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
+from keras_bert_zoo.export.preprocessing_files import write_preprocessing
 from keras_bert_zoo.export.saved_model_export import serving_graph
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import model_contract
 from keras_bert_zoo.models import BertPretrainer, BertTask
-from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.models.task import is_backbone
 from keras_bert_zoo.names import ENCODER_INPUTS
 from keras_bert_zoo.progress import phase
-
-PREPROCESSING_FORMAT = 1
 
 
 def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False):
@@ -59,7 +57,7 @@ def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False
     Example:
     >>> onnx(kbz.BertSpanQA(encoder, preprocessor=preprocessor), "squad.onnx", opset=17)  # doctest: +SKIP
     """
-    if isinstance(task_model, BertPretrainer) or not isinstance(task_model, (BertEncoder, BertTask)):
+    if isinstance(task_model, BertPretrainer) or not (is_backbone(task_model) or isinstance(task_model, BertTask)):
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
     facts = check_facts(card)
     contract = None
@@ -95,36 +93,8 @@ def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False
     write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
     write_file(card_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
     if contract is not None:
-        _write_preprocessing(path, task_model, *contract)
+        write_preprocessing(path, task_model, *contract)
     return path
-
-
-def preprocessing_paths(path):
-    """(`<file>.vocab.txt`, `<file>.preprocessing.json`) of an ONNX file."""
-    path = Path(path)
-    return path.with_name(path.name + ".vocab.txt"), path.with_name(path.name + ".preprocessing.json")
-
-
-def _write_preprocessing(path, task_model, preprocessor, options):
-    """The tokenizer's vocabulary, and what rebuilds the preprocessor and the task's decoding, beside `path`."""
-    vocab_path, json_path = preprocessing_paths(path)
-    kind = type(task_model.encoder if isinstance(task_model, BertPretrainer) else task_model).__name__
-    settings = {
-        "format": PREPROCESSING_FORMAT,
-        "task": kind,
-        "num_classes": getattr(task_model, "num_classes", None),
-        "num_choices": getattr(task_model, "num_choices", None),
-        "options": {**dataclasses.asdict(options),
-                    "label_names": None if options.label_names is None else [str(n) for n in options.label_names]},
-        "vocabulary": vocab_path.name,
-        "lowercase": preprocessor.tokenizer.lowercase,
-        "sequence_length": preprocessor.sequence_length,
-        "truncate": preprocessor.truncate,
-        "padding": preprocessor.padding,
-    }
-    vocabulary = "".join(token + "\n" for token in preprocessor.tokenizer.get_vocabulary())
-    write_file(vocab_path, lambda tmp: tmp.write_text(vocabulary, encoding="utf-8"))
-    write_file(json_path, lambda tmp: tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8"))
 
 
 def _erfc_as_erf(ctx, node, name, args):

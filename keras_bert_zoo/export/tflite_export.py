@@ -30,10 +30,12 @@ from tensorflow_text import tflite_registrar
 
 from keras_bert_zoo import compat
 from keras_bert_zoo.export.model_card import card_path, check_facts, model_card
+from keras_bert_zoo.export.preprocessing_files import write_preprocessing
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import TASKS, ServingOptions, check_options, model_contract, task_serving
 from keras_bert_zoo.export.serving.classifier import classifier_label_names
 from keras_bert_zoo.progress import phase
+from keras_bert_zoo.text import BytePairTokenizer
 
 QUANTIZATIONS = (None, "fp16", "dynamic_int8", "int8")
 # What "int8" quantizes (int8 weights and activations): dense layers and embedding lookups. The
@@ -95,12 +97,22 @@ def tflite(
         writers = ", a ".join(kind for kind, other in TASKS.items() if other.tflite_outputs)
         raise NotImplementedError(f"No TFLite export for a {type(task_model).__name__}: export a {writers}.")
     preprocessor, options = model_contract(task_model, preprocessor, pair)
+    if hasattr(preprocessor.tokenizer, "for_tflite"):  # its ops that LiteRT runs (SentencePiece's Fast kernel)
+        preprocessor = preprocessor.with_tokenizer(preprocessor.tokenizer.for_tflite())
     options = check_options(task, ServingOptions(label_names=options.label_names, pair=options.pair))
     outputs = task.tflite_outputs(task_model, options, preprocessor.tokenizer)
     pair = options.pair
-    names = ("text_a", "text_b") if pair else ("text",)
+    text_names = ("text_a", "text_b") if pair else ("text",)
+    # Byte-level BPE splits words with regex ops LiteRT has no kernel for: its .tflite takes ids, and the
+    # tokenizer's files go beside it (`preprocessing_files`), as for ONNX.
+    ids_in = isinstance(preprocessor.tokenizer, BytePairTokenizer)
+    names = preprocessor.output_names if ids_in else text_names
     facts = check_facts(card)
-    examples = _representative_examples(representative_texts, names) if quantization == "int8" else None
+    examples = None
+    if quantization == "int8":
+        examples = _representative_examples(representative_texts, text_names)
+        if ids_in:
+            examples = [_ids(preprocessor, example, names) for example in examples]
 
     def serve(*texts):
         inputs = preprocessor(texts if pair else texts[0])
@@ -110,12 +122,18 @@ def tflite(
             inputs["segment_ids"] = inputs["segment_ids"] * inputs["padding_mask"]
         return outputs(inputs)
 
+    def serve_ids(*ids):
+        return outputs(dict(zip(names, ids)))
+
     archive = keras.export.ExportArchive()
     archive.track(task_model)
     archive.track(preprocessor)
-    archive.add_endpoint(
-        "serving_default", serve, input_signature=[tf.TensorSpec([None], tf.string, name=n) for n in names]
-    )
+    if ids_in:
+        archive.add_endpoint("serving_default", serve_ids,
+                             input_signature=[tf.TensorSpec([None, None], tf.int32, name=n) for n in names])
+    else:
+        archive.add_endpoint(
+            "serving_default", serve, input_signature=[tf.TensorSpec([None], tf.string, name=n) for n in names])
     with phase(f"converting to TFLite: {path}"), tempfile.TemporaryDirectory() as saved_model_dir:
         archive.write_out(saved_model_dir, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
@@ -123,7 +141,7 @@ def tflite(
         converter.allow_custom_ops = True
         with _custom_ops_note(path):
             model = _convert(converter, quantization, examples, names)
-    _check_runs(model, names)
+    _check_runs(model, names, preprocessor if ids_in else None, text_names)
     text = model_card(
         task_model, "tflite", name=path.stem, input_names=names, facts=facts, pair=pair,
         label_names=classifier_label_names(task_model.num_classes, options.label_names)
@@ -132,6 +150,8 @@ def tflite(
     )
     write_file(path, lambda tmp: tmp.write_bytes(model))
     write_file(card_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    if ids_in:
+        write_preprocessing(path, task_model, preprocessor, options)
     return path
 
 
@@ -164,7 +184,8 @@ class _SignatureRunner(SignatureRunner):
         except RuntimeError as error:
             message = str(error).strip()
             # What LiteRT says when an allocation fails: nothing, or that a node failed to prepare.
-            if message and not re.search("alloc|prepare|memory", message, re.IGNORECASE):
+            if message and (not re.search("alloc|prepare|memory", message, re.IGNORECASE)
+                            or "unresolved custom op" in message):
                 raise
             sizes = ", ".join(f"{name} {_describe(value)}" for name, value in inputs.items())
             raise RuntimeError(
@@ -181,13 +202,25 @@ def _describe(value):
     return f"{list(value.shape)} (longest {max(len(v) for v in value.flat):,} characters)"
 
 
-def _check_runs(model, input_names):
+def _check_runs(model, input_names, preprocessor=None, text_names=()):
     """Runs the .tflite once: `allow_custom_ops` turns any op without a TFLite kernel into a custom
-    op that only fails when the model runs, so fail here, naming it, rather than on the device."""
+    op that only fails when the model runs, so fail here, naming it, rather than on the device.
+    An ids-in model gets what `preprocessor` makes of "a b"."""
+    if preprocessor is None:
+        inputs = {name: np.array(["a b"], object) for name in input_names}
+    else:
+        inputs = dict(zip(input_names, _ids(preprocessor, ["a b"] * len(text_names), input_names)))
     try:
-        tflite_interpreter(model).get_signature_runner()(**{name: np.array(["a b"], object) for name in input_names})
+        tflite_interpreter(model).get_signature_runner()(**inputs)
     except RuntimeError as error:
         raise RuntimeError(f"The converted model does not run in LiteRT: {error}") from error
+
+
+def _ids(preprocessor, texts, names):
+    """The encoder inputs `names` ([1, sequence] arrays) that `preprocessor` makes of one example's texts."""
+    segments = tuple(tf.constant([text]) for text in texts)
+    packed = preprocessor(segments if len(segments) == 2 else segments[0])
+    return [packed[name].numpy() for name in names]
 
 
 def _representative_examples(representative_texts, input_names):
@@ -267,7 +300,8 @@ def _convert(converter, quantization, examples, input_names):
     if quantization != "int8":
         return converter.convert()
     converter.representative_dataset = lambda: (
-        {name: np.array([value], object) for name, value in zip(input_names, example)} for example in examples
+        {name: value if isinstance(value, np.ndarray) else np.array([value], object)  # ids, or a text
+         for name, value in zip(input_names, example)} for example in examples
     )
     # Calibration runs the float model, tokenizer included, in TF's own interpreter; the only way to
     # give it tensorflow-text's kernels is this private attribute of the target spec.

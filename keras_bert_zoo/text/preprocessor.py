@@ -69,6 +69,12 @@ class BertPreprocessor(keras.layers.Layer):
         return BertPacker(tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, sequence_length, truncate,
                           pair_separators=self.pair_separators, segment_ids=self.segment_ids)
 
+    def with_tokenizer(self, tokenizer):
+        """A copy of this preprocessor around another tokenizer (e.g. its LiteRT-ready `for_tflite()` copy)."""
+        config = self.get_config()
+        config.pop("tokenizer")
+        return type(self)(tokenizer, **config)
+
     def compute_output_spec(self, inputs):
         """The outputs' shapes without running the tokenizer: a functional model that holds this layer is
         rebuilt from its .keras file before the vocabulary (an asset) is loaded."""

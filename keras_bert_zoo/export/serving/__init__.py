@@ -17,6 +17,7 @@ import dataclasses
 
 from keras_bert_zoo.export.serving import classifier, encoder, multiple_choice, span_qa, token_classifier
 from keras_bert_zoo.export.serving.graph import OutputSchema, ServingGraph, ServingLimits, ServingOptions, TaskServing
+from keras_bert_zoo.models.task import is_backbone
 
 TASKS = {task.kind: task for task in (classifier.SERVING, token_classifier.SERVING, span_qa.SERVING,
                                       multiple_choice.SERVING, encoder.SERVING)}
@@ -27,6 +28,8 @@ def task_serving(model=None, kind=None):
     """The `TaskServing` of `model` (of its class or the first base class with one), or of the class name
     `kind`; None when no task serves it."""
     kinds = [kind] if kind else [cls.__name__ for cls in type(model).__mro__]
+    if model is not None and is_backbone(model):  # every family's backbone serves as BERT's does
+        kinds.append("BertEncoder")
     return next((TASKS[name] for name in kinds if name in TASKS), None)
 
 

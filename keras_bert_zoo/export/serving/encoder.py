@@ -1,8 +1,8 @@
-"""Serving a bare `BertEncoder`: text (or a text pair) in, sentence embeddings out.
+"""Serving a bare backbone (`BertEncoder` or another family's): text (or a text pair) in, sentence embeddings out.
 
-Outputs of both signatures, float32: `pooled_output` [batch, hidden] (the tanh dense on [CLS]) and
-`mean_embedding` [batch, hidden], the mean of `sequence_output` over the non-padding tokens
-([CLS] and [SEP] included, as sentence-transformers' mean pooling does).
+Outputs of both signatures, float32: `pooled_output` [batch, hidden] (the tanh dense on [CLS]; families with
+a pooler only, not DistilBERT) and `mean_embedding` [batch, hidden], the mean of `sequence_output` over the
+non-padding tokens ([CLS] and [SEP] included, as sentence-transformers' mean pooling does).
 
 Example:
 >>> graph = encoder_graph(encoder, preprocessor)  # doctest: +SKIP
@@ -24,10 +24,10 @@ def encoder_outputs(encoder, inputs):
     sequence = tf.cast(outputs["sequence_output"], tf.float32)
     mask = tf.expand_dims(tf.cast(inputs["padding_mask"], tf.float32), -1)
     count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-    return {
-        "pooled_output": tf.cast(outputs["pooled_output"], tf.float32),
-        "mean_embedding": tf.reduce_sum(sequence * mask, axis=1) / count,
-    }
+    embeddings = {"mean_embedding": tf.reduce_sum(sequence * mask, axis=1) / count}
+    if "pooled_output" in outputs:
+        embeddings["pooled_output"] = tf.cast(outputs["pooled_output"], tf.float32)
+    return embeddings
 
 
 def encoder_graph(encoder, preprocessor, pair=False, limits=ServingLimits()):
@@ -45,15 +45,17 @@ def _vector(name, values):
     return f"{name} [{len(values)} floats: {head}{', ...' if len(values) > 3 else ''}]"
 
 
-EMBEDDING = OutputSchema(
-    frozenset({"pooled_output", "mean_embedding"}),
-    lambda example: "; ".join(_vector(name, example[name]) for name in sorted(example)),
-)
+def _vectors(example):
+    return "; ".join(_vector(name, example[name]) for name in sorted(example))
+
+
+EMBEDDING = OutputSchema(frozenset({"pooled_output", "mean_embedding"}), _vectors)
+MEAN_EMBEDDING = OutputSchema(frozenset({"mean_embedding"}), _vectors)  # a backbone without a pooler
 
 SERVING = TaskServing(
     kind="BertEncoder",
     graph=lambda model, preprocessor, options, limits: encoder_graph(model, preprocessor, options.pair, limits),
-    schemas=(EMBEDDING,),
+    schemas=(EMBEDDING, MEAN_EMBEDDING),
     takes=frozenset({"pair"}),
     tflite_outputs=lambda model, options, tokenizer=None: lambda inputs: encoder_outputs(model, inputs),
 )
