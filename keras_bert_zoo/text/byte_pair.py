@@ -1,17 +1,18 @@
 """BytePairTokenizer: byte-level BPE (GPT-2, RoBERTa) as a Keras layer that runs in-graph.
 
-Written here rather than taken from keras-hub, whose `BytePairTokenizer` keeps a lookup cache that it
-fills at call time (its SavedModels fail to export, keras-hub issue 2015) and differs from Hugging
-Face on whitespace runs. Everything here is plain TensorFlow and tensorflow-text ops over constants
-built from the two files, so it runs eagerly, in `tf.function`, `tf.data`, SavedModels and the TF1
-session loader alike:
+Written here rather than taken from keras-hub: its `BytePairTokenizer` fills a `MutableHashTable` cache
+at call time, a resource its SavedModels cannot track (keras-hub issue 2015: "Tried to export a function
+which references an 'untracked' resource"). Here everything is plain TensorFlow ops over constants built
+from the two files (no lookup tables, no Python at call time), so it runs alike eagerly, in
+`tf.function`, `tf.data`, SavedModels and the TF1 session loader:
 
-1. special tokens written in the text ("<mask>", with the whitespace before it, as RoBERTa's
+1. special tokens written in the text ("<mask>" with the whitespace before it, as roberta-base's
    `tokenizer.json` says) are split off with one RE2 pattern;
-2. the GPT-2 pre-tokenizer `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+`
-   is reproduced without its lookahead, which RE2 lacks: a run of whitespace followed by a word keeps
-   its last character for that word (see `_pre_token_starts`);
-3. the merges run vectorized over every word of the batch: each step merges, in every word, all
+2. GPT-2's pre-tokenizer `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+`
+   (whose lookahead RE2 lacks) is computed from each character's class (`_pre_token_starts`), with
+   Hugging Face's Unicode 16 tables (`character_classes`);
+3. words of up to 15 bytes that BPE leaves as one token are looked up (`_whole_word_cache`); the
+   others are merged together, vectorized over the batch: each step merges, in every word, all
    non-overlapping occurrences of that word's lowest-ranked pair, and finished words leave the loop.
 
 Example:
@@ -26,6 +27,7 @@ Example:
 import functools
 import json
 import re
+import types
 from pathlib import Path
 
 import keras
@@ -166,7 +168,7 @@ class BytePairTokenizer(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
         self.built = True
         self.add_prefix_space = bool(add_prefix_space)
-        self._vocabulary = None
+        self._files = None
         if vocabulary is not None or merges is not None:
             self.set_vocabulary(vocabulary, merges)
 
@@ -176,16 +178,17 @@ class BytePairTokenizer(keras.layers.Layer):
             raise ValueError("BytePairTokenizer needs both a vocabulary (vocab.json) and merges (merges.txt).")
         tokens = read_vocabulary_json(vocabulary)
         source = vocabulary if isinstance(vocabulary, (str, Path)) else "the vocabulary"
-        self._token_to_id = {token: i for i, token in enumerate(tokens)}
-        missing = [t for t in (*SPECIAL_TOKENS, *BYTE_SYMBOLS) if t not in self._token_to_id]
+        token_to_id = {token: i for i, token in enumerate(tokens)}
+        missing = [t for t in (*SPECIAL_TOKENS, *BYTE_SYMBOLS) if t not in token_to_id]
         if missing:
             raise CheckpointError(f"{source}: lacks {len(missing)} tokens a byte-level BPE needs: {missing[:10]}.")
-        self._merges = read_merges(merges)
-        keys, ranks, merged = _merge_tables(tokens, self._merges, merges if isinstance(merges, (str, Path)) else
+        pairs = read_merges(merges)
+        keys, ranks, merged = _merge_tables(tokens, pairs, merges if isinstance(merges, (str, Path)) else
                                             "the merges")
-        self._vocabulary = tokens
+        # A plain namespace: Keras's attribute tracking would walk every element of these (1.4 s here).
+        self._files = types.SimpleNamespace(tokens=tokens, token_to_id=token_to_id, merges=pairs)
         self._pair_keys, self._pair_ranks, self._merged_ids = map(tf.constant, (keys, ranks, merged))
-        self._byte_ids = tf.constant([self._token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
+        self._byte_ids = tf.constant([token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
         self._vocabulary_tensor = tf.constant(tokens)
         self._class_runs, self._class_of_run = map(tf.constant, character_classes())
         self._cache = _cache_columns(*([value] for value in _NO_CACHE))
@@ -200,7 +203,7 @@ class BytePairTokenizer(keras.layers.Layer):
         self._special_pattern = "|".join(
             (f"{_S}*" if t in LSTRIP_TOKENS else "") + re.escape(t) for t in specials
         )
-        self._special_ids = tf.constant([self._token_to_id[t] for t in specials], tf.int32)
+        self._special_ids = tf.constant([token_to_id[t] for t in specials], tf.int32)
         self._specials = tf.constant(specials)
 
     def _whole_word_cache(self, tokens):
@@ -227,16 +230,16 @@ class BytePairTokenizer(keras.layers.Layer):
         tokens = self._checked_vocabulary()
         vocabulary = {token: i for i, token in enumerate(tokens)}
         (Path(dir_path) / VOCABULARY_ASSET).write_text(json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8")
-        merges = "".join(f"{a} {b}\n" for a, b in self._merges)
+        merges = "".join(f"{a} {b}\n" for a, b in self._files.merges)
         (Path(dir_path) / MERGES_ASSET).write_text("#version: 0.2\n" + merges, encoding="utf-8")
 
     def load_assets(self, dir_path):
         self.set_vocabulary(Path(dir_path) / VOCABULARY_ASSET, Path(dir_path) / MERGES_ASSET)
 
     def _checked_vocabulary(self):
-        if self._vocabulary is None:
+        if self._files is None:
             raise ValueError("This BytePairTokenizer has no vocabulary yet: pass one, or call set_vocabulary.")
-        return self._vocabulary
+        return self._files.tokens
 
     @property
     def vocabulary_size(self):
@@ -246,18 +249,18 @@ class BytePairTokenizer(keras.layers.Layer):
         return list(self._checked_vocabulary())
 
     def token_to_id(self, token):
-        if token not in self._token_to_id:
+        if token not in self._files.token_to_id:
             raise KeyError(f"Token {token!r} is not in the vocabulary.")
-        return self._token_to_id[token]
+        return self._files.token_to_id[token]
 
     def id_to_token(self, token_id):
-        return self._vocabulary[token_id]
+        return self._files.tokens[token_id]
 
-    pad_id = property(lambda self: self._token_to_id["<pad>"])
-    unk_id = property(lambda self: self._token_to_id["<unk>"])
-    cls_id = property(lambda self: self._token_to_id["<s>"])  # RoBERTa's cls (= bos) token
-    sep_id = property(lambda self: self._token_to_id["</s>"])  # RoBERTa's sep (= eos) token
-    mask_id = property(lambda self: self._token_to_id["<mask>"])
+    pad_id = property(lambda self: self.token_to_id("<pad>"))
+    unk_id = property(lambda self: self.token_to_id("<unk>"))
+    cls_id = property(lambda self: self.token_to_id("<s>"))  # RoBERTa's cls (= bos) token
+    sep_id = property(lambda self: self.token_to_id("</s>"))  # RoBERTa's sep (= eos) token
+    mask_id = property(lambda self: self.token_to_id("<mask>"))
 
     def call(self, inputs):
         """Strings -> token ids: a scalar gives a 1-D Tensor, a batch [batch, None] ragged."""
