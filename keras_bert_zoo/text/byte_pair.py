@@ -214,7 +214,7 @@ class BytePairTokenizer(keras.layers.Layer):
                  if 0 < len(t) <= CACHED_BYTES and all(c in to_byte for c in t)]
         data = tf.constant([b for _, word in short for b in word], tf.uint8)
         starts = tf.constant(np.cumsum([0] + [len(word) for _, word in short[:-1]]), tf.int32)
-        ids, position = self._merge(data, starts)  # with the empty cache set before
+        _, position = self._merge(data, starts)  # with the empty cache set before
         tokens_per_word = np.bincount(np.searchsorted(starts.numpy(), position.numpy(), side="right") - 1,
                                       minlength=len(short))
         low, high, _ = (t.numpy() for t in _word_keys(data, starts, tf.repeat(tf.range(len(short)),
