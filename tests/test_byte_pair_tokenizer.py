@@ -235,6 +235,7 @@ class TokenCounter(keras.Model):
     def __init__(self, tokenizer, **kwargs):
         super().__init__(**kwargs)
         self.tokenizer = tokenizer
+        self.built = True  # no weights
 
     def call(self, texts):
         return self.tokenizer(texts).row_lengths()

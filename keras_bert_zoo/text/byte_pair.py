@@ -1,17 +1,18 @@
 """BytePairTokenizer: byte-level BPE (GPT-2, RoBERTa) as a Keras layer that runs in-graph.
 
-Written here rather than taken from keras-hub, whose `BytePairTokenizer` keeps a lookup cache that it
-fills at call time (its SavedModels fail to export, keras-hub issue 2015) and differs from Hugging
-Face on whitespace runs. Everything here is plain TensorFlow and tensorflow-text ops over constants
-built from the two files, so it runs eagerly, in `tf.function`, `tf.data`, SavedModels and the TF1
-session loader alike:
+Written here rather than taken from keras-hub: its `BytePairTokenizer` fills a `MutableHashTable` cache
+at call time, a resource its SavedModels cannot track (keras-hub issue 2015: "Tried to export a function
+which references an 'untracked' resource"). Here everything is plain TensorFlow ops over constants built
+from the two files (no lookup tables, no Python at call time), so it runs alike eagerly, in
+`tf.function`, `tf.data`, SavedModels and the TF1 session loader:
 
-1. special tokens written in the text ("<mask>", with the whitespace before it, as RoBERTa's
+1. special tokens written in the text ("<mask>" with the whitespace before it, as roberta-base's
    `tokenizer.json` says) are split off with one RE2 pattern;
-2. the GPT-2 pre-tokenizer `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+`
-   is reproduced without its lookahead, which RE2 lacks: a run of whitespace followed by a word keeps
-   its last character for that word (see `_pre_token_starts`);
-3. the merges run vectorized over every word of the batch: each step merges, in every word, all
+2. GPT-2's pre-tokenizer `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+`
+   (whose lookahead RE2 lacks) is computed from each character's class (`_pre_token_starts`), with
+   Hugging Face's Unicode 16 tables (`character_classes`);
+3. words of up to 15 bytes that BPE leaves as one token are looked up (`_whole_word_cache`); the
+   others are merged together, vectorized over the batch: each step merges, in every word, all
    non-overlapping occurrences of that word's lowest-ranked pair, and finished words leave the loop.
 
 Example:
@@ -26,6 +27,7 @@ Example:
 import functools
 import json
 import re
+import types
 from pathlib import Path
 
 import keras
@@ -38,7 +40,7 @@ from keras_bert_zoo.text.tokenizer import ragged_value_rowids
 
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 LSTRIP_TOKENS = ("<mask>",)  # RoBERTa's tokenizer.json: "<mask>" takes the whitespace before it
-CACHED_BYTES = 7  # words of up to 7 bytes that are one token skip the merges: bytes + length fit an int64
+CACHED_BYTES = 15  # words of up to 15 bytes that are one token skip the merges (`_word_keys`)
 VOCABULARY_ASSET = "vocab.json"
 MERGES_ASSET = "merges.txt"
 
@@ -166,7 +168,7 @@ class BytePairTokenizer(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
         self.built = True
         self.add_prefix_space = bool(add_prefix_space)
-        self._vocabulary = None
+        self._files = None
         if vocabulary is not None or merges is not None:
             self.set_vocabulary(vocabulary, merges)
 
@@ -176,20 +178,21 @@ class BytePairTokenizer(keras.layers.Layer):
             raise ValueError("BytePairTokenizer needs both a vocabulary (vocab.json) and merges (merges.txt).")
         tokens = read_vocabulary_json(vocabulary)
         source = vocabulary if isinstance(vocabulary, (str, Path)) else "the vocabulary"
-        self._token_to_id = {token: i for i, token in enumerate(tokens)}
-        missing = [t for t in (*SPECIAL_TOKENS, *BYTE_SYMBOLS) if t not in self._token_to_id]
+        token_to_id = {token: i for i, token in enumerate(tokens)}
+        missing = [t for t in (*SPECIAL_TOKENS, *BYTE_SYMBOLS) if t not in token_to_id]
         if missing:
             raise CheckpointError(f"{source}: lacks {len(missing)} tokens a byte-level BPE needs: {missing[:10]}.")
-        self._merges = read_merges(merges)
-        keys, ranks, merged = _merge_tables(tokens, self._merges, merges if isinstance(merges, (str, Path)) else
+        pairs = read_merges(merges)
+        keys, ranks, merged = _merge_tables(tokens, pairs, merges if isinstance(merges, (str, Path)) else
                                             "the merges")
-        self._vocabulary = tokens
+        # A plain namespace: Keras's attribute tracking would walk every element of these (1.4 s here).
+        self._files = types.SimpleNamespace(tokens=tokens, token_to_id=token_to_id, merges=pairs)
         self._pair_keys, self._pair_ranks, self._merged_ids = map(tf.constant, (keys, ranks, merged))
-        self._byte_ids = tf.constant([self._token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
+        self._byte_ids = tf.constant([token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
         self._vocabulary_tensor = tf.constant(tokens)
         self._class_runs, self._class_of_run = map(tf.constant, character_classes())
-        self._cache_keys, self._cache_ids = tf.constant([np.iinfo(np.int64).max]), tf.constant([0])
-        self._cache_keys, self._cache_ids = self._whole_word_cache(tokens)
+        self._cache = _cache_columns(*([value] for value in _NO_CACHE))
+        self._cache = self._whole_word_cache(tokens)
         # Hugging Face's trim_offsets: a token's span leaves out the spaces it starts and ends with.
         self._leading_spaces = tf.constant([len(t) - len(t.lstrip(SPACE_SYMBOL)) for t in tokens], tf.int32)
         self._trailing_spaces = tf.constant([len(t) - len(t.rstrip(SPACE_SYMBOL)) for t in tokens], tf.int32)
@@ -200,40 +203,43 @@ class BytePairTokenizer(keras.layers.Layer):
         self._special_pattern = "|".join(
             (f"{_S}*" if t in LSTRIP_TOKENS else "") + re.escape(t) for t in specials
         )
-        self._special_ids = tf.constant([self._token_to_id[t] for t in specials], tf.int32)
+        self._special_ids = tf.constant([token_to_id[t] for t in specials], tf.int32)
         self._specials = tf.constant(specials)
 
     def _whole_word_cache(self, tokens):
-        """Sorted keys (bytes and length packed in an int64) of the tokens of at most CACHED_BYTES bytes that
-        BPE leaves whole, and their ids. Most words of a text are one of them: they skip the merges."""
+        """The tokens of at most CACHED_BYTES bytes that BPE leaves whole: (hash, low, high) of `_word_keys`,
+        sorted by hash, and their ids. Most words of a text are one of them: they skip the merges."""
         to_byte = {symbol: b for b, symbol in enumerate(BYTE_SYMBOLS)}
         short = [(i, [to_byte[c] for c in t]) for i, t in enumerate(tokens)
                  if 0 < len(t) <= CACHED_BYTES and all(c in to_byte for c in t)]
         data = tf.constant([b for _, word in short for b in word], tf.uint8)
         starts = tf.constant(np.cumsum([0] + [len(word) for _, word in short[:-1]]), tf.int32)
-        ids, position = self._merge(data, starts)  # with the empty cache set before
+        _, position = self._merge(data, starts)  # with the empty cache set before
         tokens_per_word = np.bincount(np.searchsorted(starts.numpy(), position.numpy(), side="right") - 1,
                                       minlength=len(short))
-        keys = [sum(b << 8 * k for k, b in enumerate(word)) + (len(word) << 8 * CACHED_BYTES) for _, word in short]
-        cache = sorted((key, i) for key, (i, _), count in zip(keys, short, tokens_per_word) if count == 1)
-        cache.append((np.iinfo(np.int64).max, 0))  # `searchsorted` of any key stays in range
-        return tf.constant([k for k, _ in cache], tf.int64), tf.constant([i for _, i in cache], tf.int32)
+        low, high, _ = (t.numpy() for t in _word_keys(data, starts, tf.repeat(tf.range(len(short)),
+                                                                              [len(w) for _, w in short])))
+        whole = np.flatnonzero(tokens_per_word == 1)
+        order = whole[np.argsort(low[whole] ^ high[whole], kind="stable")]
+        ids = np.array([i for i, _ in short])
+        columns = ((low ^ high)[order], low[order], high[order], ids[order])
+        return _cache_columns(*(np.append(column, last) for column, last in zip(columns, _NO_CACHE)))
 
     def save_assets(self, dir_path):
         """vocab.json and merges.txt go into a `.keras` file as assets, not into its config JSON."""
         tokens = self._checked_vocabulary()
         vocabulary = {token: i for i, token in enumerate(tokens)}
         (Path(dir_path) / VOCABULARY_ASSET).write_text(json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8")
-        merges = "".join(f"{a} {b}\n" for a, b in self._merges)
+        merges = "".join(f"{a} {b}\n" for a, b in self._files.merges)
         (Path(dir_path) / MERGES_ASSET).write_text("#version: 0.2\n" + merges, encoding="utf-8")
 
     def load_assets(self, dir_path):
         self.set_vocabulary(Path(dir_path) / VOCABULARY_ASSET, Path(dir_path) / MERGES_ASSET)
 
     def _checked_vocabulary(self):
-        if self._vocabulary is None:
+        if self._files is None:
             raise ValueError("This BytePairTokenizer has no vocabulary yet: pass one, or call set_vocabulary.")
-        return self._vocabulary
+        return self._files.tokens
 
     @property
     def vocabulary_size(self):
@@ -243,18 +249,18 @@ class BytePairTokenizer(keras.layers.Layer):
         return list(self._checked_vocabulary())
 
     def token_to_id(self, token):
-        if token not in self._token_to_id:
+        if token not in self._files.token_to_id:
             raise KeyError(f"Token {token!r} is not in the vocabulary.")
-        return self._token_to_id[token]
+        return self._files.token_to_id[token]
 
     def id_to_token(self, token_id):
-        return self._vocabulary[token_id]
+        return self._files.tokens[token_id]
 
-    pad_id = property(lambda self: self._token_to_id["<pad>"])
-    unk_id = property(lambda self: self._token_to_id["<unk>"])
-    cls_id = property(lambda self: self._token_to_id["<s>"])  # RoBERTa's cls (= bos) token
-    sep_id = property(lambda self: self._token_to_id["</s>"])  # RoBERTa's sep (= eos) token
-    mask_id = property(lambda self: self._token_to_id["<mask>"])
+    pad_id = property(lambda self: self.token_to_id("<pad>"))
+    unk_id = property(lambda self: self.token_to_id("<unk>"))
+    cls_id = property(lambda self: self.token_to_id("<s>"))  # RoBERTa's cls (= bos) token
+    sep_id = property(lambda self: self.token_to_id("</s>"))  # RoBERTa's sep (= eos) token
+    mask_id = property(lambda self: self.token_to_id("<mask>"))
 
     def call(self, inputs):
         """Strings -> token ids: a scalar gives a 1-D Tensor, a batch [batch, None] ragged."""
@@ -362,15 +368,13 @@ class BytePairTokenizer(keras.layers.Layer):
         is_start = tf.scatter_nd(word_starts[:, tf.newaxis], tf.ones_like(word_starts), [total]) > 0
         word = tf.cumsum(tf.cast(is_start, tf.int32)) - 1
         # Words that are a cached token skip the loop (`_whole_word_cache`).
-        length = tf.concat([word_starts[1:], [total]], 0) - word_starts
-        offset = tf.cast(tf.range(total) - tf.gather(word_starts, word), tf.int64)
-        packed = tf.bitwise.left_shift(tf.cast(data, tf.int64), 8 * tf.minimum(offset, CACHED_BYTES))
-        key = tf.math.segment_sum(tf.where(offset < CACHED_BYTES, packed, 0), word) + tf.bitwise.left_shift(
-            tf.cast(length, tf.int64), 8 * CACHED_BYTES)
-        index = tf.searchsorted(self._cache_keys, key)
-        cached = (length <= CACHED_BYTES) & (tf.gather(self._cache_keys, index) == key)
+        low, high, length = _word_keys(data, word_starts, word)
+        cache_hash, cache_low, cache_high, cache_ids = self._cache
+        index = tf.searchsorted(cache_hash, tf.bitwise.bitwise_xor(low, high))
+        cached = length <= CACHED_BYTES
+        cached &= (tf.gather(cache_low, index) == low) & (tf.gather(cache_high, index) == high)
         done = tf.scatter_nd(  # done[p]: 1 + the id of the finished token starting at byte p
-            tf.boolean_mask(word_starts, cached)[:, tf.newaxis], tf.boolean_mask(tf.gather(self._cache_ids, index),
+            _select(word_starts, cached)[:, tf.newaxis], _select(tf.gather(cache_ids, index),
                                                                                   cached) + 1, [total])
         position = tf.cast(tf.reshape(tf.where(~tf.gather(cached, word)), [-1]), tf.int32)
         symbols = tf.gather(self._byte_ids, tf.cast(tf.gather(data, position), tf.int32))
@@ -397,7 +401,7 @@ class BytePairTokenizer(keras.layers.Layer):
             removed = tf.concat([[False], merge], 0)
             finished = tf.gather(lowest == tf.int32.max, local)
             done = tf.tensor_scatter_nd_update(
-                done, tf.boolean_mask(position, finished)[:, tf.newaxis], tf.boolean_mask(merged, finished) + 1
+                done, _select(position, finished)[:, tf.newaxis], _select(merged, finished) + 1
             )
             keep = tf.reshape(tf.where(~removed & ~finished), [-1])
             return tf.gather(merged, keep), tf.gather(position, keep), tf.gather(word, keep), done
@@ -481,7 +485,32 @@ def _pre_token_starts(segments, starts, class_runs, class_of_run):
     ends = (length_2 == 2) | (length_3 == 3)
     cut = (cut & ~inside) | ends | first
     byte = tf.cast(offsets.flat_values, tf.int32) + tf.gather(starts, rows)
-    return tf.boolean_mask(byte, cut)
+    return _select(byte, cut)
+
+
+_NO_CACHE = (tf.int64.max, -1, -1, 0)  # hash, low, high, id: a last entry no word matches
+
+
+def _select(values, mask):
+    """`values[mask]` for 1-D tensors: `tf.boolean_mask` needs the mask's rank where tracing cannot tell it."""
+    return tf.gather(values, tf.reshape(tf.where(tf.reshape(mask, [-1])), [-1]))
+
+
+def _cache_columns(hashes, low, high, ids):
+    return tuple(tf.constant(c, dtype) for c, dtype in zip((hashes, low, high, ids), (tf.int64,) * 3 + (tf.int32,)))
+
+
+def _word_keys(data, word_starts, word):
+    """Each word's bytes 0-7 (`low`) and bytes 8-14 with the length in the top byte (`high`) as int64,
+    which tell apart words of up to CACHED_BYTES bytes exactly, and the lengths. `word`: each byte's word."""
+    length = tf.concat([word_starts[1:], tf.shape(data)], 0) - word_starts
+    offset = tf.range(tf.size(data)) - tf.gather(word_starts, word)
+    value = tf.cast(data, tf.int64)
+    low = tf.bitwise.left_shift(value, tf.cast(8 * tf.clip_by_value(offset, 0, 7), tf.int64))
+    high = tf.bitwise.left_shift(value, tf.cast(8 * tf.clip_by_value(offset - 8, 0, 6), tf.int64))
+    low = tf.math.segment_sum(tf.where(offset < 8, low, 0), word)
+    high = tf.math.segment_sum(tf.where((offset >= 8) & (offset < CACHED_BYTES), high, 0), word)
+    return low, high + tf.bitwise.left_shift(tf.cast(length, tf.int64), 56), length
 
 
 def _is_continuation(data, index):
