@@ -274,5 +274,6 @@ def test_a_preset_loads_the_weights_folder_a_user_names_and_refuses_another_arch
 def test_a_distilbert_classifier_exports_to_every_format(tmp_path):
     """SavedModel (TF2 and TF1 session), TFLite and ONNX answer raw texts as the Keras model does."""
     encoder = DistilBertEncoder(len(TINY_VOCABULARY), 1, 2, 16, 24)
-    model = kbz.BertClassifier(encoder, num_classes=2, label_names=["neg", "pos"], preprocessor=tiny_preprocessor(segment_ids=False))
+    model = kbz.BertClassifier(encoder, num_classes=2, label_names=["neg", "pos"],
+                               preprocessor=tiny_preprocessor(segment_ids=False))
     check_export(model, ["a good movie", "not a bad film ."], tmp_path)
