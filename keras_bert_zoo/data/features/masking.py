@@ -1,14 +1,23 @@
 """BERT's masked-LM corruption, in-graph and stateless (seeded per batch); used by `pretraining_dataset`.
 
-80% of the chosen pieces become [MASK], 10% a random token (never a `[...]` special), 10% stay
-(see `keras_bert_zoo.data.pretraining`).
+80% of the chosen pieces become [MASK], 10% a random token (never a special: `[...]` or `<...>`, as
+`[unused0]`, `<s>`, `<|endoftext|>`), 10% stay (see `keras_bert_zoo.data.pretraining`). Works for every
+family's tokenizer: its special ids and how its pieces continue a word (WordPiece's "##"; byte-level BPE and
+SentencePiece mark a word's first piece instead, with "Ġ" and "▁").
 """
 
 import re
 
 import tensorflow as tf
 
-_SPECIAL = re.compile(r"^\[[^\]]+\]$")
+from keras_bert_zoo.text import BertTokenizer
+
+_SPECIAL = re.compile(r"^(\[[^\]\s]+\]|<[^>\s]+>)$")
+_WORD_START = ("\u0120", "\u2581")  # "Ġ" (byte-level BPE's space), "▁" (SentencePiece's)
+
+
+def _continues_word(token, wordpiece):
+    return token.startswith("##") if wordpiece else not token.startswith(_WORD_START)
 
 
 @tf.autograph.experimental.do_not_convert  # plain tensor code: tracing it as is is faster
@@ -32,8 +41,11 @@ def mask_tokens(
     [[5, 6, 0]]
     """
     vocabulary = tokenizer.get_vocabulary()
-    is_continuation = tf.constant([token.startswith("##") for token in vocabulary])
-    replacements = tf.constant([i for i, t in enumerate(vocabulary) if not _SPECIAL.match(t)], tf.int32)
+    wordpiece = isinstance(tokenizer, BertTokenizer)
+    is_continuation = tf.constant([_continues_word(token, wordpiece) for token in vocabulary])
+    specials = {tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, tokenizer.mask_id, tokenizer.unk_id}
+    replacements = tf.constant(
+        [i for i, t in enumerate(vocabulary) if not _SPECIAL.match(t) and i not in specials], tf.int32)
     token_ids = tf.cast(token_ids, tf.int32)
     batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
     maskable = (

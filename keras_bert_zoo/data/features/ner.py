@@ -12,6 +12,15 @@ import tensorflow as tf
 from keras_bert_zoo.names import IGNORE_LABEL, NO_WORD
 
 
+def tokenize_words(tokenizer, words):
+    """Each of `words` (a 1-D string tensor) tokenized as a word of a sentence: byte-level BPE gets the space
+    that precedes a word (as Hugging Face's `is_split_into_words` with `add_prefix_space=True`), so "Paris"
+    is "ĠParis" wherever it stands; WordPiece and SentencePiece start every text with a word anyway."""
+    if getattr(tokenizer, "add_prefix_space", True) is False:
+        words = tf.strings.join([" ", words])
+    return tokenizer(words)
+
+
 @tf.autograph.experimental.do_not_convert  # plain tensor code: tracing it as is is faster
 def ner_features(words, preprocessor, sequence_length=None, tag_ids=None):
     """Model inputs, `word_ids` and (with `tag_ids`) labels for a batch of pre-split sentences.
@@ -37,7 +46,7 @@ def ner_features(words, preprocessor, sequence_length=None, tag_ids=None):
     tokenizer, sequence_length = preprocessor.tokenizer, sequence_length or preprocessor.sequence_length
     budget = sequence_length - 2
     num_sentences = tf.cast(words.nrows(), tf.int32)
-    pieces = words.with_flat_values(tokenizer(words.flat_values))  # [batch, words, pieces]
+    pieces = words.with_flat_values(tokenize_words(tokenizer, words.flat_values))  # [batch, words, pieces]
     piece_splits = tf.cast(pieces.values.row_splits, tf.int32)  # piece range of each word
     word_sentence = tf.cast(words.value_rowids(), tf.int32)
     word_in_sentence = tf.range(tf.size(word_sentence)) - tf.gather(

@@ -50,7 +50,7 @@ Example:
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.data.features.ner import ner_features
+from keras_bert_zoo.data.features.ner import ner_features, tokenize_words
 from keras_bert_zoo.export.serving.classifier import classifier_label_names
 from keras_bert_zoo.export.serving.graph import (
     OutputSchema,
@@ -141,7 +141,7 @@ def token_classifier_graph(model, preprocessor, label_names, limits=ServingLimit
         words, begin, end = split_words(text)
         # Words the tokenizer reads as nothing are dropped; of the rest, at most sequence_length - 2
         # (a piece each at least) can fit, so only those are tokenized again by ner_features.
-        words, begin, end = _select(tokenizer(words.flat_values).row_lengths() > 0, words, begin, end)
+        words, begin, end = _select(tokenize_words(tokenizer, words.flat_values).row_lengths() > 0, words, begin, end)
         num_words = tf.cast(words.row_lengths(), tf.int32)
         words, begin, end = _select(_position_in_row(words) < sequence_length - 2, words, begin, end)
         features = ner_features(words, preprocessor, sequence_length)
