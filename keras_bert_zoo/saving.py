@@ -11,6 +11,7 @@ from keras_bert_zoo import checkpoints
 from keras_bert_zoo.checkpoints.weight_map import extract
 from keras_bert_zoo.models import families
 from keras_bert_zoo.models.family import config_json_labels
+from keras_bert_zoo.text.checkpoint_tokenizers import write_tokenizer_files
 
 
 def save_hf(model, out_dir, vocabulary=None):
@@ -18,13 +19,19 @@ def save_hf(model, out_dir, vocabulary=None):
     `BertForSequenceClassification` for a BertClassifier over one, `RobertaForSequenceClassification` for a
     BertClassifier over a RobertaEncoder, ... (see `kbz.load`), labels included.
 
-    `vocabulary` (a vocab.txt path or a token list) is written as vocab.txt beside the weights.
+    `vocabulary` (a vocab.txt path or a token list) is written as vocab.txt beside the weights; without it, a
+    task model's own preprocessor gives its tokenizer's files (vocab.txt, vocab.json + merges.txt or the
+    SentencePiece model, as transformers names them).
     """
     family = families.of_model(model)
     architecture = family.architecture_of(model)
     names, optional = family.weight_names(model)
     config = family.config_to_hf(family.backbone_of(model), architecture.name) | config_json_labels(model, architecture)
-    return checkpoints.write_hf(out_dir, extract(model, names, optional), config, vocabulary)
+    folder = checkpoints.write_hf(out_dir, extract(model, names, optional), config, vocabulary)
+    preprocessor = getattr(model, "preprocessor", None)
+    if vocabulary is None and preprocessor is not None:
+        write_tokenizer_files(preprocessor.tokenizer, out_dir)
+    return folder
 
 
 def save_google_checkpoint(model, out_dir, vocabulary=None):

@@ -55,3 +55,13 @@ def test_classifier_from_text_equals_transformers(family, folders, texts):
     with torch.no_grad():
         theirs = reference(**encoded).logits.numpy()
     assert np.abs(ours - theirs).max() < 1e-5
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_save_hf_writes_the_tokenizer_files_transformers_reads(family, folders, texts, tmp_path):
+    model = kbz.load(folders[family])
+    model.preprocessor = kbz.load_preprocessor(folders[family], sequence_length=LENGTH)
+    kbz.save_hf(model, tmp_path / "out")
+    ours = kbz.load_preprocessor(tmp_path / "out", sequence_length=LENGTH)(texts[0])["token_ids"].numpy().tolist()
+    theirs = hf_tokenizer(tmp_path / "out")(texts[0], truncation=True, max_length=LENGTH, padding="max_length")
+    assert ours == theirs["input_ids"] == model.preprocessor(texts[0])["token_ids"].numpy().tolist()

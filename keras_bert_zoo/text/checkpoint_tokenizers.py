@@ -8,11 +8,15 @@ folder, in the forms Hugging Face writes them:
 - SentencePiece (`SentencePieceTokenizer`): the folder's `.model` file (`sentencepiece.bpe.model`,
   `spiece.model`, `spm.model`).
 
+`write_tokenizer_files` writes a tokenizer back in those forms, so transformers' `AutoTokenizer` loads the folder.
+
 Example:
 >>> tokenizer_from_checkpoint("roberta_folder", "BytePairTokenizer")  # doctest: +SKIP
 """
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from keras_bert_zoo.errors import CheckpointError
@@ -31,6 +35,24 @@ def tokenizer_from_checkpoint(folder, class_name, **options):
         raise ValueError(f"No loader for tokenizer class {class_name!r}.")
     cls, files = _FILES[class_name]
     return cls(**{**files(folder), **options})  # options win (a preset's own casing)
+
+
+def write_tokenizer_files(tokenizer, folder):
+    """Writes `tokenizer`'s files into the checkpoint folder `folder` as Hugging Face names them (vocab.txt;
+    vocab.json + merges.txt; sentencepiece.bpe.model or spiece.model), with a tokenizer_config.json."""
+    folder = Path(folder)
+    with tempfile.TemporaryDirectory() as assets:
+        tokenizer.save_assets(assets)  # the layer's own files, renamed below where HF's names differ
+        names = {"vocabulary.txt": "vocab.txt", "sentencepiece.model": (
+            "sentencepiece.bpe.model" if getattr(tokenizer, "layout", "") == "xlm_roberta" else "spiece.model")}
+        for file in Path(assets).iterdir():
+            shutil.copyfile(file, folder / names.get(file.name, file.name))
+    config = {}
+    if isinstance(tokenizer, BertTokenizer):
+        config["do_lower_case"] = tokenizer.lowercase
+    if isinstance(tokenizer, BytePairTokenizer):
+        config["add_prefix_space"] = tokenizer.add_prefix_space
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
 def _wordpiece_files(folder):
