@@ -43,6 +43,20 @@ def _load_source(source, random_init=False):
     return model, vocabulary if vocabulary.is_file() else None
 
 
+def _copy_tokenizer_files(source, destination):
+    """The tokenizer files of the checkpoint folder `source`, written into `destination` as transformers names
+    them; a folder without them (weights only) converts without them, with a line saying so."""
+    from keras_bert_zoo.loading import load_tokenizer
+    from keras_bert_zoo.text.checkpoint_tokenizers import write_tokenizer_files
+
+    try:
+        tokenizer = load_tokenizer(source)
+    except (FileNotFoundError, NotImplementedError) as error:
+        print(f"no tokenizer files written: {error}")
+        return
+    write_tokenizer_files(tokenizer, destination)
+
+
 def convert(args):
     """Converts a checkpoint, with a line as each phase (loading, writing) starts and ends."""
     from keras_bert_zoo import saving
@@ -57,6 +71,8 @@ def convert(args):
         try:
             if args.to == "hf":
                 saving.save_hf(model, destination, vocabulary=vocabulary)
+                if vocabulary is None and Path(args.source).is_dir():  # vocab.json + merges.txt, a .model
+                    _copy_tokenizer_files(args.source, destination)
             elif args.to == "google":
                 saving.save_google_checkpoint(model, destination, vocabulary=vocabulary)
         except (TypeError, ValueError) as error:  # a format that cannot hold this model, a vocabulary of another size

@@ -65,3 +65,12 @@ def test_save_hf_writes_the_tokenizer_files_transformers_reads(family, folders, 
     ours = kbz.load_preprocessor(tmp_path / "out", sequence_length=LENGTH)(texts[0])["token_ids"].numpy().tolist()
     theirs = hf_tokenizer(tmp_path / "out")(texts[0], truncation=True, max_length=LENGTH, padding="max_length")
     assert ours == theirs["input_ids"] == model.preprocessor(texts[0])["token_ids"].numpy().tolist()
+
+
+@pytest.mark.parametrize("family", ["roberta", "xlm-roberta"])
+def test_convert_carries_the_tokenizer_files(family, folders, texts, tmp_path):
+    from keras_bert_zoo.cli import main
+
+    main(["convert", str(folders[family]), str(tmp_path / "out"), "--to", "hf"])
+    expected = hf_tokenizer(folders[family])(texts[0])["input_ids"]
+    assert hf_tokenizer(tmp_path / "out")(texts[0])["input_ids"] == expected
