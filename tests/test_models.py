@@ -8,6 +8,7 @@ from conftest import make_inputs
 from helpers import check_task
 
 import keras_bert_zoo as kbz
+from keras_bert_zoo.models.backbone import Backbone
 
 
 def build(name, encoder):
@@ -141,7 +142,7 @@ def test_first_token_classifier_heads_follow_hugging_face(head, tiny_encoder):
 
 
 def test_a_backbone_without_a_pooler_takes_first_token_heads_only(tiny_encoder):
-    class SequenceOnly(keras.Model):  # a DistilBERT-like backbone: no pooled_output
+    class SequenceOnly(Backbone):  # a DistilBERT-like backbone: no pooled_output
         default_classifier_head = default_multiple_choice_head = "dense_relu"
 
     inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in tiny_encoder.input}

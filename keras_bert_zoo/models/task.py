@@ -1,18 +1,15 @@
-"""BertTask: the shared base of every model that puts a head on a backbone of any family.
-
-A backbone (`BertEncoder`, `RobertaEncoder`, ...) is a functional `keras.Model` with a dict of named int
-inputs and the outputs `sequence_output` (and `pooled_output` where the family has a pooler). It also
-names the heads Hugging Face puts on it: `default_classifier_head` and `default_multiple_choice_head`.
-"""
+"""BertTask: the shared base of every model that puts a head on a backbone of any family
+(`keras_bert_zoo.models.backbone`)."""
 
 import keras
 
+from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 
 
 def is_backbone(model):
-    """True for a backbone of any family: a Keras model naming its default heads."""
-    return isinstance(model, keras.Model) and hasattr(type(model), "default_classifier_head")
+    """True for a backbone of any family."""
+    return isinstance(model, Backbone)
 
 
 def encoder_inputs(encoder, shape=(None,)):

@@ -4,6 +4,7 @@ import keras
 from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoder
 
 from keras_bert_zoo.layers import get_activation
+from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 
 
@@ -13,7 +14,7 @@ def bert_initializer():
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class BertEncoder(keras.Model):
+class BertEncoder(Backbone):
     """The BERT encoder: embeddings, post-LayerNorm transformer blocks and the [CLS] pooler.
 
     Inputs are a dict of int tensors `token_ids`, `segment_ids` and `padding_mask`, each
@@ -41,6 +42,8 @@ class BertEncoder(keras.Model):
     (2, 32)
     """
 
+    config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                   "max_sequence_length", "num_segments", "dropout", "activation", "layer_norm_epsilon")
     # The heads Hugging Face's BERT classes put on it (see BertClassifier, BertMultipleChoice).
     default_classifier_head = "pooled"
     default_multiple_choice_head = "pooled"
@@ -141,24 +144,3 @@ class BertEncoder(keras.Model):
         self.dropout = dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "max_sequence_length": self.max_sequence_length,
-            "num_segments": self.num_segments,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -4,6 +4,7 @@ import keras
 from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoder
 
 from keras_bert_zoo.layers import get_activation
+from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.names import PADDING_MASK, TOKEN_IDS
 
@@ -39,7 +40,7 @@ class DistilBertBlock(TransformerEncoder):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class DistilBertEncoder(keras.Model):
+class DistilBertEncoder(Backbone):
     """The DistilBERT encoder: word and position embeddings, post-LayerNorm transformer blocks; no pooler
     and no token types.
 
@@ -67,6 +68,8 @@ class DistilBertEncoder(keras.Model):
     (2, 8, 32)
     """
 
+    config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                   "max_sequence_length", "dropout", "attention_dropout", "activation", "layer_norm_epsilon")
     default_classifier_head = "dense_relu"
     default_multiple_choice_head = "dense_relu"
 
@@ -140,24 +143,3 @@ class DistilBertEncoder(keras.Model):
         self.attention_dropout = attention_dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "max_sequence_length": self.max_sequence_length,
-            "dropout": self.dropout,
-            "attention_dropout": self.attention_dropout,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

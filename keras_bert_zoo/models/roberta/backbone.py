@@ -5,12 +5,13 @@ from keras import ops
 from keras_hub.layers import ReversibleEmbedding, TransformerEncoder
 
 from keras_bert_zoo.layers import get_activation
+from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.names import PADDING_MASK, TOKEN_IDS
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class RobertaEncoder(keras.Model):
+class RobertaEncoder(Backbone):
     """The RoBERTa encoder: BERT's network without segments, positions counted from the padding mask.
 
     Inputs are a dict of int tensors `token_ids` and `padding_mask`, each [batch, seq] with both
@@ -42,6 +43,8 @@ class RobertaEncoder(keras.Model):
     (2, 8, 32)
     """
 
+    config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                   "max_sequence_length", "pad_id", "dropout", "activation", "layer_norm_epsilon")
     # The heads Hugging Face's RoBERTa classes put on it (see BertClassifier, BertMultipleChoice).
     default_classifier_head = "dense_tanh"
     default_multiple_choice_head = "pooled"
@@ -130,27 +133,6 @@ class RobertaEncoder(keras.Model):
         self.dropout = dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "max_sequence_length": self.max_sequence_length,
-            "pad_id": self.pad_id,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
