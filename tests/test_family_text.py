@@ -55,6 +55,10 @@ def test_classifier_from_text_equals_transformers(family, folders, texts):
     with torch.no_grad():
         theirs = reference(**encoded).logits.numpy()
     assert np.abs(ours - theirs).max() < 1e-5
+    config = reference.config  # the head's dropout for fine-tuning, as transformers reads it
+    rate = config.seq_classif_dropout if family == "distilbert" else (config.classifier_dropout
+                                                                       or config.hidden_dropout_prob)
+    assert model.dropout == rate
 
 
 @pytest.mark.parametrize("family", FAMILIES)

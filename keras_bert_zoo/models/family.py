@@ -18,6 +18,8 @@ class Architecture:
     head: dict  # HF name -> (Keras variable path, kind)
     has_pooler: bool = True  # False: the checkpoint stores no [CLS] pooler (ours keeps one it never uses)
     options: dict = dataclasses.field(default_factory=dict)  # constructor arguments that pick this head
+    # config.json keys of the head's dropout rate, the first one set wins (DistilBERT: seq_classif_dropout)
+    dropout_keys: tuple = ("classifier_dropout", "hidden_dropout_prob")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +120,7 @@ def build_task(architecture, backbone, config_json, **overrides):
         labels = label_names(config_json)
         kwargs.update(num_classes=len(labels), label_names=labels)
     if "dropout" in cls.config_keys:
-        kwargs["dropout"] = config_json.get("classifier_dropout") or config_json.get("hidden_dropout_prob", 0.1)
+        kwargs["dropout"] = next((config_json[k] for k in architecture.dropout_keys if config_json.get(k)), 0.1)
     if "num_choices" in cls.config_keys:
         kwargs["num_choices"] = None  # any number, as in Hugging Face
     return cls(backbone, **{**kwargs, **overrides})

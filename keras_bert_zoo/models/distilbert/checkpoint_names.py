@@ -62,12 +62,13 @@ ARCHITECTURES = {
         Architecture("DistilBertForMaskedLM", BertPretrainer, MLM_HEAD, options={"next_sentence": False}),
         Architecture("DistilBertForSequenceClassification", BertClassifier,
                      {**dense("pre_classifier", "head_dense"), **dense("classifier", "logits")},
-                     options=PRE_CLASSIFIER),
-        Architecture("DistilBertForTokenClassification", BertTokenClassifier, dense("classifier", "logits")),
+                     options=PRE_CLASSIFIER, dropout_keys=("seq_classif_dropout",)),
+        Architecture("DistilBertForTokenClassification", BertTokenClassifier, dense("classifier", "logits"),
+                     dropout_keys=("dropout",)),
         Architecture("DistilBertForQuestionAnswering", BertSpanQA, dense("qa_outputs", "span_logits")),
         Architecture("DistilBertForMultipleChoice", BertMultipleChoice,
                      {**dense("pre_classifier", "head_dense"), **dense("classifier", "choice_score")},
-                     options=PRE_CLASSIFIER),
+                     options=PRE_CLASSIFIER, dropout_keys=("seq_classif_dropout",)),
     )
 }
 
