@@ -40,6 +40,7 @@ from keras_bert_zoo.distribute import STRATEGIES, get_strategy
 from keras_bert_zoo.progress import progress_interval
 from keras_bert_zoo.training.backup import ResumableBackupAndRestore, replayable_epochs
 from keras_bert_zoo.training.callbacks import default_callbacks
+from keras_bert_zoo.training.keras_file import save_keras
 from keras_bert_zoo.training.optimizer import create_optimizer
 from keras_bert_zoo.training.progress import ProgressLogger
 
@@ -279,7 +280,7 @@ def save_run_info(model_dir, export_dir=None, card=None):
 def save_model(model, model_dir):
     """Saves the final `model` as `<model_dir>/last.keras`, e.g. after setting a decoding option that only
     evaluation could choose (SQuAD's null score threshold), so that later exports read it."""
-    model.save(Path(model_dir) / "last.keras")
+    save_keras(model, Path(model_dir) / "last.keras")
 
 
 def base_model(args):
