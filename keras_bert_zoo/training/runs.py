@@ -22,6 +22,7 @@ after it from the end of training, going on to write the outputs.
 
 import argparse
 import fcntl
+import gc
 import json
 import math
 import os
@@ -249,9 +250,15 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
     with warnings.catch_warnings():
         # Token-level heads (NER, SQuAD) leave the encoder's [CLS] pooler unused: expected, not worth a warning.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
-        return model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch, validation_data=validation_data,
-                         callbacks=callbacks, shuffle=False,  # the passes are shuffled already
-                         verbose=1 if terminal else 0)
+        history = model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
+                            validation_data=validation_data, callbacks=callbacks,
+                            shuffle=False,  # the passes are shuffled already
+                            verbose=1 if terminal else 0)
+    # The traced train and validation steps go before export and evaluation trace their own (Keras rebuilds
+    # them if the model trains again): their graphs' memory is reused instead of added to.
+    model.train_function = model.test_function = None
+    gc.collect()
+    return history
 
 
 def steps_per_epoch(num_examples, batch_size):
