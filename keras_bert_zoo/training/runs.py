@@ -233,7 +233,9 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
     $KERAS_BERT_ZOO_PROGRESS_SECONDS, else 30) with the step, loss, metrics, steps/s and ETA, and one
     line per epoch. Returns `model.fit`'s history.
     """
-    train = replayable_epochs(make_train_dataset, args.epochs, seed=args.seed)
+    train = _without_autotune_thread(replayable_epochs(make_train_dataset, args.epochs, seed=args.seed))
+    if isinstance(validation_data, tf.data.Dataset):
+        validation_data = _without_autotune_thread(validation_data)
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     callbacks = default_callbacks(args.model_dir, monitor=monitor, mode=mode, backup_save_freq=args.backup_every,
                                   dataset_spans_epochs=True, keep_backup=True)
@@ -259,6 +261,15 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
     model.train_function = model.test_function = None
     gc.collect()
     return history
+
+
+def _without_autotune_thread(dataset):
+    """`dataset` without tf.data's autotuning thread. Deleting an iterator waits for that thread's current
+    sleep (up to a minute) to end: `fit` returned 13-60 s late in some runs (gdb: the main thread in
+    ~RootDataset::Iterator, the thread in Model::OptimizeLoop). Parallel calls then run at one per core."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def steps_per_epoch(num_examples, batch_size):
