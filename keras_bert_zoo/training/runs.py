@@ -266,7 +266,8 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
 def _without_autotune_thread(dataset):
     """`dataset` without tf.data's autotuning thread. Deleting an iterator waits for that thread's current
     sleep (up to a minute) to end: `fit` returned 13-60 s late in some runs (gdb: the main thread in
-    ~RootDataset::Iterator, the thread in Model::OptimizeLoop). Parallel calls then run at one per core."""
+    ~RootDataset::Iterator, the thread in Model::OptimizeLoop). Parallel calls then keep tf.data's default
+    parallelism (about one per core)."""
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
