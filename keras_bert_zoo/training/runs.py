@@ -22,6 +22,7 @@ after it from the end of training, going on to write the outputs.
 
 import argparse
 import fcntl
+import gc
 import json
 import math
 import os
@@ -40,6 +41,7 @@ from keras_bert_zoo.distribute import STRATEGIES, get_strategy
 from keras_bert_zoo.progress import progress_interval
 from keras_bert_zoo.training.backup import ResumableBackupAndRestore, replayable_epochs
 from keras_bert_zoo.training.callbacks import default_callbacks
+from keras_bert_zoo.training.keras_file import save_keras
 from keras_bert_zoo.training.optimizer import create_optimizer
 from keras_bert_zoo.training.progress import ProgressLogger
 
@@ -231,7 +233,9 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
     $KERAS_BERT_ZOO_PROGRESS_SECONDS, else 30) with the step, loss, metrics, steps/s and ETA, and one
     line per epoch. Returns `model.fit`'s history.
     """
-    train = replayable_epochs(make_train_dataset, args.epochs, seed=args.seed)
+    train = _without_autotune_thread(replayable_epochs(make_train_dataset, args.epochs, seed=args.seed))
+    if isinstance(validation_data, tf.data.Dataset):
+        validation_data = _without_autotune_thread(validation_data)
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     callbacks = default_callbacks(args.model_dir, monitor=monitor, mode=mode, backup_save_freq=args.backup_every,
                                   dataset_spans_epochs=True, keep_backup=True)
@@ -248,9 +252,25 @@ def fit(model, args, make_train_dataset, steps_per_epoch, validation_data=None, 
     with warnings.catch_warnings():
         # Token-level heads (NER, SQuAD) leave the encoder's [CLS] pooler unused: expected, not worth a warning.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
-        return model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch, validation_data=validation_data,
-                         callbacks=callbacks, shuffle=False,  # the passes are shuffled already
-                         verbose=1 if terminal else 0)
+        history = model.fit(train, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
+                            validation_data=validation_data, callbacks=callbacks,
+                            shuffle=False,  # the passes are shuffled already
+                            verbose=1 if terminal else 0)
+    # The traced train and validation steps go before export and evaluation trace their own (Keras rebuilds
+    # them if the model trains again): their graphs' memory is reused instead of added to.
+    model.train_function = model.test_function = None
+    gc.collect()
+    return history
+
+
+def _without_autotune_thread(dataset):
+    """`dataset` without tf.data's autotuning thread. Deleting an iterator waits for that thread's current
+    sleep (up to a minute) to end: `fit` returned 13-60 s late in some runs (gdb: the main thread in
+    ~RootDataset::Iterator, the thread in Model::OptimizeLoop). Parallel calls then keep tf.data's default
+    parallelism (about one per core)."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def steps_per_epoch(num_examples, batch_size):
@@ -279,7 +299,7 @@ def save_run_info(model_dir, export_dir=None, card=None):
 def save_model(model, model_dir):
     """Saves the final `model` as `<model_dir>/last.keras`, e.g. after setting a decoding option that only
     evaluation could choose (SQuAD's null score threshold), so that later exports read it."""
-    model.save(Path(model_dir) / "last.keras")
+    save_keras(model, Path(model_dir) / "last.keras")
 
 
 def base_model(args):
