@@ -110,6 +110,7 @@ def make_checkpoints(models, root):
     import torch
     import transformers
 
+    transformers.utils.logging.disable_progress_bar()
     paths = {}
     for name in models:
         torch.manual_seed(0)
@@ -528,7 +529,7 @@ def worker(spec):
     import transformers
 
     torch.set_num_threads(spec["torch_threads"])
-    transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars would bury the progress lines
+    transformers.utils.logging.disable_progress_bar()  # its bars would bury the progress lines
     versions = (f"tensorflow {tf.__version__}, keras {keras.__version__}, keras_hub {keras_hub.__version__}, "
                 f"torch {torch.__version__}, transformers {transformers.__version__}, numpy {np.__version__}")
     tag = f"[{spec['config']}]"
