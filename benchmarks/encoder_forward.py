@@ -14,8 +14,8 @@ timed interleaved (round-robin, order rotated every round) so that load from oth
 hits them alike. Reported: best-of-N and median seq/s, ours/torch ratios of each, and the 1-minute
 load average as each model/batch's timed rounds start.
 
-    python benchmarks/encoder_forward.py                    # every family, 2thr and 1thr (25-40 min on 2 cores)
-    python benchmarks/encoder_forward.py --configs 2thr     # every family, 2 threads (about 12 min idle)
+    python benchmarks/encoder_forward.py                    # every family, 2thr and 1thr (18 min on 2 shared cores)
+    python benchmarks/encoder_forward.py --configs 2thr     # every family, 2 threads (12 min)
     python benchmarks/encoder_forward.py --families roberta,distilbert --quick
     python benchmarks/encoder_forward.py --quick            # MiniLM-L6 only, short variant list (<1 min)
 """
