@@ -1,17 +1,23 @@
-"""Forward-pass throughput: keras_bert_zoo's BertEncoder vs transformers' BertModel (torch).
+"""Forward-pass throughput of every family's encoder against transformers (torch) on the same weights.
 
-Both run fp32 on the CPU with the SAME weights: a randomly initialised HF `BertModel` of each
-shape is saved with `save_pretrained` to a temporary folder, torch loads it back with
-`BertModel.from_pretrained` and ours with `kbz.load(path, model_class="backbone")`. Every variant's
-outputs (sequence and pooled) are checked against torch (max abs diff <= 1e-4) before timing.
+Families: BERT (BertEncoder vs BertModel; base and MiniLM-L6 shapes), RoBERTa (RobertaEncoder vs
+RobertaModel), XLM-RoBERTa (XLMRobertaEncoder vs XLMRobertaModel, the real 250,002-token vocabulary) and
+DistilBERT (DistilBertEncoder vs DistilBertModel), all at their base shapes. Both run fp32 on the CPU with
+the SAME weights: a randomly initialised HF model of each shape is saved with `save_pretrained` to a
+temporary folder, torch loads it back with `AutoModel.from_pretrained` and ours with
+`kbz.load(path, model_class="backbone")`. Every variant's outputs (sequence, and pooled where the family
+has a pooler) are checked against torch (max abs diff <= 1e-4) before timing.
 
 Thread settings and oneDNN must be fixed before TensorFlow starts, so each thread
 configuration runs in its own worker process; inside a worker, torch and all our variants are
 timed interleaved (round-robin, order rotated every round) so that load from other processes
-hits them alike. Reported: best-of-N and median seq/s, and ours/torch ratios of each.
+hits them alike. Reported: best-of-N and median seq/s, ours/torch ratios of each, and the 1-minute
+load average as each model/batch's timed rounds start.
 
-    python benchmarks/encoder_forward.py            # default run (6-15 min on 2 shared cores, by load)
-    python benchmarks/encoder_forward.py --quick    # MiniLM-L6 only, short variant list (<1 min)
+    python benchmarks/encoder_forward.py                    # every family, 2thr and 1thr (18 min on 2 shared cores)
+    python benchmarks/encoder_forward.py --configs 2thr     # every family, 2 threads (12 min)
+    python benchmarks/encoder_forward.py --families roberta,distilbert --quick
+    python benchmarks/encoder_forward.py --quick            # MiniLM-L6 only, short variant list (<1 min)
 """
 
 import os
@@ -33,19 +39,30 @@ import tempfile
 import time
 from pathlib import Path
 
-MODELS = {  # name -> (num_hidden_layers, hidden_size, num_attention_heads, intermediate_size)
-    "bert-base": (12, 768, 12, 3072),
-    "minilm-l6": (6, 384, 12, 1536),
+# name -> (family, num_hidden_layers, hidden_size, num_attention_heads, intermediate_size, vocabulary size)
+MODELS = {
+    "bert-base": ("bert", 12, 768, 12, 3072, 30522),
+    "minilm-l6": ("bert", 6, 384, 12, 1536, 30522),
+    "roberta-base": ("roberta", 12, 768, 12, 3072, 50265),
+    "xlm-roberta-base": ("xlm-roberta", 12, 768, 12, 3072, 250002),
+    "distilbert-base": ("distilbert", 6, 768, 12, 3072, 30522),
 }
-VOCAB, MAX_POSITIONS = 30522, 512
+# family -> (transformers model class, padding token id); the model class's config class builds the folder.
+FAMILIES = {
+    "bert": ("BertModel", 0),
+    "roberta": ("RobertaModel", 1),
+    "xlm-roberta": ("XLMRobertaModel", 1),
+    "distilbert": ("DistilBertModel", 0),
+}
 
 VARIANTS = {
-    "torch": "transformers BertModel, eval(), torch.no_grad()",
+    "torch": "transformers' model of the family (BertModel, RobertaModel, ...), eval(), torch.no_grad()",
     "predict_on_batch": "encoder.predict_on_batch(numpy inputs), as loaded (dropout=0.1 config)",
     "tf.function": "tf.function(lambda x: encoder(x, training=False)), as loaded",
     "tf.function+xla": "same, tf.function(jit_compile=True)",
     "pob+xla": "encoder.compile(jit_compile=True) then predict_on_batch",
-    "dropout0": "kbz.load(dir, model_class='backbone', dropout=0.0): keras MHA takes its fused attention path",
+    "dropout0": "kbz.load(dir, model_class='backbone', dropout=0.0) (and attention_dropout=0.0 where the family "
+                "has it): keras MHA takes its fused attention path",
     "dropout0+xla": "dropout0 in tf.function(jit_compile=True)",
     "PROTO-flat": "PROTOTYPE (not in keras_bert_zoo): same layers/weights, flat [tokens, hidden] layout",
 }
@@ -71,24 +88,33 @@ TOLERANCE = 1e-4
 # --------------------------------------------------------------------------------------------
 
 
+def hf_config(name):
+    """transformers' config of model `name`: its family's base shape with `MODELS[name]`'s sizes."""
+    import transformers
+
+    family, layers, hidden, heads, intermediate, vocab = MODELS[name]
+    config_class = getattr(transformers, FAMILIES[family][0]).config_class
+    if family == "distilbert":
+        return config_class(vocab_size=vocab, n_layers=layers, dim=hidden, n_heads=heads, hidden_dim=intermediate)
+    shape = dict(vocab_size=vocab, num_hidden_layers=layers, hidden_size=hidden, num_attention_heads=heads,
+                 intermediate_size=intermediate)
+    if family == "bert":
+        return config_class(**shape)
+    # roberta-base's and xlm-roberta-base's config.json: 514 positions, one token type, pad 1, LayerNorm 1e-5.
+    return config_class(**shape, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+                        pad_token_id=1, bos_token_id=0, eos_token_id=2)
+
+
 def make_checkpoints(models, root):
-    """Random-init HF BertModels saved with save_pretrained (torch only; TF is not loaded here)."""
+    """Random-init HF models of each family, saved with save_pretrained (torch only; TF is not loaded here)."""
     import torch
     import transformers
 
+    transformers.utils.logging.disable_progress_bar()
     paths = {}
     for name in models:
-        layers, hidden, heads, intermediate = MODELS[name]
-        config = transformers.BertConfig(
-            vocab_size=VOCAB,
-            hidden_size=hidden,
-            num_hidden_layers=layers,
-            num_attention_heads=heads,
-            intermediate_size=intermediate,
-            max_position_embeddings=MAX_POSITIONS,
-        )
         torch.manual_seed(0)
-        model = transformers.BertModel(config)
+        model = getattr(transformers, FAMILIES[MODELS[name][0]][0])(hf_config(name))
         # Non-trivial LayerNorm parameters, so that a mis-mapped gamma/beta would show.
         with torch.no_grad():
             for module in model.modules():
@@ -146,7 +172,7 @@ def fmt_rows(result):
             if x["model"] == r["model"] and x["batch"] == r["batch"] and x["variant"] == "torch"
         )
         if r.get("error"):
-            rows.append((r["model"], r["batch"], r["variant"], "-", "-", "-", "-", "-", r["error"]))
+            rows.append((r["model"], r["batch"], r["variant"], "-", "-", "-", "-", "-", "-", r["error"]))
             continue
         ratio_best = r["best_seq_s"] / torch_row["best_seq_s"]
         ratio_median = r["median_seq_s"] / torch_row["median_seq_s"]
@@ -164,6 +190,7 @@ def fmt_rows(result):
                 f"{ratio_best:.2f}",
                 f"{ratio_median:.2f}",
                 f"{cpu_ratio:.2f}",
+                f"{r['load']:.1f}",
                 note,
             )
         )
@@ -171,16 +198,15 @@ def fmt_rows(result):
 
 
 HEADER = ("model", "batch", "variant", "best seq/s", "median seq/s", "ratio best", "ratio median",
-          "ratio CPU-time", "notes")
-
-
-
-
+          "ratio CPU-time", "load", "notes")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=None, help=f"comma list of {', '.join(MODELS)} (default: all)")
+    parser.add_argument("--families", default=None,
+                        help=f"comma list of {', '.join(FAMILIES)} (default: all): the models of these families")
+    parser.add_argument("--models", default=None,
+                        help=f"comma list of {', '.join(MODELS)} (default: every model of --families)")
     parser.add_argument("--batch-sizes", default=None, help="comma list (default: 32,1)")
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=None,
@@ -192,14 +218,24 @@ def main():
                         help=f"our variants for every config, a comma list of {', '.join(VARIANTS)}, or all "
                              "(default: per config; the XLA variants only run when named or with all)")
     parser.add_argument("--quick", action="store_true",
-                        help="MiniLM-L6 only, 2thr config, short variant list, 2 rounds")
+                        help="2thr config, short variant list, 2 rounds; MiniLM-L6 only unless "
+                             "--families or --models names others")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
     parser.add_argument("--_worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._worker:
         return worker(json.loads(args._worker))
 
-    models = args.models.split(",") if args.models else (["minilm-l6"] if args.quick else list(MODELS))
+    families = args.families.split(",") if args.families else list(FAMILIES)
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        parser.error(f"unknown family(ies) {unknown}; choose from {list(FAMILIES)}")
+    if args.models:
+        models = args.models.split(",")
+    elif args.quick and not args.families:
+        models = ["minilm-l6"]
+    else:
+        models = [m for m in MODELS if MODELS[m][0] in families]
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
@@ -218,8 +254,10 @@ def main():
     start = time.perf_counter()
     print(f"machine: {os.cpu_count()} CPU cores, {cpu_model()}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"shapes: {', '.join(f'{m}=L{MODELS[m][0]} H{MODELS[m][1]} A{MODELS[m][2]} I{MODELS[m][3]}' for m in models)}"
-          f"; seq_len {args.seq_len}; batch sizes {args.batch_sizes}; fp32; {args.repeats} timed rounds")
+    shapes = ", ".join(f"{m}=L{MODELS[m][1]} H{MODELS[m][2]} A{MODELS[m][3]} I{MODELS[m][4]} V{MODELS[m][5]}"
+                       for m in models)
+    print(f"shapes: {shapes}; seq_len {args.seq_len}; batch sizes {args.batch_sizes}; fp32; "
+          f"{args.repeats} timed rounds")
     print("variants:")
     for name, description in VARIANTS.items():
         print(f"  {name:17s} {description}")
@@ -258,7 +296,7 @@ def main():
 
 
 def proto_flat_forward(encoder):
-    """PROTOTYPE of a faster BertEncoder forward (inference), with the encoder's own weights.
+    """PROTOTYPE of a faster encoder forward (inference, any family), with the encoder's own weights.
 
     Same math as keras_hub's TransformerEncoder (post-LN, exact GELU), written with keras.ops:
       * hidden states stay flat, [batch * seq, hidden]: every Dense is then a 2-D matmul, which
@@ -269,6 +307,7 @@ def proto_flat_forward(encoder):
         turned into an additive bias once per forward (not a boolean select per layer) and no
         dropout op (inference).
     """
+    import keras
     import tensorflow as tf
     from keras import ops
 
@@ -281,12 +320,13 @@ def proto_flat_forward(encoder):
         y = ops.matmul(x, ops.reshape(dense.kernel, (hidden, hidden))) + ops.reshape(dense.bias, (hidden,))
         return ops.transpose(ops.reshape(y, (batch, seq, heads, head_dim)), (0, 2, 1, 3))
 
+    # Every family's embeddings (BERT's segments, RoBERTa's positions from the mask, ...) as the encoder has them.
+    embeddings = keras.Model(encoder.input, encoder.get_layer("embeddings_dropout").output)
+
     def forward(inputs):
         token_ids = inputs["token_ids"]
         batch, seq = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
-        tokens = encoder.token_embedding(token_ids)
-        x = tokens + encoder.position_embedding(tokens) + encoder.segment_embedding(inputs["segment_ids"])
-        x = ops.reshape(encoder.embeddings_layer_norm(x), (-1, hidden))
+        x = ops.reshape(embeddings(inputs, training=False), (-1, hidden))
         mask_bias = ops.cast(1 - inputs["padding_mask"], x.dtype)[:, None, None, :] * -1e9
 
         for block in encoder.transformer_layers:
@@ -306,23 +346,28 @@ def proto_flat_forward(encoder):
             x = block._feedforward_layer_norm(ffn + x)
 
         x = ops.reshape(x, (batch, seq, hidden))
+        if not hasattr(encoder, "pooled_dense"):  # DistilBERT has no pooler
+            return {"sequence_output": x}
         return {"sequence_output": x, "pooled_output": encoder.pooled_dense(x[:, 0, :])}
 
     return tf.function(forward)
 
 
-def make_inputs(batch, seq_len, seed=0):
+def make_inputs(model_name, batch, seq_len, seed=0):
+    """Token ids, segment ids and padding mask of a batch; padded tokens hold the family's padding id."""
     import numpy as np
 
+    family, *_, vocab = MODELS[model_name]
+    pad_id = FAMILIES[family][1]
     rng = np.random.default_rng(seed)
-    token_ids = rng.integers(1, VOCAB, (batch, seq_len)).astype("int32")
+    token_ids = rng.integers(3, vocab, (batch, seq_len)).astype("int32")  # 0-2: specials of some families
     segment_ids = np.zeros((batch, seq_len), "int32")
     padding_mask = np.zeros((batch, seq_len), "int32")
     for row in range(batch):  # row 0 full length, others padded to a random length >= seq_len/2
         length = seq_len if row == 0 else int(rng.integers(seq_len // 2, seq_len + 1))
         padding_mask[row, :length] = 1
         segment_ids[row, length // 2 : length] = 1
-        token_ids[row, length:] = 0
+        token_ids[row, length:] = pad_id
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
 
 
@@ -362,15 +407,16 @@ def check_flash_attention():
 
 
 def load_models(path, variants):
-    """torch's BertModel and the encoder instances the requested variants need."""
+    """transformers' model of the folder (AutoModel) and the encoder instances the requested variants need."""
     import transformers
 
     import keras_bert_zoo as kbz
 
-    models = {"hf": transformers.BertModel.from_pretrained(path).eval(),
+    models = {"hf": transformers.AutoModel.from_pretrained(path).eval(),
               "ours": kbz.load(path, model_class="backbone")}
     if any(v.startswith("dropout0") for v in variants):
-        models["ours0"] = kbz.load(path, dropout=0.0, model_class="backbone")
+        no_dropout = {key: 0.0 for key in ("dropout", "attention_dropout") if key in models["ours"].get_config()}
+        models["ours0"] = kbz.load(path, model_class="backbone", **no_dropout)
     if "pob+xla" in variants:
         models["ours_xla"] = kbz.load(path, model_class="backbone")
         models["ours_xla"].compile(jit_compile=True)
@@ -388,7 +434,8 @@ def make_variant(name, models, x_np, x_tf, x_pt):
         def run_torch():
             with torch.no_grad():
                 out = hf(**x_pt)
-            return {"sequence_output": out.last_hidden_state, "pooled_output": out.pooler_output}
+            pooled = {} if getattr(out, "pooler_output", None) is None else {"pooled_output": out.pooler_output}
+            return {"sequence_output": out.last_hidden_state, **pooled}
 
         return run_torch
     if name == "predict_on_batch":
@@ -408,13 +455,10 @@ def bench_batch(spec, model_name, models, batch, tag):
     import tensorflow as tf
     import torch
 
-    x_np = make_inputs(batch, spec["seq_len"])
+    x_np = {k: v for k, v in make_inputs(model_name, batch, spec["seq_len"]).items() if k in models["ours"].input}
     x_tf = {k: tf.constant(v) for k, v in x_np.items()}
-    x_pt = {
-        "input_ids": torch.tensor(x_np["token_ids"], dtype=torch.long),
-        "token_type_ids": torch.tensor(x_np["segment_ids"], dtype=torch.long),
-        "attention_mask": torch.tensor(x_np["padding_mask"], dtype=torch.long),
-    }
+    torch_names = {"token_ids": "input_ids", "segment_ids": "token_type_ids", "padding_mask": "attention_mask"}
+    x_pt = {torch_names[k]: torch.tensor(v, dtype=torch.long) for k, v in x_np.items()}
     reference = None
     fns, info = {}, {}
     for name in spec["variants"]:  # "torch" comes first
@@ -440,6 +484,7 @@ def bench_batch(spec, model_name, models, batch, tag):
             fn()  # extra warm-up where calls are cheap; at large batch the first call suffices
         fns[name] = fn
 
+    load = os.getloadavg()[0]  # 1-minute load average as the timed rounds start (other processes included)
     calls = 1 if batch >= 8 else max(1, 4 // batch)
     wall = {name: [] for name in fns}
     cpu = {name: [] for name in fns}
@@ -455,7 +500,7 @@ def bench_batch(spec, model_name, models, batch, tag):
 
     rows = []
     for name in spec["variants"]:
-        row = {"model": model_name, "batch": batch, "variant": name, **info.get(name, {})}
+        row = {"model": model_name, "batch": batch, "variant": name, "load": load, **info.get(name, {})}
         if name in fns:
             row.update(
                 best_seq_s=batch / min(wall[name]),
@@ -484,6 +529,7 @@ def worker(spec):
     import transformers
 
     torch.set_num_threads(spec["torch_threads"])
+    transformers.utils.logging.disable_progress_bar()  # its bars would bury the progress lines
     versions = (f"tensorflow {tf.__version__}, keras {keras.__version__}, keras_hub {keras_hub.__version__}, "
                 f"torch {torch.__version__}, transformers {transformers.__version__}, numpy {np.__version__}")
     tag = f"[{spec['config']}]"
