@@ -167,7 +167,7 @@ def test_truncated_files_are_named(hf, google):
 
 @pytest.mark.parametrize("value, problem", [
     (np.full((8,), np.nan, "float32"), "holds NaN or infinite values"),
-    (np.zeros((8,), "int64"), "holds int64 values; BERT weights are floats"),
+    (np.zeros((8,), "int64"), "holds int64 values; model weights are floats"),
 ])
 def test_nan_and_integer_weights_are_named(hf, value, problem):
     state = load_file(hf / "model.safetensors")

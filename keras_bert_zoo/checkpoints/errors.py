@@ -12,7 +12,7 @@ def check_weights(state, file, display_name=str):
     for name, value in state.items():
         value = np.asarray(value)
         if not np.issubdtype(value.dtype, np.floating):
-            raise CheckpointError(f"{file}: {display_name(name)} holds {value.dtype} values; BERT weights are floats.")
+            raise CheckpointError(f"{file}: {display_name(name)} holds {value.dtype} values; model weights are floats.")
         if not np.isfinite(value).all():
             raise CheckpointError(f"{file}: {display_name(name)} holds NaN or infinite values.")
     return state
