@@ -57,8 +57,8 @@ def tflite(
     The `serving_default` signature takes a 1-D string tensor `text` (`text_a` and `text_b` with
     `pair=True`) of any batch size (a byte-level BPE family's takes the int32 encoder inputs instead, its
     tokenizer files written beside the file: LiteRT has no kernels for the regex ops BPE needs); text
-    longer than the preprocessor's `sequence_length` is
-    truncated, as in training. Outputs are those of the SavedModel export where the graph allows:
+    longer than the preprocessor's `sequence_length` is truncated, as in training. Outputs are those of
+    the SavedModel export where the graph allows:
     a `BertClassifier` gives `probabilities`, `label_id` and `label` (the name from `label_names`,
     a string tensor), or `score` when it regresses; a `BertEncoder` gives `pooled_output` and
     `mean_embedding`. A `BertTokenClassifier` gives what the SavedModel's `from_ids` gives, per
