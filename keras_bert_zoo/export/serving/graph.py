@@ -17,8 +17,6 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from keras_bert_zoo.names import ENCODER_INPUTS
-
 
 @dataclasses.dataclass(frozen=True)
 class ServingLimits:
@@ -192,12 +190,6 @@ def ids_inputs(names, shape=(None, None)):
     """`tf.TensorSpec`s of the encoder's int32 inputs `names` (a preprocessor's `output_names`), keyed and
     named as the encoder's."""
     return {name: tf.TensorSpec(shape, tf.int32, name=name) for name in names}
-
-
-def encoder_inputs(features):
-    """The encoder's inputs out of a dict of features that may hold more (`segment_ids` only where the
-    family has token types)."""
-    return {name: features[name] for name in ENCODER_INPUTS if name in features}
 
 
 def valid_utf8(strings):

@@ -44,12 +44,12 @@ Example:
 import tensorflow as tf
 
 from keras_bert_zoo.data.features.span_qa import squad_windows
+from keras_bert_zoo.data.options import encoder_inputs
 from keras_bert_zoo.export.serving.graph import (
     OutputSchema,
     ServingGraph,
     ServingLimits,
     TaskServing,
-    encoder_inputs,
     fixed_sequence_length,
     ids_inputs,
     in_chunks,

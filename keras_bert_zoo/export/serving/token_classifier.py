@@ -51,13 +51,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_zoo.data.features.ner import ner_features, tokenize_words
+from keras_bert_zoo.data.options import encoder_inputs
 from keras_bert_zoo.export.serving.classifier import classifier_label_names
 from keras_bert_zoo.export.serving.graph import (
     OutputSchema,
     ServingGraph,
     ServingLimits,
     TaskServing,
-    encoder_inputs,
     fixed_sequence_length,
     ids_inputs,
     in_chunks,
