@@ -33,6 +33,7 @@ _LAZY = {
     # objects
     "BertEncoder": "keras_bert_zoo.models.bert",
     "DistilBertEncoder": "keras_bert_zoo.models.distilbert",
+    "ElectraEncoder": "keras_bert_zoo.models.electra",
     "RobertaEncoder": "keras_bert_zoo.models.roberta",
     "XLMRobertaEncoder": "keras_bert_zoo.models.roberta",
     "BertClassifier": "keras_bert_zoo.models",

@@ -233,6 +233,33 @@ for _name, _description, _vocabulary_size, _lowercase, _vocabulary_file in (
                      hf_name=_hf_name, model_type="distilbert"))
 
 
+def _electra_config(num_layers, hidden_dim, embedding_dim):
+    """ElectraEncoder arguments of Google's ELECTRA checkpoints (BERT's uncased vocabulary, 64-wide heads)."""
+    return {"vocabulary_size": 30522, "num_layers": num_layers, "num_heads": hidden_dim // 64,
+            "hidden_dim": hidden_dim, "intermediate_dim": 4 * hidden_dim, "embedding_dim": embedding_dim,
+            "max_sequence_length": 512, "num_segments": 2, "dropout": 0.1, "activation": "gelu",
+            "layer_norm_epsilon": 1e-12}
+
+
+for _name, _description, _config in (  # the sizes of google/electra-*'s config.json files
+    ("electra_small_discriminator", "ELECTRA-Small discriminator (L-12 H-256 E-128), English uncased",
+     _electra_config(12, 256, 128)),
+    ("electra_base_discriminator", "ELECTRA-Base discriminator (L-12 H-768), English uncased",
+     _electra_config(12, 768, 768)),
+    ("electra_large_discriminator", "ELECTRA-Large discriminator (L-24 H-1024), English uncased",
+     _electra_config(24, 1024, 1024)),
+    ("electra_small_generator", "ELECTRA-Small generator (L-12 H-256 E-128), English uncased",
+     _electra_config(12, 256, 128)),
+    ("electra_base_generator", "ELECTRA-Base generator (L-12 H-256 E-768), English uncased",
+     _electra_config(12, 256, 768)),
+    ("electra_large_generator", "ELECTRA-Large generator (L-24 H-256 E-1024), English uncased",
+     _electra_config(24, 256, 1024)),
+):
+    _hf_name = f"google/{_name.replace('_', '-')}"
+    _register(Preset(_name, _description, _config, True, f"the vocab.txt of {_hf_name} (BERT-Base uncased's)",
+                     _UNCASED, hf_name=_hf_name, model_type="electra"))
+
+
 def names():
     """All preset names, in registry order."""
     return [*_PRESETS]

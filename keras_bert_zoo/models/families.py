@@ -1,5 +1,5 @@
 """The registry of model families: config.json's `model_type` -> `Family` (bert, roberta, xlm-roberta,
-distilbert).
+distilbert, electra).
 
 Adding a family (DistilBERT, ...) is one folder under `keras_bert_zoo/models/` and one entry here.
 
@@ -21,6 +21,9 @@ from keras_bert_zoo.models.bert.backbone import BertEncoder
 from keras_bert_zoo.models.distilbert import checkpoint_names as distilbert_names
 from keras_bert_zoo.models.distilbert import hf_config as distilbert_config
 from keras_bert_zoo.models.distilbert.backbone import DistilBertEncoder
+from keras_bert_zoo.models.electra import checkpoint_names as electra_names
+from keras_bert_zoo.models.electra import hf_config as electra_config
+from keras_bert_zoo.models.electra.backbone import ElectraEncoder
 from keras_bert_zoo.models.family import Family
 from keras_bert_zoo.models.roberta import checkpoint_names as roberta_names
 from keras_bert_zoo.models.roberta import hf_config as roberta_config
@@ -95,7 +98,25 @@ DISTILBERT = Family(
     packing={"segment_ids": False},  # no token types
 )
 
-FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT)}
+ELECTRA = Family(
+    model_type="electra",
+    backbone=ElectraEncoder,
+    prefix=electra_names.PREFIX,
+    config_from_hf=electra_config.config_from_hf,
+    config_to_hf=electra_config.config_to_hf,
+    check_sizes=electra_config.check_sizes,
+    backbone_names=electra_names.encoder_names,
+    hf_names=electra_names.hf_names,
+    architectures=electra_names.ARCHITECTURES,
+    architecture_of_state=electra_names.architecture_of_state,
+    tied=electra_names.TIED,
+    shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "embedding_dim",
+                "max_sequence_length", "num_segments"),
+    tokenizer="BertTokenizer",  # WordPiece, as BERT's
+    preprocessor="BertPreprocessor",
+)
+
+FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT, ELECTRA)}
 DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
 
 
