@@ -2,8 +2,8 @@
 
 `family_folder(root, family, head)` writes a transformers model with random (perturbed) weights and the
 family's real kind of tokenizer files: RoBERTa the roberta-base vocab.json + merges.txt (tests/data/roberta_bpe),
-XLM-R a small SentencePiece unigram model trained on shipped SST-2 sentences, DistilBERT and BERT the
-uncased vocab.txt. `hf_tokenizer(folder)` is transformers' own tokenizer of the folder (the reference).
+XLM-R a small SentencePiece unigram model trained on shipped SST-2 sentences, DistilBERT, ELECTRA and BERT
+the uncased vocab.txt. `hf_tokenizer(folder)` is transformers' own tokenizer of the folder (the reference).
 """
 
 import io
@@ -17,7 +17,7 @@ ROOT = Path(__file__).parents[1]
 ROBERTA_BPE = ROOT / "tests" / "data" / "roberta_bpe"
 UNCASED = ROOT / "keras_bert_zoo" / "vocab" / "uncased.txt"
 SST2 = ROOT / "recipes" / "data" / "sst2"
-FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert")
+FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert", "electra")
 SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64}
 
 
@@ -46,6 +46,8 @@ def _config(family, num_labels):
     if family == "distilbert":
         return transformers.DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
                                              **labels)
+    if family == "electra":
+        return transformers.ElectraConfig(vocab_size=30522, embedding_size=16, **SMALL, **labels)
     cls = transformers.RobertaConfig if family == "roberta" else transformers.XLMRobertaConfig
     vocab_size = 50265 if family == "roberta" else 1000 - 3 + 4 + 1  # fairseq: 4 specials first, <mask> last
     return cls(vocab_size=vocab_size, max_position_embeddings=130, type_vocab_size=1, pad_token_id=1,
@@ -59,7 +61,8 @@ def family_folder(root, family, head="ForSequenceClassification", num_labels=2, 
     folder = Path(root) / f"{family}-{head}"
     if folder.is_dir():
         return folder
-    prefix = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta", "distilbert": "DistilBert"}[family]
+    prefix = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta", "distilbert": "DistilBert",
+              "electra": "Electra"}[family]
     cls = getattr(transformers, prefix + ("Model" if head == "Model" else head))
     model = perturbed_hf_model(cls, _config(family, num_labels), seed=seed)
     model.config.architectures = [cls.__name__]
