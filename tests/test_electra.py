@@ -92,7 +92,8 @@ def test_generator_shape_and_an_encoder_without_projection(tmp_path):
                            hidden_act="gelu_new")  # the generator head's GELU stays exact
     generator.save_pretrained(tmp_path / "generator")
     ours = kbz.load(tmp_path / "generator")
-    assert ours.encoder.activation == "gelu_approximate" and ours.mlm_head.token_embedding is ours.encoder.token_embedding
+    assert ours.encoder.activation == "gelu_approximate"
+    assert ours.mlm_head.token_embedding is ours.encoder.token_embedding
     assert max(difference(ours, generator, inputs) for inputs in padded_batches()) <= TOLERANCE
 
     square = hf_electra("ElectraModel", embedding_size=32)
@@ -310,3 +311,44 @@ def test_fit_lowers_both_losses_and_the_keras_file_keeps_the_sharing(tmp_path):
     inputs = {key: batch[key] for key in ("token_ids", "segment_ids", "padding_mask")}
     np.testing.assert_array_equal(np.asarray(loaded.discriminator(inputs)["rtd_logits"]),
                                   np.asarray(model.discriminator(inputs)["rtd_logits"]))
+
+
+@pytest.mark.slow  # end to end: pretraining, then classify.py fine-tunes the discriminator it wrote
+def test_pretrain_electra_recipe_lowers_both_losses_and_classify_fine_tunes_its_discriminator(tmp_path, run_recipe):
+    import re
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    run = tmp_path / "run"
+    lines = run_recipe(root / "recipes" / "pretrain_electra.py", "--max-train-examples", 96, "--batch-size", 16,
+                       "--epochs", 3, "--sequence-length", 32, "--max-predictions-per-seq", 5, "--dupe-factor", 1,
+                       "--model-dir", run, "--export-dir", tmp_path / "export")
+    losses = np.array([[float(value) for value in re.fullmatch(
+        r"epoch \d: generator MLM loss (\d+\.\d{4}), discriminator RTD loss (\d+\.\d{4})", line).groups()]
+        for line in lines if line.startswith("epoch ") and "generator" in line])
+    assert losses.shape == (3, 2) and (losses[-1] < losses[0]).all(), losses
+    assert re.fullmatch(r"held-out: generator MLM loss \d+\.\d{4}, discriminator RTD loss \d+\.\d{4}", lines[-1])
+    assert (tmp_path / "export" / "1" / "saved_model.pb").is_file()
+
+    # The folders are transformers' classes with our weights: equal outputs.
+    discriminator = transformers.ElectraForPreTraining.from_pretrained(run / "discriminator",
+                                                                       attn_implementation="eager")
+    inputs = padded_inputs(vocabulary_size=30522)
+    assert difference(kbz.load(run / "discriminator"), discriminator, inputs) <= TOLERANCE
+    generator = transformers.ElectraForMaskedLM.from_pretrained(run / "generator", attn_implementation="eager")
+    assert difference(kbz.load(run / "generator"), generator, inputs) <= TOLERANCE
+    assert generator.config.embedding_size == discriminator.config.embedding_size == 128
+    assert (generator.config.hidden_size, discriminator.config.hidden_size) == (64, 128)
+    np.testing.assert_array_equal(generator.electra.embeddings.word_embeddings.weight.detach().numpy(),
+                                  discriminator.electra.embeddings.word_embeddings.weight.detach().numpy())
+
+    command = next(line for line in lines if line.startswith("fine-tune it: ")).removeprefix("fine-tune it: ")
+    _python, recipe, *argv = shlex.split(command)
+    assert recipe == "recipes/classify.py" and argv == ["--checkpoint", str(run / "discriminator")]
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("".join((root / "recipes/data/sst2/dev.tsv").read_text(encoding="utf-8").splitlines(True)[:33]))
+    lines = run_recipe(root / recipe, *argv, "--max-train-examples", 32, "--batch-size", 16, "--sequence-length", 32,
+                       "--dev-file", dev, "--model-dir", tmp_path / "classify", "--export-dir", tmp_path / "sst2")
+    assert re.fullmatch(r"dev accuracy: \d\.\d{4}", lines[-1])
+    assert type(keras.saving.load_model(tmp_path / "classify" / "last.keras").encoder) is ElectraEncoder

@@ -24,7 +24,8 @@ def replace_at(token_ids, positions, values, weights):
     """`token_ids` [batch, seq] with `values` [batch, P] written at `positions` [batch, P] where `weights` > 0
     (positions of one row distinct; unused slots have weight 0).
 
-    >>> replace_at([[5, 4, 7, 4]], [[1, 3, 0]], [[8, 9, 6]], [[1.0, 1.0, 0.0]]).tolist()
+    >>> import numpy as np
+    >>> np.asarray(replace_at([[5, 4, 7, 4]], [[1, 3, 0]], [[8, 9, 6]], [[1.0, 1.0, 0.0]])).tolist()
     [[5, 8, 7, 9]]
     """
     token_ids = ops.convert_to_tensor(token_ids, "int32")
@@ -40,7 +41,8 @@ def corrupt(token_ids, padding_mask, positions, original_ids, sampled_ids, weigh
     tokens only; a sample equal to the original token is not a replacement.
 
     >>> ids, labels = corrupt([[2, 4, 7, 4, 3]], [[1, 1, 1, 1, 1]], [[1, 3]], [[6, 9]], [[6, 8]], [[1.0, 1.0]])
-    >>> ids.tolist(), labels.tolist()
+    >>> import numpy as np
+    >>> np.asarray(ids).tolist(), np.asarray(labels).tolist()
     ([[2, 6, 7, 8, 3]], [[0, 0, 0, 1, 0]])
     """
     original = replace_at(token_ids, positions, original_ids, weights)

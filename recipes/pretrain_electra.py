@@ -1,0 +1,13 @@
+"""Pretrain a tiny ELECTRA (generator + discriminator) on raw text, then fine-tune its discriminator.
+
+    python recipes/pretrain_electra.py           # prints both losses per epoch; writes runs/pretrain_electra/
+    python recipes/pretrain_electra.py --help    # every flag (corpus files, sizes, masking, checkpoint, ...)
+    python recipes/classify.py --checkpoint runs/pretrain_electra/discriminator
+
+The training code (data, model, losses, checkpoints) is keras_bert_zoo/tasks/electra_pretrain.py.
+"""
+
+from keras_bert_zoo.tasks import electra_pretrain
+
+if __name__ == "__main__":
+    electra_pretrain.main()
