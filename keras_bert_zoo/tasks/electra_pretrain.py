@@ -9,6 +9,10 @@ fine-tunes) and the generator as an `ElectraForMaskedLM` folder beside it, each 
 discriminator's encoder as a SavedModel (raw text -> `sequence_output`, `mean_embedding`) in
 saved_models/pretrain_electra/<version>/.
 
+With the defaults (6 epochs of 55 steps) the generator's loss falls 8.54 -> 6.43 and the discriminator's
+0.47 -> 0.39, about the entropy of the replaced fraction (14%): on five articles the pipeline runs, not a
+usable model (a tiny discriminator on text with structure learns the replacements themselves).
+
 Each epoch draws new masks (15% of the wordpieces, BERT's 80/10/10 corruption, in tf.data); the
 generator's samples replace the masked pieces, and the loss is masked-LM + 50 x replaced-token detection
 (`keras_bert_zoo.models.electra.pretrainer`).
