@@ -12,7 +12,7 @@ from keras_bert_zoo.models.task import (
 )
 
 # head -> how Hugging Face's classes of each family read the first token.
-HEADS = ("pooled", "dense_tanh", "dense_relu")
+HEADS = ("pooled", "dense_tanh", "dense_relu", "dense_gelu")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -23,10 +23,10 @@ class BertClassifier(BertTask):
     "pooled" (BERT: dropout and dense "logits" on `pooled_output`), "dense_tanh" (RoBERTa's
     `RobertaClassificationHead` on the first token: dropout, dense tanh "head_dense", dropout, dense
     "logits"), "dense_relu" (DistilBERT's pre-classifier on the first token: dense relu "head_dense",
-    dropout, dense "logits"). `num_classes=1` makes it a regressor (one score per example, e.g.
-    STS-B). `label_names` (optional, one per class) travel with the model: exports and `kbz.save_hf`
-    use them. `pair`: it reads text pairs (`text_a`, `text_b`), as its exports then take them.
-    `preprocessor`: see `BertTask`.
+    dropout, dense "logits"), "dense_gelu" ("dense_tanh" with the exact GELU: DeBERTa's ContextPooler).
+    `num_classes=1` makes it a regressor (one score per example, e.g. STS-B). `label_names` (optional,
+    one per class) travel with the model: exports and `kbz.save_hf` use them. `pair`: it reads text pairs
+    (`text_a`, `text_b`), as its exports then take them. `preprocessor`: see `BertTask`.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -49,9 +49,9 @@ class BertClassifier(BertTask):
             x = encoded["pooled_output"]
         else:
             x = encoded["sequence_output"][:, 0, :]
-            if head == "dense_tanh":
+            if head != "dense_relu":
                 x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="head_dropout")(x)
-            x = head_dense(encoder, x, "tanh" if head == "dense_tanh" else "relu")
+            x = head_dense(encoder, x, head.removeprefix("dense_"))
         logits = dropout_dense_logits(encoder, x, num_classes, dropout)
         super().__init__(encoder, inputs, logits, **kwargs)
         self.num_classes = num_classes

@@ -6,7 +6,7 @@ from keras_bert_zoo.layers import FoldChoices, UnfoldChoices
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.task import BertTask, check_head, encoder_inputs, float32_logits, head_dense
 
-HEADS = ("pooled", "dense_relu")
+HEADS = ("pooled", "dense_relu", "dense_gelu")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -17,7 +17,8 @@ class BertMultipleChoice(BertTask):
     takes any number of choices, as Hugging Face's `BertForMultipleChoice` does. `head`, None for the
     backbone's `default_multiple_choice_head`: "pooled" (BERT, RoBERTa: dropout and dense
     "choice_score" on `pooled_output`) or "dense_relu" (DistilBERT: dense relu "head_dense" on the
-    first token, dropout, dense "choice_score").
+    first token, dropout, dense "choice_score") or "dense_gelu" (DeBERTa: dropout "head_dropout", dense gelu
+    "head_dense" on the first token, dropout, dense "choice_score").
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -37,7 +38,10 @@ class BertMultipleChoice(BertTask):
         if head == "pooled":
             x = encoded["pooled_output"]
         else:
-            x = head_dense(encoder, encoded["sequence_output"][:, 0, :], "relu")
+            x = encoded["sequence_output"][:, 0, :]
+            if head == "dense_gelu":
+                x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="head_dropout")(x)
+            x = head_dense(encoder, x, head.removeprefix("dense_"))
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
         scores = keras.layers.Dense(
             1, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="choice_score"
