@@ -194,3 +194,26 @@ def test_presets_are_the_public_architectures_and_name_their_weights(name, layer
     assert preset.config == config_from_hf(public, "config.json")
     with pytest.raises(preset_weights.MissingWeightsError, match=f"microsoft/{name.replace('_', '-')}"):
         kbz.load(name)
+
+
+def test_tokenizer_ids_equal_the_fast_tokenizer_transformers_converts_from_spm_model(tmp_path):
+    """DeBERTa-v3's spm.model in the "plain" layout with [MASK] after its pieces gives the ids of the Rust
+    tokenizer transformers' DebertaV2Converter builds from it (the .model's own normalizer, as sentencepiece
+    itself), on SST-2 sentences and fuzzed strings of characters its NFKC normalization changes."""
+    import random
+    import types
+
+    from family_folders import DEBERTA_SPECIALS, _sentencepiece_model, sst2_sentences
+    from transformers.convert_slow_tokenizer import DebertaV2Converter
+
+    (tmp_path / "spm.model").write_bytes(_sentencepiece_model(**DEBERTA_SPECIALS))
+    original = types.SimpleNamespace(vocab_file=str(tmp_path / "spm.model"), do_lower_case=False, split_by_punct=False,
+                                     convert_tokens_to_ids={"[CLS]": 1, "[SEP]": 2}.get)
+    reference = DebertaV2Converter(original).converted()
+    ours = kbz.SentencePieceTokenizer(tmp_path / "spm.model", layout="plain", extra_tokens=["[MASK]"])
+    assert [ours.pad_id, ours.cls_id, ours.sep_id, ours.unk_id, ours.mask_id] == [0, 1, 2, 3, 1000]
+    rng = random.Random(0)
+    alphabet = [*"abcdeé ﬁ½ＡＢ\u3000\t\n  .,!?-'\"0123456789", "🙃", "ß", "İ", "\xa0"]
+    texts = sst2_sentences("dev", 100) + ["".join(rng.choices(alphabet, k=rng.randint(0, 30))) for _ in range(400)]
+    expected = [encoding.ids for encoding in reference.encode_batch(texts, add_special_tokens=False)]
+    assert ours(texts).to_list() == expected
