@@ -61,6 +61,18 @@ def relative_position_buckets(length, position_buckets, max_relative_positions):
     return ops.clip(relative + span, 0, 2 * span - 1)
 
 
+def _pick(scores, flat_index):
+    """[b, h, s, rows] scores -> [b, h, s, s]: element flat_index[i, j] of each [b, h] slice flattened.
+
+    One gather with the same [s, s] index for every batch and head (`ops.take_along_axis` would first
+    broadcast the index to [b, h, s, s]).
+    """
+    batch, heads, length = ops.shape(scores)[0], ops.shape(scores)[1], ops.shape(flat_index)[0]
+    flat = ops.reshape(scores, (batch, heads, -1))
+    picked = ops.take(flat, ops.reshape(flat_index, (-1,)), axis=2)
+    return ops.reshape(picked, (batch, heads, length, length))
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class RelativeEmbedding(keras.layers.Layer):
     """The relative position table P that every layer's attention reads: [2k, hidden] rows, LayerNorm'ed
@@ -178,18 +190,24 @@ class DisentangledSelfAttention(keras.layers.Layer):
         scores = ops.matmul(query, ops.swapaxes(key, -1, -2)) * scale  # content-to-content
 
         if self.position_terms:
-            table = self.table_dropout(table, training=training)
             index = relative_position_buckets(length, self.position_buckets, self.max_relative_positions)
-            index = ops.broadcast_to(index, (ops.shape(query)[0], self.num_heads, length, length))
+            # Only the table rows some pair uses (255 of 512 for 128 tokens and 256 buckets): the same
+            # scores as projecting the whole table, at a fraction of the position terms' matmuls.
+            first = ops.min(index)
+            table = self.table_dropout(table[first:ops.max(index) + 1], training=training)
+            index = index - first
+            rows = ops.shape(table)[0]
+            positions = ops.arange(length, dtype="int32")
         if "c2p" in self.position_terms:
-            pos_key = self._heads((self.key if self.pos_key is None else self.pos_key)(table))  # [h, 2k, d]
-            c2p = ops.matmul(query, ops.swapaxes(pos_key, -1, -2))  # [b, h, i, 2k]: Q_c,i . K_r,δ for every δ
-            scores = scores + ops.take_along_axis(c2p, index, axis=-1) * scale  # picks δ(i, j)
+            pos_key = self._heads((self.key if self.pos_key is None else self.pos_key)(table))  # [h, rows, d]
+            c2p = ops.matmul(query, ops.swapaxes(pos_key, -1, -2))  # [b, h, i, rows]: Q_c,i . K_r,δ for every δ
+            # c2p[b, h, i, δ(i, j)] for each j, one gather from the flattened last two axes.
+            scores = scores + _pick(c2p, positions[:, None] * rows + index) * scale
         if "p2c" in self.position_terms:
             pos_query = self._heads((self.query if self.pos_query is None else self.pos_query)(table))
-            p2c = ops.matmul(key, ops.swapaxes(pos_query, -1, -2))  # [b, h, j, 2k]: K_c,j . Q_r,δ for every δ
-            p2c = ops.take_along_axis(p2c, ops.swapaxes(index, -1, -2), axis=-1)  # [b, h, j, i]: δ(j, i)
-            scores = scores + ops.swapaxes(p2c, -1, -2) * scale
+            p2c = ops.matmul(key, ops.swapaxes(pos_query, -1, -2))  # [b, h, j, rows]: K_c,j . Q_r,δ for every δ
+            # p2c[b, h, j, δ(j, i) on the key's side], which is the c2p index of (i, j) (see the docstring).
+            scores = scores + _pick(p2c, positions[None, :] * rows + index) * scale
 
         # As transformers: pair (i, j) counts when both are tokens; a padding query attends to every key
         # evenly (its row is all masked), which matters where a head reads position 0 of a left-padded row.
