@@ -13,6 +13,8 @@ from keras_bert_zoo.models.task import (
 
 # head -> how Hugging Face's classes of each family read the first token.
 HEADS = ("pooled", "dense_tanh", "dense_relu", "dense_gelu")
+# The activation of each head's hidden-size dense layer "head_dense" ("gelu" is the exact GELU).
+HEAD_ACTIVATIONS = {"dense_tanh": "tanh", "dense_relu": "relu", "dense_gelu": "gelu"}
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -23,10 +25,11 @@ class BertClassifier(BertTask):
     "pooled" (BERT: dropout and dense "logits" on `pooled_output`), "dense_tanh" (RoBERTa's
     `RobertaClassificationHead` on the first token: dropout, dense tanh "head_dense", dropout, dense
     "logits"), "dense_relu" (DistilBERT's pre-classifier on the first token: dense relu "head_dense",
-    dropout, dense "logits"), "dense_gelu" ("dense_tanh" with the exact GELU: DeBERTa's ContextPooler).
-    `num_classes=1` makes it a regressor (one score per example, e.g. STS-B). `label_names` (optional,
-    one per class) travel with the model: exports and `kbz.save_hf` use them. `pair`: it reads text pairs
-    (`text_a`, `text_b`), as its exports then take them. `preprocessor`: see `BertTask`.
+    dropout, dense "logits"), "dense_gelu" (ELECTRA's `ElectraClassificationHead`: RoBERTa's with the
+    exact GELU for tanh). `num_classes=1` makes it a regressor (one score per example, e.g.
+    STS-B). `label_names` (optional, one per class) travel with the model: exports and `kbz.save_hf`
+    use them. `pair`: it reads text pairs (`text_a`, `text_b`), as its exports then take them.
+    `preprocessor`: see `BertTask`.
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -49,9 +52,9 @@ class BertClassifier(BertTask):
             x = encoded["pooled_output"]
         else:
             x = encoded["sequence_output"][:, 0, :]
-            if head != "dense_relu":
+            if head != "dense_relu":  # RoBERTa's and ELECTRA's heads drop out before their dense too
                 x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="head_dropout")(x)
-            x = head_dense(encoder, x, head.removeprefix("dense_"))
+            x = head_dense(encoder, x, HEAD_ACTIVATIONS[head])
         logits = dropout_dense_logits(encoder, x, num_classes, dropout)
         super().__init__(encoder, inputs, logits, **kwargs)
         self.num_classes = num_classes

@@ -16,9 +16,9 @@ class BertMultipleChoice(BertTask):
     Inputs are the encoder's inputs with a choices axis: [batch, num_choices, seq]. `num_choices=None`
     takes any number of choices, as Hugging Face's `BertForMultipleChoice` does. `head`, None for the
     backbone's `default_multiple_choice_head`: "pooled" (BERT, RoBERTa: dropout and dense
-    "choice_score" on `pooled_output`) or "dense_relu" (DistilBERT: dense relu "head_dense" on the
-    first token, dropout, dense "choice_score") or "dense_gelu" (DeBERTa: dropout "head_dropout", dense gelu
-    "head_dense" on the first token, dropout, dense "choice_score").
+    "choice_score" on `pooled_output`), "dense_relu" (DistilBERT: dense relu "head_dense" on the
+    first token, dropout, dense "choice_score") or "dense_gelu" (ELECTRA's sequence summary: the same
+    with the exact GELU).
 
     Example:
     >>> import numpy as np, keras_bert_zoo as kbz
@@ -38,10 +38,7 @@ class BertMultipleChoice(BertTask):
         if head == "pooled":
             x = encoded["pooled_output"]
         else:
-            x = encoded["sequence_output"][:, 0, :]
-            if head == "dense_gelu":
-                x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="head_dropout")(x)
-            x = head_dense(encoder, x, head.removeprefix("dense_"))
+            x = head_dense(encoder, encoded["sequence_output"][:, 0, :], head.removeprefix("dense_"))
         x = keras.layers.Dropout(dropout, dtype=encoder.dtype_policy, name="dropout")(x)
         scores = keras.layers.Dense(
             1, kernel_initializer=bert_initializer(), dtype=encoder.dtype_policy, name="choice_score"

@@ -2,7 +2,8 @@
 
 A checkpoint's `architectures[0]` (config.json) names the class it holds. DeBERTa has no pooler in
 its backbone: the sequence classifier and multiple-choice classes put a `ContextPooler` (dropout, dense
-`pooler.dense`, GELU) on the first token, our heads' `head="dense_gelu"`. The masked-LM head is
+`pooler.dense`, GELU) on the first token, our heads' `head="dense_gelu"` (ELECTRA's too; its first dropout,
+`pooler_dropout`, is 0 in the public configs). The masked-LM head is
 transformers' default legacy one (`cls.predictions.*`, decoder tied to the word embeddings); files with
 the `legacy=False` head (`lm_predictions.lm_head.*`, the same computation) are read into it.
 """
