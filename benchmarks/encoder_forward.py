@@ -319,6 +319,8 @@ def proto_flat_forward(encoder):
     import tensorflow as tf
     from keras import ops
 
+    if not hasattr(encoder.transformer_layers[0], "_self_attention_layer"):  # DeBERTa's disentangled attention
+        raise NotImplementedError("PROTO-flat covers keras-hub TransformerEncoder blocks only")
     heads, hidden = encoder.num_heads, encoder.hidden_dim
     head_dim = hidden // heads
     scale = 1.0 / head_dim**0.5
