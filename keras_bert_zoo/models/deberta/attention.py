@@ -214,7 +214,7 @@ class DisentangledSelfAttention(keras.layers.Layer):
         mask = ops.cast(padding_mask, "bool")
         pairs = ops.logical_and(mask[:, None, :, None], mask[:, None, None, :])
         scores = ops.cast(scores, "float32")  # softmax in float32 under mixed precision
-        scores = ops.where(pairs, scores, ops.full_like(scores, -3.4e38))
+        scores = ops.where(pairs, scores, -3.4e38)  # float32 min, as transformers fills
         probabilities = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
         probabilities = self.probabilities_dropout(probabilities, training=training)
         context = ops.matmul(probabilities, value)  # [b, h, s, d]
