@@ -1,8 +1,9 @@
 """Forward-pass throughput of every family's encoder against transformers (torch) on the same weights.
 
 Families: BERT (BertEncoder vs BertModel; base and MiniLM-L6 shapes), RoBERTa (RobertaEncoder vs
-RobertaModel), XLM-RoBERTa (XLMRobertaEncoder vs XLMRobertaModel, the real 250,002-token vocabulary) and
-DistilBERT (DistilBertEncoder vs DistilBertModel), all at their base shapes. Both run fp32 on the CPU with
+RobertaModel), XLM-RoBERTa (XLMRobertaEncoder vs XLMRobertaModel, the real 250,002-token vocabulary),
+DistilBERT (DistilBertEncoder vs DistilBertModel) and DeBERTa-v3 (DebertaV3Encoder vs DebertaV2Model), all at
+their base shapes. Both run fp32 on the CPU with
 the SAME weights: a randomly initialised HF model of each shape is saved with `save_pretrained` to a
 temporary folder, torch loads it back with `AutoModel.from_pretrained` and ours with
 `kbz.load(path, model_class="backbone")`. Every variant's outputs (sequence, and pooled where the family
@@ -17,6 +18,7 @@ load average as each model/batch's timed rounds start.
     python benchmarks/encoder_forward.py                    # every family, 2thr and 1thr (18 min on 2 shared cores)
     python benchmarks/encoder_forward.py --configs 2thr     # every family, 2 threads (12 min)
     python benchmarks/encoder_forward.py --families roberta,distilbert --quick
+    python benchmarks/encoder_forward.py --families deberta-v2 --configs 2thr
     python benchmarks/encoder_forward.py --quick            # MiniLM-L6 only, short variant list (<1 min)
 """
 
@@ -46,6 +48,7 @@ MODELS = {
     "roberta-base": ("roberta", 12, 768, 12, 3072, 50265),
     "xlm-roberta-base": ("xlm-roberta", 12, 768, 12, 3072, 250002),
     "distilbert-base": ("distilbert", 6, 768, 12, 3072, 30522),
+    "deberta-v3-base": ("deberta-v2", 12, 768, 12, 3072, 128100),
 }
 # family -> (transformers model class, padding token id); the model class's config class builds the folder.
 FAMILIES = {
@@ -53,6 +56,7 @@ FAMILIES = {
     "roberta": ("RobertaModel", 1),
     "xlm-roberta": ("XLMRobertaModel", 1),
     "distilbert": ("DistilBertModel", 0),
+    "deberta-v2": ("DebertaV2Model", 0),
 }
 
 VARIANTS = {
@@ -100,6 +104,10 @@ def hf_config(name):
                  intermediate_size=intermediate)
     if family == "bert":
         return config_class(**shape)
+    if family == "deberta-v2":  # microsoft/deberta-v3-base's config.json
+        return config_class(**shape, max_position_embeddings=512, relative_attention=True, position_buckets=256,
+                            pos_att_type="p2c|c2p", share_att_key=True, norm_rel_ebd="layer_norm",
+                            position_biased_input=False, type_vocab_size=0, layer_norm_eps=1e-7)
     # roberta-base's and xlm-roberta-base's config.json: 514 positions, one token type, pad 1, LayerNorm 1e-5.
     return config_class(**shape, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
                         pad_token_id=1, bos_token_id=0, eos_token_id=2)
@@ -311,6 +319,8 @@ def proto_flat_forward(encoder):
     import tensorflow as tf
     from keras import ops
 
+    if not hasattr(encoder.transformer_layers[0], "_self_attention_layer"):  # DeBERTa's disentangled attention
+        raise NotImplementedError("PROTO-flat covers keras-hub TransformerEncoder blocks only")
     heads, hidden = encoder.num_heads, encoder.hidden_dim
     head_dim = hidden // heads
     scale = 1.0 / head_dim**0.5

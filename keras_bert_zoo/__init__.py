@@ -32,6 +32,7 @@ _LAZY = {
     "training": "keras_bert_zoo.training",
     # objects
     "BertEncoder": "keras_bert_zoo.models.bert",
+    "DebertaV3Encoder": "keras_bert_zoo.models.deberta",
     "DistilBertEncoder": "keras_bert_zoo.models.distilbert",
     "ElectraEncoder": "keras_bert_zoo.models.electra",
     "RobertaEncoder": "keras_bert_zoo.models.roberta",

@@ -260,6 +260,25 @@ for _name, _description, _config in (  # the sizes of google/electra-*'s config.
                      _UNCASED, hf_name=_hf_name, model_type="electra"))
 
 
+def _deberta_v3_config(num_layers, hidden_dim, num_heads):
+    """DebertaV3Encoder arguments of microsoft/deberta-v3-*: 128,100 tokens, 256 log buckets, shared keys."""
+    return {"vocabulary_size": 128100, "num_layers": num_layers, "num_heads": num_heads, "hidden_dim": hidden_dim,
+            "intermediate_dim": 4 * hidden_dim, "max_sequence_length": 512, "embedding_size": hidden_dim,
+            "num_segments": 0, "position_biased_input": False, "relative_attention": True,
+            "position_terms": ["c2p", "p2c"], "position_buckets": 256, "max_relative_positions": -1,
+            "share_att_key": True, "norm_relative_embeddings": True, "dropout": 0.1, "attention_dropout": 0.1,
+            "activation": "gelu", "layer_norm_epsilon": 1e-7}
+
+
+for _size, _layers, _hidden, _heads in (("xsmall", 12, 384, 6), ("small", 6, 768, 12), ("base", 12, 768, 12),
+                                        ("large", 24, 1024, 16)):
+    _hf_name = f"microsoft/deberta-v3-{_size}"
+    _register(Preset(f"deberta_v3_{_size}", f"DeBERTa-v3-{_size.capitalize()} (L-{_layers} H-{_hidden}), English",
+                     _deberta_v3_config(_layers, _hidden, _heads), False,
+                     f"the SentencePiece spm.model of {_hf_name} (with its weights)", hf_name=_hf_name,
+                     model_type="deberta-v2"))
+
+
 def names():
     """All preset names, in registry order."""
     return [*_PRESETS]

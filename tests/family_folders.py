@@ -2,8 +2,9 @@
 
 `family_folder(root, family, head)` writes a transformers model with random (perturbed) weights and the
 family's real kind of tokenizer files: RoBERTa the roberta-base vocab.json + merges.txt (tests/data/roberta_bpe),
-XLM-R a small SentencePiece unigram model trained on shipped SST-2 sentences, DistilBERT, ELECTRA and BERT
-the uncased vocab.txt. `hf_tokenizer(folder)` is transformers' own tokenizer of the folder (the reference).
+XLM-R a small SentencePiece unigram model trained on shipped SST-2 sentences, DistilBERT, ELECTRA and BERT the
+uncased vocab.txt, DeBERTa-v3 such a model as spm.model with DeBERTa's [PAD] [CLS] [SEP] [UNK] as ids 0-3.
+`hf_tokenizer(folder)` is transformers' own tokenizer of the folder (the reference).
 """
 
 import io
@@ -17,7 +18,9 @@ ROOT = Path(__file__).parents[1]
 ROBERTA_BPE = ROOT / "tests" / "data" / "roberta_bpe"
 UNCASED = ROOT / "keras_bert_zoo" / "vocab" / "uncased.txt"
 SST2 = ROOT / "recipes" / "data" / "sst2"
-FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert", "electra")
+FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert", "electra", "deberta-v2")
+DEBERTA_SPECIALS = dict(pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]", bos_piece="[CLS]",
+                        eos_piece="[SEP]", unk_piece="[UNK]")
 SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64}
 
 
@@ -26,13 +29,13 @@ def sst2_sentences(split="train", limit=None):
     return [line.split("\t")[0] for line in lines[:limit]]
 
 
-def _sentencepiece_model(size=1000):
+def _sentencepiece_model(size=1000, **specials):
     import sentencepiece
 
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(sst2_sentences()), model_writer=model, vocab_size=size, model_type="unigram",
-        minloglevel=2, byte_fallback=False)
+        minloglevel=2, byte_fallback=False, **specials)
     return model.getvalue()
 
 
@@ -43,6 +46,11 @@ def _config(family, num_labels):
               "label2id": {f"LABEL_{i}": i for i in range(num_labels)}}
     if family == "bert":
         return transformers.BertConfig(vocab_size=30522, **SMALL, **labels)
+    if family == "deberta-v2":  # DeBERTa-v3's options, 8 log buckets; [MASK] after the 1000 pieces
+        return transformers.DebertaV2Config(
+            vocab_size=1000 + 1, max_position_embeddings=128, relative_attention=True, position_buckets=8,
+            pos_att_type="p2c|c2p", share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False,
+            type_vocab_size=0, **SMALL, **labels)
     if family == "distilbert":
         return transformers.DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
                                              **labels)
@@ -62,7 +70,7 @@ def family_folder(root, family, head="ForSequenceClassification", num_labels=2, 
     if folder.is_dir():
         return folder
     prefix = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta", "distilbert": "DistilBert",
-              "electra": "Electra"}[family]
+              "electra": "Electra", "deberta-v2": "DebertaV2"}[family]
     cls = getattr(transformers, prefix + ("Model" if head == "Model" else head))
     model = perturbed_hf_model(cls, _config(family, num_labels), seed=seed)
     model.config.architectures = [cls.__name__]
@@ -72,6 +80,8 @@ def family_folder(root, family, head="ForSequenceClassification", num_labels=2, 
             shutil.copy(ROBERTA_BPE / name, folder / name)
     elif family == "xlm-roberta":
         (folder / "sentencepiece.bpe.model").write_bytes(_sentencepiece_model())
+    elif family == "deberta-v2":
+        (folder / "spm.model").write_bytes(_sentencepiece_model(**DEBERTA_SPECIALS))
     else:
         shutil.copy(UNCASED, folder / "vocab.txt")
         (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))

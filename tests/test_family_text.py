@@ -56,8 +56,9 @@ def test_classifier_from_text_equals_transformers(family, folders, texts):
         theirs = reference(**encoded).logits.numpy()
     assert np.abs(ours - theirs).max() < 1e-5
     config = reference.config  # the head's dropout for fine-tuning, as transformers reads it
-    rate = config.seq_classif_dropout if family == "distilbert" else (config.classifier_dropout
-                                                                       or config.hidden_dropout_prob)
+    rate = config.seq_classif_dropout if family == "distilbert" else (
+        getattr(config, "cls_dropout" if family == "deberta-v2" else "classifier_dropout", None)
+        or config.hidden_dropout_prob)
     assert model.dropout == rate
 
 
@@ -71,7 +72,7 @@ def test_save_hf_writes_the_tokenizer_files_transformers_reads(family, folders, 
     assert ours == theirs["input_ids"] == model.preprocessor(texts[0])["token_ids"].numpy().tolist()
 
 
-@pytest.mark.parametrize("family", ["roberta", "xlm-roberta"])
+@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "deberta-v2"])
 def test_convert_carries_the_tokenizer_files(family, folders, texts, tmp_path):
     from keras_bert_zoo.cli import main
 

@@ -18,6 +18,9 @@ from keras_bert_zoo.models.bert import checkpoint_names as bert_names
 from keras_bert_zoo.models.bert import google_names as bert_google_names
 from keras_bert_zoo.models.bert import hf_config as bert_config
 from keras_bert_zoo.models.bert.backbone import BertEncoder
+from keras_bert_zoo.models.deberta import checkpoint_names as deberta_names
+from keras_bert_zoo.models.deberta import hf_config as deberta_config
+from keras_bert_zoo.models.deberta.backbone import DebertaV3Encoder
 from keras_bert_zoo.models.distilbert import checkpoint_names as distilbert_names
 from keras_bert_zoo.models.distilbert import hf_config as distilbert_config
 from keras_bert_zoo.models.distilbert.backbone import DistilBertEncoder
@@ -116,7 +119,29 @@ ELECTRA = Family(
     preprocessor="BertPreprocessor",
 )
 
-FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT, ELECTRA)}
+DEBERTA_V3 = Family(
+    model_type="deberta-v2",  # transformers' DebertaV2* classes hold the v3 checkpoints
+    backbone=DebertaV3Encoder,
+    prefix=deberta_config.PREFIX,
+    config_from_hf=deberta_config.config_from_hf,
+    config_to_hf=deberta_config.config_to_hf,
+    check_sizes=deberta_config.check_sizes,
+    backbone_names=deberta_names.encoder_names,
+    hf_names=deberta_names.hf_names,
+    architectures=deberta_names.ARCHITECTURES,
+    architecture_of_state=deberta_names.architecture_of_state,
+    tied=deberta_names.TIED,
+    shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                "max_sequence_length", "embedding_size", "num_segments", "position_biased_input",
+                "relative_attention", "position_terms", "position_buckets", "share_att_key",
+                "norm_relative_embeddings"),
+    tokenizer="SentencePieceTokenizer",
+    preprocessor="BertPreprocessor",
+    tokenizer_options={"layout": "plain", "extra_tokens": ["[MASK]"]},  # spm.model's ids, [MASK] after them
+    packing={"segment_ids": False},  # [CLS] a [SEP] b [SEP]; v3 has no token types
+)
+
+FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT, ELECTRA, DEBERTA_V3)}
 DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
 
 

@@ -39,12 +39,15 @@ def tokenizer_from_checkpoint(folder, class_name, **options):
 
 def write_tokenizer_files(tokenizer, folder):
     """Writes `tokenizer`'s files into the checkpoint folder `folder` as Hugging Face names them (vocab.txt;
-    vocab.json + merges.txt; sentencepiece.bpe.model or spiece.model), with a tokenizer_config.json."""
+    vocab.json + merges.txt; sentencepiece.bpe.model, spm.model (DeBERTa-v3) or spiece.model), with a
+    tokenizer_config.json."""
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as assets:
         tokenizer.save_assets(assets)  # the layer's own files, renamed below where HF's names differ
         names = {"vocabulary.txt": "vocab.txt", "sentencepiece.model": (
-            "sentencepiece.bpe.model" if getattr(tokenizer, "layout", "") == "xlm_roberta" else "spiece.model")}
+            "sentencepiece.bpe.model" if getattr(tokenizer, "layout", "") == "xlm_roberta" else
+            "spm.model" if getattr(tokenizer, "extra_tokens", ()) == ("[MASK]",) else  # DeBERTa-v3
+            "spiece.model")}
         for file in Path(assets).iterdir():
             shutil.copyfile(file, folder / names.get(file.name, file.name))
     config = {}
