@@ -41,8 +41,8 @@ def save_google_checkpoint(model, out_dir, vocabulary=None):
     """
     family = families.of_model(model)
     if family.to_google is None:
-        raise TypeError(f"A Google checkpoint holds BERT models only, not a {family.model_type} model; save it with "
-                        "kbz.save_hf or model.save('model.keras').")
+        raise TypeError(f"A Google checkpoint holds BERT models only, not a {family.model_type.upper()} one; "
+                        "save it with kbz.save_hf or model.save('model.keras').")
     architecture = family.architecture_of(model)
     if architecture.name not in ("BertModel", "BertForPreTraining", "BertForMaskedLM"):
         raise TypeError(f"A Google checkpoint holds a BertEncoder or a BertPretrainer, not a {type(model).__name__}; "

@@ -4,10 +4,10 @@
     python recipes/pretrain_electra.py --help    # every flag (corpus files, sizes, masking, checkpoint, ...)
     python recipes/classify.py --checkpoint runs/pretrain_electra/discriminator
 
-The training code (data, model, losses, checkpoints) is keras_bert_zoo/tasks/electra_pretrain.py.
+The training code (data, model, losses, checkpoints) is keras_bert_zoo/tasks/pretrain_electra.py.
 """
 
-from keras_bert_zoo.tasks import electra_pretrain
+from keras_bert_zoo.tasks import pretrain_electra
 
 if __name__ == "__main__":
-    electra_pretrain.main()
+    pretrain_electra.main()

@@ -1,7 +1,7 @@
 """Training tasks: one module per task holds its whole training run as library code.
 
-Each of `classify`, `ner`, `squad`, `multiple_choice` and `pretrain` has `parser(prog=None)` (its flags,
-the shared ones from `keras_bert_zoo.training.runs` included) and `main(argv=None, prog=None)`: read the
+Each of `classify`, `ner`, `squad`, `multiple_choice`, `pretrain` and `pretrain_electra` has
+`parser(prog=None)` (its flags, the shared ones from `keras_bert_zoo.training.runs` included) and `main(argv=None, prog=None)`: read the
 data, build the model under the strategy, train (resumable), evaluate, export. `recipes/<task>.py` and
 `keras-bert-zoo train TASK [flags]` both call `main`; with no flags it runs on the samples a source
 checkout ships in recipes/data/ (an installed package has none: give the files with --train-file, ...).
@@ -12,4 +12,4 @@ checkout ships in recipes/data/ (an installed package has none: give the files w
 The task level sits above export and below the CLI: importing this package imports no task (nor TensorFlow).
 """
 
-TASKS = ("classify", "multiple_choice", "ner", "pretrain", "squad")
+TASKS = ("classify", "multiple_choice", "ner", "pretrain", "pretrain_electra", "squad")
