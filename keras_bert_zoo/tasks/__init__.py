@@ -4,7 +4,8 @@ Each of `classify`, `ner`, `squad`, `multiple_choice`, `pretrain` and `pretrain_
 `parser(prog=None)` (its flags, the shared ones from `keras_bert_zoo.training.runs` included) and
 `main(argv=None, prog=None)`: read the data, build the model under the strategy, train (resumable),
 evaluate, export. `recipes/<task>.py` and `keras-bert-zoo train TASK [flags]` both call `main`; with no
-flags it runs on the samples a source checkout ships in recipes/data/ (an installed package has none: give the files with --train-file, ...).
+flags it runs on the samples a source checkout ships in recipes/data/ (an installed package has none:
+give the files with --train-file, ...).
 
     from keras_bert_zoo.tasks import classify
     classify.main(["--train-file", "train.tsv", "--dev-file", "dev.tsv", "--epochs", "2"])
