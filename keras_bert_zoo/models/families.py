@@ -115,7 +115,7 @@ ALBERT = Family(
                 "num_groups", "inner_group_num", "max_sequence_length", "num_segments"),
     tokenizer="SentencePieceTokenizer",
     preprocessor="BertPreprocessor",  # [CLS] a [SEP] b [SEP], segment ids 0 then 1: BERT's packing
-    tokenizer_options={"layout": "plain", "rules": "albert"},
+    tokenizer_options={"layout": "plain", "replace_quotes": True},  # AlbertTokenizer's normalization
 )
 
 FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT, ALBERT)}
