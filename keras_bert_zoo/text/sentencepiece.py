@@ -166,8 +166,10 @@ class SentencePieceTokenizer(keras.layers.Layer):
         self._characters = None if self.tflite else text.SentencepieceTokenizer(
             model + _AS_CHARACTER_MODEL, out_type=tf.string, name=_resource_name("characters")
         )
-        self._model_ids = tf.constant([token_to_id[p] for p in pieces], tf.int32)
+        model_ids = [token_to_id[p] for p in pieces]
+        self._model_ids = tf.constant(model_ids, tf.int32)
         self._spm_unk_id = int(sentencepiece.string_to_id("\x00" * (max(map(len, pieces)) + 1)))
+        self._unk_id = model_ids[self._spm_unk_id]  # a Python int: read in graphs too (tf.data masking)
         # Per piece id: how many characters (units of the character model) it spans; whether it starts with "▁".
         self._num_chars = tf.constant([len(p) for p in pieces], tf.int32)
         self._spaced = tf.constant([p.startswith(SPACE) for p in pieces], tf.int32)
@@ -230,7 +232,7 @@ class SentencePieceTokenizer(keras.layers.Layer):
         raise KeyError(f"The {role} token ({' or '.join(candidates)}) is not in this vocabulary.")
 
     pad_id = property(lambda self: self._special_id("pad"))
-    unk_id = property(lambda self: int(self._model_ids[self._spm_unk_id]))
+    unk_id = property(lambda self: self._unk_id)
     cls_id = property(lambda self: self._special_id("cls"))
     sep_id = property(lambda self: self._special_id("sep"))
     mask_id = property(lambda self: self._special_id("mask"))
