@@ -101,7 +101,13 @@ class SentencePieceTokenizer(keras.layers.Layer):
     6 or more UTF-8 bytes (conjoining Hangul jamo, a halfwidth kana with its voiced mark) is
     normalized character by character there, composed here; a shorter cluster whose start only is
     in the normalization table ("o" + U+0302 + U+0323) becomes that start's normalization there,
-    the rest of the cluster dropped.
+    the rest of the cluster dropped. Where two splits of a word score exactly the same, the kernel
+    and Hugging Face mostly agree but not always (with ALBERT's pieces, one line of the shipped
+    texts: "rated eee for" gives "ee e" here, "e ee" there). With `lowercase` / `strip_accents`,
+    Hugging Face's steps work on the whole text and the folded table per key, so they differ where
+    NFKD would reorder combining marks across characters, and the steps follow Python's Unicode
+    tables. Folding them in costs a few seconds the first time a process builds such a tokenizer
+    (`keras_bert_zoo.text.charsmap`, cached per `.model`).
 
     Args:
         proto: the SentencePiece model: a `.model` path or its bytes.
