@@ -271,3 +271,23 @@ def test_sst2_sentences_tokenize_the_same_after_a_keras_round_trip(tokenizers, t
     assert (restored.lowercase, restored.strip_accents, restored.replace_quotes) == (True, True, True)
     texts = sst2_sentences("dev", 50) + ["``Quoted'' CAFÉ"]
     assert restored(texts).to_list() == ours(texts).to_list()
+
+
+def test_a_preset_loads_the_weights_folder_a_user_names_and_refuses_another_architecture(tmp_path, monkeypatch):
+    import dataclasses
+
+    theirs = random_hf_albert(transformers.AlbertModel, vocab_size=30000)
+    theirs.save_pretrained(tmp_path / "hf")
+    (tmp_path / "hf" / "spiece.model").write_bytes(albert_spiece_model())
+    with pytest.raises(preset_weights.PresetWeightsError,
+                       match="does not hold preset 'albert_base_v2': num_layers=5 .the preset has 12."):
+        kbz.load("albert_base_v2", weights=tmp_path / "hf")
+    tiny = config_from_hf(theirs.config.to_dict(), "config.json")
+    monkeypatch.setitem(presets._PRESETS, "albert_base_v2",  # the entry at a size the test can build
+                        dataclasses.replace(presets.get("albert_base_v2"), config=tiny))
+    encoder = kbz.load("albert_base_v2", weights=tmp_path / "hf")
+    inputs = padded_inputs(vocabulary_size=30000, left=True)
+    assert hf_difference(encoder, theirs, inputs) <= TOLERANCE
+    tokenizer = kbz.load_tokenizer("albert_base_v2", weights=tmp_path / "hf")
+    assert [tokenizer.id_to_token(i) for i in tokenizer("``Hello'' World").numpy()] == [
+        "▁", '"', "hello", '"', "▁world"]
