@@ -31,6 +31,7 @@ _LAZY = {
     "presets": "keras_bert_zoo.presets",
     "training": "keras_bert_zoo.training",
     # objects
+    "AlbertEncoder": "keras_bert_zoo.models.albert",
     "BertEncoder": "keras_bert_zoo.models.bert",
     "DebertaV3Encoder": "keras_bert_zoo.models.deberta",
     "DistilBertEncoder": "keras_bert_zoo.models.distilbert",

@@ -1,4 +1,4 @@
-"""The zoo: named BERT, RoBERTa, XLM-RoBERTa and BERTweet presets as plain data.
+"""The zoo: named BERT, RoBERTa, XLM-RoBERTa, BERTweet, DistilBERT and ALBERT presets as plain data.
 
 Each preset holds its family's `model_type` and backbone config (its backbone's arguments), the
 tokenizer's lowercase flag, where its vocabulary comes from (`vocabulary_file` where it ships with
@@ -263,7 +263,7 @@ for _name, _description, _config in (  # the sizes of google/electra-*'s config.
 def _deberta_v3_config(num_layers, hidden_dim, num_heads):
     """DebertaV3Encoder arguments of microsoft/deberta-v3-*: 128,100 tokens, 256 log buckets, shared keys."""
     return {"vocabulary_size": 128100, "num_layers": num_layers, "num_heads": num_heads, "hidden_dim": hidden_dim,
-            "intermediate_dim": 4 * hidden_dim, "max_sequence_length": 512, "embedding_size": hidden_dim,
+            "intermediate_dim": 4 * hidden_dim, "max_sequence_length": 512, "embedding_dim": hidden_dim,
             "num_segments": 0, "position_biased_input": False, "relative_attention": True,
             "position_terms": ["c2p", "p2c"], "position_buckets": 256, "max_relative_positions": -1,
             "share_att_key": True, "norm_relative_embeddings": True, "dropout": 0.1, "attention_dropout": 0.1,
@@ -277,6 +277,27 @@ for _size, _layers, _hidden, _heads in (("xsmall", 12, 384, 6), ("small", 6, 768
                      _deberta_v3_config(_layers, _hidden, _heads), False,
                      f"the SentencePiece spm.model of {_hf_name} (with its weights)", hf_name=_hf_name,
                      model_type="deberta-v2"))
+
+
+def _albert_config(num_layers, hidden_dim, num_heads):
+    """AlbertEncoder arguments of the ALBERT v2 checkpoints: one group of one block, run `num_layers` times."""
+    return {"vocabulary_size": 30000, "num_layers": num_layers, "num_heads": num_heads, "hidden_dim": hidden_dim,
+            "intermediate_dim": 4 * hidden_dim, "embedding_dim": 128, "num_groups": 1, "inner_group_num": 1,
+            "max_sequence_length": 512, "num_segments": 2, "dropout": 0.0, "activation": "gelu_approximate",
+            "layer_norm_epsilon": 1e-12}
+
+
+for _name, _description, _config in (
+    ("albert_base_v2", "ALBERT-Base v2 (L-12 H-768, shared blocks), English uncased", _albert_config(12, 768, 12)),
+    ("albert_large_v2", "ALBERT-Large v2 (L-24 H-1024, shared blocks), English uncased", _albert_config(24, 1024, 16)),
+    ("albert_xlarge_v2", "ALBERT-XLarge v2 (L-24 H-2048, shared blocks), English uncased",
+     _albert_config(24, 2048, 16)),
+    ("albert_xxlarge_v2", "ALBERT-XXLarge v2 (L-12 H-4096, shared blocks), English uncased",
+     _albert_config(12, 4096, 64)),
+):
+    _hf_name = f"albert/{_name.replace('_v2', '-v2').replace('_', '-')}"
+    _register(Preset(_name, _description, _config, True, f"the spiece.model of {_hf_name} (with its weights)",
+                     hf_name=_hf_name, model_type="albert"))
 
 
 def names():

@@ -23,11 +23,11 @@ def classifier(root, family, head="ForSequenceClassification"):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "electra", "deberta-v2"])
+@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "electra", "albert", "deberta-v2"])
 def test_a_classifier_of_each_family_exports_to_every_format(family, root, tmp_path):
     check_export(classifier(root, family), TEXTS, tmp_path, formats=("saved_model", "tf1", "onnx"))
 
 
-@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "electra", "deberta-v2"])
+@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "electra", "albert", "deberta-v2"])
 def test_tflite(family, root, tmp_path):
     check_export(classifier(root, family), TEXTS, tmp_path, formats=("tflite",))

@@ -29,12 +29,12 @@ def test_preprocessor_packs_as_hf(family, pair, folders, texts):
     ours = kbz.load_preprocessor(folders[family], sequence_length=LENGTH, truncate="longest_first")
     theirs = hf_tokenizer(folders[family])
     a, b = texts
+    has_types = family in ("bert", "electra", "albert")
     got = ours((a, b) if pair else a)
     expected = theirs(*((a, b) if pair else (a,)), truncation="longest_first", max_length=LENGTH,
-                      padding="max_length")
+                      padding="max_length", return_token_type_ids=has_types)  # AlbertTokenizer's are not default
     assert got["token_ids"].numpy().tolist() == expected["input_ids"]
     assert got["padding_mask"].numpy().tolist() == expected["attention_mask"]
-    has_types = family in ("bert", "electra")
     assert ("segment_ids" in got) == has_types
     if has_types:
         assert got["segment_ids"].numpy().tolist() == expected["token_type_ids"]
@@ -57,7 +57,8 @@ def test_classifier_from_text_equals_transformers(family, folders, texts):
     assert np.abs(ours - theirs).max() < 1e-5
     config = reference.config  # the head's dropout for fine-tuning, as transformers reads it
     rate = config.seq_classif_dropout if family == "distilbert" else (
-        getattr(config, "cls_dropout" if family == "deberta-v2" else "classifier_dropout", None)
+        config.classifier_dropout_prob if family == "albert"
+        else getattr(config, "cls_dropout" if family == "deberta-v2" else "classifier_dropout", None)
         or config.hidden_dropout_prob)
     assert model.dropout == rate
 

@@ -16,7 +16,7 @@ TEXTS = ["a gorgeous , witty film", "", "so dull that I left early"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "distilbert", "electra", "deberta-v2"])
+@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "distilbert", "electra", "albert", "deberta-v2"])
 def test_classify_recipe_fine_tunes_and_exports_each_family(family, tmp_path, run_recipe):
     folder = family_folder(tmp_path, family, head="Model")
     dev = tmp_path / "dev.tsv"

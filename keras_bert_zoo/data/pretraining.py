@@ -9,6 +9,12 @@ but [CLS], [SEP], [PAD]), at most `max_predictions_per_seq`, are chosen (whole w
 10% stay. `next_sentence_label` is 0 when B follows A and 1 when B is random, as in BERT,
 Hugging Face and `BertPretrainer`'s `nsp_logits` (class 0 = "is next").
 
+`pair_task="sop"` makes ALBERT's sentence-order-prediction pairs instead: A and B are always two
+consecutive segments of one document, in order (label 0) or, half of the time, swapped (label 1, as
+Hugging Face's `sentence_order_label`); a chunk of one sentence gives no pair (ALBERT's script pairs it
+with another document, a next-sentence example). The label goes where BERT's does (`nsp_logits`,
+which for an ALBERT pretrainer is the SOP head).
+
 Tokenization, packing and masking run in-graph; pairing is planned in Python on sentence lengths
 only. Masking uses stateless random ops seeded by `(seed, batch index)`, so the same seed gives
 the same batches (tensorflow-text's `RandomItemSelector` / `MaskValuesChooser` draw from global
@@ -28,13 +34,16 @@ from keras_bert_zoo.data.features.masking import mask_tokens
 from keras_bert_zoo.data.options import DatasetOptions, build_dataset, encoder_inputs
 from keras_bert_zoo.names import IGNORE_LABEL
 
+PAIR_TASKS = ("nsp", "sop")
 
-def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
+
+def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng, pair_task="nsp"):
     """create_instances_from_document over every document, on sentence lengths only.
 
-    Returns rows `(a_begin, a_end, b_begin, b_end, is_random_next)`: piece ranges into the
-    concatenation of all sentences' pieces.
+    Returns rows `(a_begin, a_end, b_begin, b_end, label)`: piece ranges into the concatenation of
+    all sentences' pieces; the label is 1 for a random B (`pair_task="nsp"`) or a swapped pair ("sop").
     """
+    sop = pair_task == "sop"
     starts = np.concatenate([[0], np.cumsum(lengths)])  # piece offset of each sentence
     doc_first = np.concatenate([[0], np.cumsum(document_sizes)])  # first sentence of each document
     rows = []
@@ -50,7 +59,7 @@ def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
                 num_sentences = i + 1 - chunk
                 a_sentences = int(rng.integers(1, num_sentences)) if num_sentences >= 2 else 1
                 a_begin, a_end = starts[chunk], starts[chunk + a_sentences]
-                is_random = num_sentences == 1 or rng.random() < 0.5
+                is_random = not sop and (num_sentences == 1 or rng.random() < 0.5)
                 if is_random:
                     for _ in range(10):
                         other = int(rng.integers(len(document_sizes)))
@@ -70,8 +79,11 @@ def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
                         a_begin, a_end = (a_begin + 1, a_end) if front else (a_begin, a_end - 1)
                     else:
                         b_begin, b_end = (b_begin + 1, b_end) if front else (b_begin, b_end - 1)
-                if a_end > a_begin and b_end > b_begin:
-                    rows.append((a_begin, a_end, b_begin, b_end, int(is_random)))
+                if a_end > a_begin and b_end > b_begin:  # (for "sop", B is empty when the chunk has one sentence)
+                    if sop and rng.random() < 0.5:  # the same two segments, swapped
+                        rows.append((b_begin, b_end, a_begin, a_end, 1))
+                    else:
+                        rows.append((a_begin, a_end, b_begin, b_end, int(is_random)))
                 chunk, length = i + 1, 0
             i += 1
     return rows
@@ -80,7 +92,7 @@ def _plan_pairs(lengths, document_sizes, max_num_tokens, short_seq_prob, rng):
 
 def pretraining_dataset(
     documents, preprocessor, batch_size, *, max_predictions_per_seq=20, masked_lm_prob=0.15, short_seq_prob=0.1,
-    whole_word_masking=False, dupe_factor=1, seed=0, as_features=False, **options,
+    whole_word_masking=False, dupe_factor=1, seed=0, as_features=False, pair_task="nsp", **options,
 ):
     """Batches of `(inputs, targets, sample_weight)` for `BertPretrainer.fit` (see `split_for_pretrainer`).
 
@@ -92,10 +104,13 @@ def pretraining_dataset(
     `(seed, batch number)`. With `as_features=True` each batch is instead one dict of
     `token_ids`, `segment_ids`, `padding_mask`, `mask_positions`, `mask_ids`, `mask_weights` and
     `next_sentence_label` (0 = B follows A, 1 = B random), which `split_for_pretrainer` splits.
+    `pair_task`: "nsp" (BERT's next-sentence pairs) or "sop" (ALBERT's sentence-order pairs: 1 = swapped).
     `options`: the other `DatasetOptions` fields (`shuffle` (again every epoch),
     `bucket_by_sequence_length`, `cache` (of the packed pairs, before masking), `max_examples`
     (pairs), `input_context`, ...; see `keras_bert_zoo.data.options`).
     """
+    if pair_task not in PAIR_TASKS:
+        raise ValueError(f"pair_task must be one of {PAIR_TASKS}, got {pair_task!r}.")
     options = DatasetOptions(batch_size=batch_size, seed=seed, **options)
     tokenizer, max_seq_length = preprocessor.tokenizer, preprocessor.sequence_length
     documents = [document for document in documents if document]
@@ -110,7 +125,8 @@ def pretraining_dataset(
     sizes = [len(document) for document in documents]
     rows = [
         row for _ in range(dupe_factor)
-        for row in _plan_pairs(lengths, sizes, max_seq_length - 2 - preprocessor.pair_separators, short_seq_prob, rng)
+        for row in _plan_pairs(lengths, sizes, max_seq_length - 2 - preprocessor.pair_separators, short_seq_prob, rng,
+                               pair_task)
     ]
     if not rows:
         raise ValueError("The documents give no sentence pair: they hold no text with wordpieces.")

@@ -1,5 +1,5 @@
 """The registry of model families: config.json's `model_type` -> `Family` (bert, roberta, xlm-roberta,
-distilbert, electra).
+distilbert, electra, albert, deberta-v2).
 
 Adding a family (DistilBERT, ...) is one folder under `keras_bert_zoo/models/` and one entry here.
 
@@ -14,6 +14,9 @@ Adding a family (DistilBERT, ...) is one folder under `keras_bert_zoo/models/` a
 
 import functools
 
+from keras_bert_zoo.models.albert import checkpoint_names as albert_names
+from keras_bert_zoo.models.albert import hf_config as albert_config
+from keras_bert_zoo.models.albert.backbone import AlbertEncoder
 from keras_bert_zoo.models.bert import checkpoint_names as bert_names
 from keras_bert_zoo.models.bert import google_names as bert_google_names
 from keras_bert_zoo.models.bert import hf_config as bert_config
@@ -132,7 +135,7 @@ DEBERTA_V3 = Family(
     architecture_of_state=deberta_names.architecture_of_state,
     tied=deberta_names.TIED,
     shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
-                "max_sequence_length", "embedding_size", "num_segments", "position_biased_input",
+                "max_sequence_length", "embedding_dim", "num_segments", "position_biased_input",
                 "relative_attention", "position_terms", "position_buckets", "share_att_key",
                 "norm_relative_embeddings"),
     tokenizer="SentencePieceTokenizer",
@@ -141,7 +144,28 @@ DEBERTA_V3 = Family(
     packing={"segment_ids": False},  # [CLS] a [SEP] b [SEP]; v3 has no token types
 )
 
-FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT, ELECTRA, DEBERTA_V3)}
+ALBERT = Family(
+    model_type="albert",
+    backbone=AlbertEncoder,
+    prefix=albert_config.PREFIX,
+    config_from_hf=albert_config.config_from_hf,
+    config_to_hf=albert_config.config_to_hf,
+    check_sizes=albert_config.check_sizes,
+    backbone_names=albert_names.encoder_names,
+    hf_names=albert_names.hf_names,
+    architectures=albert_names.ARCHITECTURES,
+    architecture_of_state=albert_names.architecture_of_state,
+    pooler=albert_names.POOLER_NAMES,
+    tied=albert_names.TIED,
+    shape_keys=("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "embedding_dim",
+                "num_groups", "inner_group_num", "max_sequence_length", "num_segments"),
+    tokenizer="SentencePieceTokenizer",
+    preprocessor="BertPreprocessor",  # [CLS] a [SEP] b [SEP], segment ids 0 then 1: BERT's packing
+    tokenizer_options={"layout": "plain", "replace_quotes": True},  # AlbertTokenizer's normalization
+)
+
+FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT, ELECTRA, ALBERT,
+                                                        DEBERTA_V3)}
 DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
 
 

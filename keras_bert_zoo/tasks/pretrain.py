@@ -53,6 +53,8 @@ def parser(prog=None):
     parser.add_argument("--max-predictions-per-seq", type=int, default=10, help="15%% of 64 is 9.6")
     parser.add_argument("--masked-lm-prob", type=float, default=0.15)
     parser.add_argument("--whole-word-masking", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--pair-task", choices=("nsp", "sop"), default="nsp",
+                        help="sentence pairs: BERT's next-sentence (nsp) or ALBERT's sentence-order (sop) ones")
     # From scratch a small model takes a high learning rate. 64 wordpieces hold two of this corpus'
     # sentences (~30 pieces each) and make 5x cheaper steps on CPU than 128.
     runs.add_common_flags(parser, checkpoint="bert_tiny_uncased", model_dir="runs/pretrain",
@@ -79,7 +81,7 @@ def main(argv=None, prog=None):
             return pretraining_dataset(
                 documents, preprocessor, args.batch_size, max_predictions_per_seq=args.max_predictions_per_seq,
                 masked_lm_prob=args.masked_lm_prob, whole_word_masking=args.whole_word_masking,
-                dupe_factor=args.dupe_factor, seed=seed, **options,
+                dupe_factor=args.dupe_factor, seed=seed, pair_task=args.pair_task, **options,
             )
 
         steps_per_epoch = runs.count_batches(pairs(train_documents, args.seed, max_examples=args.max_train_examples))

@@ -6,7 +6,8 @@ folder, in the forms Hugging Face writes them:
 - Byte-level BPE (`BytePairTokenizer`): `vocab.json` + `merges.txt`, or `tokenizer.json` alone (what
   transformers 5 saves), `add_prefix_space` from `tokenizer_config.json` / `tokenizer.json`.
 - SentencePiece (`SentencePieceTokenizer`): the folder's `.model` file (`sentencepiece.bpe.model`,
-  `spiece.model`, `spm.model`).
+  `spiece.model`, `spm.model`); ALBERT's (the family's options ask for `replace_quotes`) also takes
+  `do_lower_case` and `keep_accents` from `tokenizer_config.json`, as `AlbertTokenizer` does.
 
 `write_tokenizer_files` writes a tokenizer back in those forms, so transformers' `AutoTokenizer` loads the folder.
 
@@ -34,7 +35,10 @@ def tokenizer_from_checkpoint(folder, class_name, **options):
     if class_name not in _FILES:
         raise ValueError(f"No loader for tokenizer class {class_name!r}.")
     cls, files = _FILES[class_name]
-    return cls(**{**files(folder), **options})  # options win (a preset's own casing)
+    kwargs = {**files(folder), **options}  # options win (a preset's own casing)
+    if class_name == "SentencePieceTokenizer" and kwargs.get("replace_quotes"):  # ALBERT
+        kwargs.update(_albert_casing(folder))
+    return cls(**kwargs)
 
 
 def write_tokenizer_files(tokenizer, folder):
@@ -55,6 +59,8 @@ def write_tokenizer_files(tokenizer, folder):
         config["do_lower_case"] = tokenizer.lowercase
     if isinstance(tokenizer, BytePairTokenizer):
         config["add_prefix_space"] = tokenizer.add_prefix_space
+    if isinstance(tokenizer, SentencePieceTokenizer) and tokenizer.replace_quotes:  # ALBERT
+        config.update(do_lower_case=tokenizer.lowercase, keep_accents=not tokenizer.strip_accents)
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
@@ -102,6 +108,13 @@ def _sentencepiece_files(folder):
                                 f"spiece.model, spm.model); found {found}. A folder saved by transformers 5 holds "
                                 "only tokenizer.json: copy the .model file of the checkpoint it came from beside it.")
     return {"proto": models[0]}
+
+
+def _albert_casing(folder):
+    """`AlbertTokenizer`'s casing and accents from tokenizer_config.json (its defaults: lowercase, no accents)."""
+    config = _tokenizer_config(folder)
+    return {"lowercase": bool(config.get("do_lower_case", True)),
+            "strip_accents": not config.get("keep_accents", False)}
 
 
 def _tokenizer_config(folder):

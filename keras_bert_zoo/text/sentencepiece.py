@@ -13,6 +13,11 @@ The model's ids map to the model family's ids by a layout (`LAYOUTS`): XLM-R (fa
 last; "plain" (ALBERT, DeBERTa-v3) keeps the `.model`'s ids, `extra_tokens` (DeBERTa-v3's
 "[MASK]") coming after them.
 
+Hugging Face's `AlbertTokenizer` normalizes before the `.model` does ("``" and "''" to '"', NFKD and
+accents dropped, lowercase): `replace_quotes`, `strip_accents` and `lowercase` fold those steps into the
+`.model`'s normalization table (`keras_bert_zoo.text.charsmap`), so they run in the same kernel, in
+TFLite too.
+
 Example:
 >>> import sentencepiece as spm, io
 >>> model = io.BytesIO()
@@ -33,6 +38,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as text
 
+from keras_bert_zoo.text.charsmap import prenormalized_charsmap
 from keras_bert_zoo.text.tokenizer import _as_string_batch, _char_length_at, ragged_value_rowids
 
 MODEL_ASSET = "sentencepiece.model"
@@ -46,6 +52,7 @@ WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005
 _AS_CHARACTER_MODEL = b"\x12\x02\x18\x04"
 _resource_names = itertools.count()  # resources need distinct names in one SavedModel
 UNIGRAM = 1
+_NORMALIZER_SPEC, _PRECOMPILED_CHARSMAP = 3, 2  # ModelProto.normalizer_spec, NormalizerSpec.precompiled_charsmap
 MODEL_TYPES = {UNIGRAM: "unigram", 2: "BPE", 3: "word", 4: "character"}  # TrainerSpec.ModelType
 
 
@@ -94,7 +101,14 @@ class SentencePieceTokenizer(keras.layers.Layer):
     6 or more UTF-8 bytes (conjoining Hangul jamo, a halfwidth kana with its voiced mark) is
     normalized character by character there, composed here; a shorter cluster whose start only is
     in the normalization table ("o" + U+0302 + U+0323) becomes that start's normalization there,
-    the rest of the cluster dropped.
+    the rest of the cluster dropped. Where two splits of a word score exactly the same, the kernel
+    and Hugging Face mostly agree but not always (with ALBERT's pieces, one line of the shipped
+    texts: "rated eee for" gives "ee e" here, "e ee" there). With `lowercase` / `strip_accents`,
+    Hugging Face's steps work on the whole text and the folded table per key, so they differ where
+    NFKD would reorder combining marks across characters, and the steps follow Python's Unicode
+    tables; the span of a '"' read from "``" or "''" is its first character here, the second
+    there (16 of the first 1,200 shipped sample texts). Folding them in costs a few seconds the
+    first time a process builds such a tokenizer (`keras_bert_zoo.text.charsmap`, cached per `.model`).
 
     Args:
         proto: the SentencePiece model: a `.model` path or its bytes.
@@ -103,9 +117,13 @@ class SentencePieceTokenizer(keras.layers.Layer):
         tflite: use only ops LiteRT runs (TFLite export): no offsets, words not split at the
             White_Space characters the normalizer keeps (U+0085 for `nmt_nfkc`), invalid UTF-8 not
             read as U+FFFD: the regex and transcoding ops that do it have no TFLite kernel.
+        lowercase, strip_accents, replace_quotes: Hugging Face's `AlbertTokenizer` steps before the
+            `.model`'s normalization (`do_lower_case`; NFKD and combining marks dropped, `keep_accents`
+            off; "``" and "''" read as '"'), in that tokenizer's order.
     """
 
-    def __init__(self, proto=None, layout="xlm_roberta", extra_tokens=(), tflite=False, **kwargs):
+    def __init__(self, proto=None, layout="xlm_roberta", extra_tokens=(), tflite=False, lowercase=False,
+                 strip_accents=False, replace_quotes=False, **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False  # inputs are strings, not float tensors
         self._allow_non_tensor_positional_args = True
@@ -115,6 +133,8 @@ class SentencePieceTokenizer(keras.layers.Layer):
         self.layout = layout
         self.extra_tokens = tuple(extra_tokens)
         self.tflite = bool(tflite)
+        self.lowercase, self.strip_accents, self.replace_quotes = bool(lowercase), bool(strip_accents), bool(
+            replace_quotes)
         self._proto = None
         if proto is not None:
             self.set_vocabulary(proto)
@@ -126,8 +146,9 @@ class SentencePieceTokenizer(keras.layers.Layer):
             if not Path(proto).is_file():
                 raise FileNotFoundError(f"No SentencePiece model file {proto}.")
             proto = Path(proto).read_bytes()
+        model = self._normalizing(proto)
         try:
-            sentencepiece = text.SentencepieceTokenizer(proto, name=_resource_name("inspected"))
+            sentencepiece = text.SentencepieceTokenizer(model, name=_resource_name("inspected"))
         except tf.errors.OpError as error:
             raise ValueError(f"{source} is not a SentencePiece .model: {error.message}") from None
         model_type = _model_type(proto)
@@ -148,12 +169,14 @@ class SentencePieceTokenizer(keras.layers.Layer):
                 f"{list(layout.first)} in their place; {missing} would have no id."
             )
         self._proto, self._vocabulary, self._token_to_id = proto, vocabulary, token_to_id
-        self._sentencepiece = text.FastSentencepieceTokenizer(proto)
+        self._sentencepiece = text.FastSentencepieceTokenizer(model)
         self._characters = None if self.tflite else text.SentencepieceTokenizer(
-            proto + _AS_CHARACTER_MODEL, out_type=tf.string, name=_resource_name("characters")
+            model + _AS_CHARACTER_MODEL, out_type=tf.string, name=_resource_name("characters")
         )
-        self._model_ids = tf.constant([token_to_id[p] for p in pieces], tf.int32)
+        model_ids = [token_to_id[p] for p in pieces]
+        self._model_ids = tf.constant(model_ids, tf.int32)
         self._spm_unk_id = int(sentencepiece.string_to_id("\x00" * (max(map(len, pieces)) + 1)))
+        self._unk_id = model_ids[self._spm_unk_id]  # a Python int: read in graphs too (tf.data masking)
         # Per piece id: how many characters (units of the character model) it spans; whether it starts with "▁".
         self._num_chars = tf.constant([len(p) for p in pieces], tf.int32)
         self._spaced = tf.constant([p.startswith(SPACE) for p in pieces], tf.int32)
@@ -165,6 +188,14 @@ class SentencePieceTokenizer(keras.layers.Layer):
             if count:
                 by_length.setdefault(len(char.encode()), []).append(f"\\x{{{ord(char):x}}}")
         self._kept_white_space = [("[" + "".join(chars) + "]", " " * n) for n, chars in sorted(by_length.items())]
+
+    def _normalizing(self, proto):
+        """`proto` with this tokenizer's Hugging Face steps folded into its normalization table: a second
+        `normalizer_spec` appended, which protobuf merges into the first (its table replacing the old)."""
+        if not (self.lowercase or self.strip_accents or self.replace_quotes):
+            return proto
+        table = prenormalized_charsmap(_charsmap(proto), self.lowercase, self.strip_accents, self.replace_quotes)
+        return proto + _field(_NORMALIZER_SPEC, _field(_PRECOMPILED_CHARSMAP, table))
 
     def for_tflite(self):
         """This tokenizer with `tflite=True`: what a TFLite export puts in the graph."""
@@ -208,7 +239,7 @@ class SentencePieceTokenizer(keras.layers.Layer):
         raise KeyError(f"The {role} token ({' or '.join(candidates)}) is not in this vocabulary.")
 
     pad_id = property(lambda self: self._special_id("pad"))
-    unk_id = property(lambda self: int(self._model_ids[self._spm_unk_id]))
+    unk_id = property(lambda self: self._unk_id)
     cls_id = property(lambda self: self._special_id("cls"))
     sep_id = property(lambda self: self._special_id("sep"))
     mask_id = property(lambda self: self._special_id("mask"))
@@ -295,9 +326,10 @@ class SentencePieceTokenizer(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         # The .model is an asset (`save_assets`): a .keras file's config stays small.
-        config.update(
-            {"proto": None, "layout": self.layout, "extra_tokens": list(self.extra_tokens), "tflite": self.tflite}
-        )
+        config.update({
+            "proto": None, "layout": self.layout, "extra_tokens": list(self.extra_tokens), "tflite": self.tflite,
+            "lowercase": self.lowercase, "strip_accents": self.strip_accents, "replace_quotes": self.replace_quotes,
+        })
         return config
 
 
@@ -314,6 +346,29 @@ def _model_type(proto):
         if number == 2:  # trainer_spec
             model_type = next((v for n, v in _fields(value) if n == 3), model_type)
     return model_type
+
+
+def _charsmap(proto):
+    """`normalizer_spec.precompiled_charsmap` of a serialized ModelProto (the last one: protobuf merges)."""
+    table = b""
+    for number, value in _fields(proto):
+        if number == _NORMALIZER_SPEC:
+            table = next((v for n, v in reversed(list(_fields(value))) if n == _PRECOMPILED_CHARSMAP), table)
+    return table
+
+
+def _field(number, payload):
+    """A length-delimited protobuf field."""
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+
+
+def _encode_varint(value):
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def _fields(message):

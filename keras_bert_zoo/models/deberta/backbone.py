@@ -26,7 +26,7 @@ class DebertaV3Encoder(Backbone):
         vocabulary_size: number of tokens (128,100 in the public v3 checkpoints).
         num_layers, num_heads, hidden_dim, intermediate_dim: the transformer's shape.
         max_sequence_length: `max_position_embeddings` (the absolute table's rows, when there is one).
-        embedding_size: the word embeddings' width, projected to hidden_dim when they differ (None: hidden_dim).
+        embedding_dim: the word embeddings' width, projected to hidden_dim when they differ (None: hidden_dim).
         num_segments: token types (0 in v3: no `segment_ids` input).
         position_biased_input: add absolute position embeddings (False in v3).
         relative_attention: use the relative position terms at all (True in v3).
@@ -52,7 +52,7 @@ class DebertaV3Encoder(Backbone):
     """
 
     config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
-                   "max_sequence_length", "embedding_size", "num_segments", "position_biased_input",
+                   "max_sequence_length", "embedding_dim", "num_segments", "position_biased_input",
                    "relative_attention", "position_terms", "position_buckets", "max_relative_positions",
                    "share_att_key", "norm_relative_embeddings", "dropout", "attention_dropout", "activation",
                    "layer_norm_epsilon")
@@ -68,7 +68,7 @@ class DebertaV3Encoder(Backbone):
         hidden_dim,
         intermediate_dim,
         max_sequence_length=512,
-        embedding_size=None,
+        embedding_dim=None,
         num_segments=0,
         position_biased_input=False,
         relative_attention=True,
@@ -86,23 +86,23 @@ class DebertaV3Encoder(Backbone):
     ):
         if hidden_dim % num_heads:
             raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
-        embedding_size = embedding_size or hidden_dim
+        embedding_dim = embedding_dim or hidden_dim
         reach = max_relative_positions if max_relative_positions > 0 else max_sequence_length
         # === Layers ===
         self.token_embedding = ReversibleEmbedding(
-            vocabulary_size, embedding_size, embeddings_initializer=bert_initializer(), dtype=dtype,
+            vocabulary_size, embedding_dim, embeddings_initializer=bert_initializer(), dtype=dtype,
             name="token_embedding",
         )
         self.position_embedding = PositionEmbedding(
             max_sequence_length, initializer=bert_initializer(), dtype=dtype, name="position_embedding"
         ) if position_biased_input else None
         self.segment_embedding = keras.layers.Embedding(
-            num_segments, embedding_size, embeddings_initializer=bert_initializer(), dtype=dtype,
+            num_segments, embedding_dim, embeddings_initializer=bert_initializer(), dtype=dtype,
             name="segment_embedding",
         ) if num_segments else None
         self.embedding_projection = keras.layers.Dense(
             hidden_dim, use_bias=False, kernel_initializer=bert_initializer(), dtype=dtype, name="embedding_projection"
-        ) if embedding_size != hidden_dim else None
+        ) if embedding_dim != hidden_dim else None
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_layer_norm"
         )
@@ -157,7 +157,7 @@ class DebertaV3Encoder(Backbone):
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
         self.max_sequence_length = max_sequence_length
-        self.embedding_size = embedding_size
+        self.embedding_dim = embedding_dim
         self.num_segments = num_segments
         self.position_biased_input = position_biased_input
         self.relative_attention = relative_attention

@@ -29,7 +29,7 @@ def encoder_names(encoder):
         names["embeddings.position_embeddings.weight"] = ("position_embedding/embeddings", "copy")
     if encoder.num_segments:
         names["embeddings.token_type_embeddings.weight"] = ("segment_embedding/embeddings", "copy")
-    if encoder.embedding_size != encoder.hidden_dim:
+    if encoder.embedding_dim != encoder.hidden_dim:
         names["embeddings.embed_proj.weight"] = ("embedding_projection/kernel", "linear")
     if encoder.relative_attention:
         names["encoder.rel_embeddings.weight"] = ("relative_embedding/embeddings", "copy")

@@ -104,7 +104,7 @@ def config_from_hf(config, path):
     _check(config, path)
     kwargs = {ours: config.get(theirs, default) for theirs, (ours, default) in KEYS.items()}
     kwargs.update(
-        embedding_size=config.get("embedding_size", config["hidden_size"]),
+        embedding_dim=config.get("embedding_size", config["hidden_size"]),
         position_terms=_position_terms(config, path),
         norm_relative_embeddings="layer_norm" in config.get("norm_rel_ebd", "none").lower(),
         activation=HF_ACTIVATIONS[config.get("hidden_act", "gelu")],
@@ -159,7 +159,7 @@ def config_to_hf(encoder, architecture):
     for theirs, (ours, _) in KEYS.items():
         config[theirs] = getattr(encoder, ours)
     config.update(
-        embedding_size=encoder.embedding_size,
+        embedding_size=encoder.embedding_dim,
         pos_att_type=list(encoder.position_terms),
         norm_rel_ebd="layer_norm" if encoder.norm_relative_embeddings else "none",
         hidden_act={"gelu": "gelu", "gelu_approximate": "gelu_new"}.get(encoder.activation, encoder.activation),
