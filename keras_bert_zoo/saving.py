@@ -41,7 +41,7 @@ def save_google_checkpoint(model, out_dir, vocabulary=None):
     """
     family = families.of_model(model)
     if family.to_google is None:
-        raise TypeError(f"A Google checkpoint holds BERT models only, not a {family.model_type.upper()} one; "
+        raise TypeError(f"A Google checkpoint holds BERT models only; this model is {family.model_type!r}. "
                         "save it with kbz.save_hf or model.save('model.keras').")
     architecture = family.architecture_of(model)
     if architecture.name not in ("BertModel", "BertForPreTraining", "BertForMaskedLM"):

@@ -198,7 +198,7 @@ def test_convert_cli_takes_an_electra_classifier_through_keras_and_back(tmp_path
     assert again.config.id2label == {0: "neg", 1: "pos"}
     for key, value in theirs.state_dict().items():
         np.testing.assert_array_equal(again.state_dict()[key].numpy(), value.numpy(), err_msg=key)
-    with pytest.raises(SystemExit, match="error: A Google checkpoint holds BERT models only, not a ELECTRA one"):
+    with pytest.raises(SystemExit, match="error: A Google checkpoint holds BERT models only; this model is 'electra'"):
         main(["convert", str(tmp_path / "hf"), str(tmp_path / "google"), "--to", "google"])
 
 

@@ -137,7 +137,7 @@ def test_cli_converts_a_roberta_folder_and_refuses_google_format(tmp_path, capsy
     again = transformers.RobertaForTokenClassification.from_pretrained(tmp_path / "back", attn_implementation="eager")
     assert hf_difference(kbz.load(tmp_path / "m.keras"), again, inputs(left=True)) <= TOLERANCE
     assert again.config.id2label == {0: "O", 1: "B-X"}
-    with pytest.raises(SystemExit, match="A Google checkpoint holds BERT models only, not a roberta model"):
+    with pytest.raises(SystemExit, match="A Google checkpoint holds BERT models only; this model is 'roberta'"):
         main(["convert", str(tmp_path / "hf"), str(tmp_path / "google"), "--to", "google"])
 
 
