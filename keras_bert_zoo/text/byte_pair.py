@@ -186,7 +186,9 @@ class BytePairTokenizer(keras.layers.Layer):
                                             "the merges")
         # A plain namespace: Keras's attribute tracking would walk every element of these (1.4 s here).
         self._files = types.SimpleNamespace(tokens=tokens, token_to_id=token_to_id, merges=pairs)
-        self._pairs = _HashTable(keys, keys, ranks, merged)  # key -> (key, rank, merged id)
+        # Fibonacci hashing: key * (the golden ratio's fraction of what keeps the product below 2**62).
+        self._pair_multiplier = int((1 << 62) // len(tokens) ** 2 * 0.6180339887) | 1
+        self._pairs = _HashTable(keys * self._pair_multiplier, keys, ranks, merged)  # -> (key, rank, merged id)
         self._byte_ids = tf.constant([token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
         self._vocabulary_tensor = tf.constant(tokens)
         self._class_blocks, self._classes = map(tf.constant, character_classes())
@@ -207,8 +209,8 @@ class BytePairTokenizer(keras.layers.Layer):
         self._specials = tf.constant(specials)
 
     def _whole_word_cache(self, tokens):
-        """The tokens of at most CACHED_BYTES bytes that BPE leaves whole: low ^ high -> (low, high, id), with
-        low and high of `_word_keys`. Most words of a text are one of them: they skip the merges."""
+        """The tokens of at most CACHED_BYTES bytes that BPE leaves whole: hash -> (low, high, id), by
+        `_word_keys`. Most words of a text are one of them: they skip the merges."""
         to_byte = {symbol: b for b, symbol in enumerate(BYTE_SYMBOLS)}
         short = [(i, [to_byte[c] for c in t]) for i, t in enumerate(tokens)
                  if 0 < len(t) <= CACHED_BYTES and all(c in to_byte for c in t)]
@@ -217,13 +219,13 @@ class BytePairTokenizer(keras.layers.Layer):
         _, position = self._merge(data, starts)  # with the empty cache set before
         tokens_per_word = np.bincount(np.searchsorted(starts.numpy(), position.numpy(), side="right") - 1,
                                       minlength=len(short))
-        low, high, _ = (t.numpy() for t in _word_keys(data, starts, tf.repeat(tf.range(len(short)),
+        low, high, mixed, _ = (t.numpy() for t in _word_keys(data, starts, tf.repeat(tf.range(len(short)),
                                                                               [len(w) for _, w in short])))
         whole = np.flatnonzero(tokens_per_word == 1)
-        _, first = np.unique(low[whole] ^ high[whole], return_index=True)  # a word whose hash is taken: not cached
+        _, first = np.unique(mixed[whole], return_index=True)  # a word whose hash is taken: not cached
         whole = whole[first]
         ids = np.array([i for i, _ in short], np.int32)
-        return _HashTable(low[whole] ^ high[whole], low[whole], high[whole], ids[whole])
+        return _HashTable(mixed[whole], low[whole], high[whole], ids[whole])
 
     def save_assets(self, dir_path):
         """vocab.json and merges.txt go into a `.keras` file as assets, not into its config JSON."""
@@ -368,8 +370,8 @@ class BytePairTokenizer(keras.layers.Layer):
         is_start = tf.scatter_nd(word_starts[:, tf.newaxis], tf.ones_like(word_starts), [total]) > 0
         word = tf.cumsum(tf.cast(is_start, tf.int32)) - 1
         # Words that are a cached token skip the loop (`_whole_word_cache`).
-        low, high, length = _word_keys(data, word_starts, word)
-        index = self._cache.slots(tf.bitwise.bitwise_xor(low, high))
+        low, high, mixed, length = _word_keys(data, word_starts, word)
+        index = self._cache.slots(mixed)
         cache_low, cache_high, cache_ids = self._cache.columns
         cached = length <= CACHED_BYTES
         cached &= (tf.gather(cache_low, index) == low) & (tf.gather(cache_high, index) == high)
@@ -381,7 +383,7 @@ class BytePairTokenizer(keras.layers.Layer):
         def step(round_, symbols, position, word, finished_positions, finished_ids):
             same_word = word[:-1] == word[1:]
             key = tf.cast(symbols[:-1], tf.int64) * size + tf.cast(symbols[1:], tf.int64)
-            index = self._pairs.slots(key)
+            index = self._pairs.slots(key * self._pair_multiplier)
             pair_keys, pair_ranks, merged_ids = self._pairs.columns
             found = same_word & (tf.gather(pair_keys, index) == key)
             rank = tf.where(found, tf.gather(pair_ranks, index), tf.int32.max)
@@ -499,19 +501,18 @@ def _every_other(chosen):
 
 
 class _HashTable:
-    """Columns of values stored by distinct int64 hashes, each at slot `hash mod p1` or `p1 + hash mod p2`
-    (cuckoo hashing), found with two gathers: written here because tf.searchsorted's binary search cost
-    several times more, and TF's lookup tables are resources (see the module docstring).
+    """Columns of values stored by distinct int64 hashes (well mixed in bits 0-47), each in one of two
+    slots (`_two_slots`; cuckoo hashing), found with two gathers: written here because tf.searchsorted's
+    binary search cost several times more, and TF's lookup tables are resources (see the module docstring).
 
     An empty slot holds -1 in every column.
     """
 
     def __init__(self, hashes, *columns):
-        self.p1 = _prime_at_least(len(hashes) * 5 // 4 + 1)
-        while (slots := _cuckoo_slots([int(h) for h in hashes], self.p1, _prime_at_least(self.p1 + 1))) is None:
-            self.p1 = _prime_at_least(self.p1 * 5 // 4)
-        self.p2 = _prime_at_least(self.p1 + 1)
-        entry = np.full(self.p1 + self.p2, -1)
+        self.bits = max(int(len(hashes)).bit_length(), 1)  # each half at least as large as the entries
+        while (slots := _cuckoo_slots(*_two_slots(np.asarray(hashes, np.int64), self.bits))) is None:
+            self.bits += 1
+        entry = np.full(2 << self.bits, -1)
         entry[slots] = np.arange(len(hashes))
         self.hashes = tf.constant(np.where(entry >= 0, np.append(hashes, 0)[entry], -1), tf.int64)
         self.columns = tuple(tf.constant(np.where(entry >= 0, np.append(c, 0)[entry], -1).astype(c.dtype))
@@ -519,43 +520,48 @@ class _HashTable:
 
     def slots(self, hashes):
         """Where each hash is, if stored: the caller compares its key columns there."""
-        first = tf.math.floormod(hashes, self.p1)
-        return tf.where(tf.gather(self.hashes, first) == hashes, first, self.p1 + tf.math.floormod(hashes, self.p2))
+        first, second = _two_slots(hashes, self.bits, tf.bitwise)
+        return tf.where(tf.gather(self.hashes, first) == hashes, first, second)
 
 
-def _cuckoo_slots(hashes, p1, p2, max_moves=500):
-    """The slot of each hash (distinct) with no two alike, or None where the table is too full."""
-    first = np.asarray(hashes, np.int64) % p1
+def _two_slots(x, bits, ops=np):
+    """A hash's two slots, one in each half of a table of 2 << bits: its low bits and its bits from 32 on
+    (no division, which costs more than the rest of a lookup), alike in numpy and TensorFlow."""
+    mask = np.int64((1 << bits) - 1)
+    return ops.bitwise_and(x, mask), ops.bitwise_or(ops.bitwise_and(ops.right_shift(x, np.int64(32)), mask),
+                                                    np.int64(1 << bits))
+
+
+def _cuckoo_slots(first, second, max_moves=500):
+    """The slot of each entry, `first` or `second` (distinct entries keep distinct slots), or None where
+    the table is too full."""
     _, placed = np.unique(first, return_index=True)  # one entry per first slot goes straight there
-    table = np.full(p1 + p2, -1)
+    table = np.full(int(second.max(initial=1)) + 1, -1)
     table[first[placed]] = placed
-    table = table.tolist()
-    for entry in np.setdiff1d(np.arange(len(hashes)), placed).tolist():
-        slot = hashes[entry] % p1
+    table, first, second = table.tolist(), first.tolist(), second.tolist()
+    for entry in np.setdiff1d(np.arange(len(first)), placed).tolist():
+        slot = first[entry]
         for _ in range(max_moves):
             table[slot], entry = entry, table[slot]
             if entry < 0:
                 break
-            slot = p1 + hashes[entry] % p2 if slot < p1 else hashes[entry] % p1  # the other slot it may take
+            slot = second[entry] if slot == first[entry] else first[entry]  # the other slot it may take
         else:
             return None
-    slots = np.zeros(len(hashes), np.int64)
+    slots = np.zeros(len(first), np.int64)
     for slot, entry in enumerate(table):
         if entry >= 0:
             slots[entry] = slot
     return slots
 
 
-def _prime_at_least(n):
-    n = max(n, 2)
-    while any(n % d == 0 for d in range(2, int(n**0.5) + 1)):
-        n += 1
-    return n
+_BYTE_WEIGHTS = np.random.default_rng(0).integers(1 << 39, 1 << 40, CACHED_BYTES + 1)  # sums stay below 2**52
 
 
 def _word_keys(data, word_starts, word):
     """Each word's bytes 0-7 (`low`) and bytes 8-14 with the length in the top byte (`high`) as int64,
-    which tell apart words of up to CACHED_BYTES bytes exactly, and the lengths. `word`: each byte's word."""
+    which tell apart words of up to CACHED_BYTES bytes exactly, a hash of those bytes (a sum with
+    `_BYTE_WEIGHTS`, whose every bit depends on the bytes) and the lengths. `word`: each byte's word."""
     length = tf.concat([word_starts[1:], tf.shape(data)], 0) - word_starts
     offset = tf.range(tf.size(data)) - tf.gather(word_starts, word)
     value = tf.cast(data, tf.int64)
@@ -563,7 +569,8 @@ def _word_keys(data, word_starts, word):
     high = tf.bitwise.left_shift(value, tf.cast(8 * tf.clip_by_value(offset - 8, 0, 6), tf.int64))
     low = tf.math.segment_sum(tf.where(offset < 8, low, 0), word)
     high = tf.math.segment_sum(tf.where((offset >= 8) & (offset < CACHED_BYTES), high, 0), word)
-    return low, high + tf.bitwise.left_shift(tf.cast(length, tf.int64), 56), length
+    mixed = tf.math.segment_sum(value * tf.gather(_BYTE_WEIGHTS, tf.minimum(offset, CACHED_BYTES)), word)
+    return low, high + tf.bitwise.left_shift(tf.cast(length, tf.int64), 56), mixed, length
 
 
 def _is_continuation(data, index):
