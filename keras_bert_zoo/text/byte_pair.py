@@ -188,7 +188,8 @@ class BytePairTokenizer(keras.layers.Layer):
         self._files = types.SimpleNamespace(tokens=tokens, token_to_id=token_to_id, merges=pairs)
         # Fibonacci hashing: key * (the golden ratio's fraction of what keeps the product below 2**62).
         self._pair_multiplier = int((1 << 62) // len(tokens) ** 2 * 0.6180339887) | 1
-        self._pairs = _HashTable(keys * self._pair_multiplier, keys, ranks, merged)  # -> (key, rank, merged id)
+        # key -> (key, rank << 32 | merged id): one gather gives both
+        self._pairs = _HashTable(keys * self._pair_multiplier, keys, (ranks.astype(np.int64) << 32) | merged)
         self._byte_ids = tf.constant([token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
         self._vocabulary_tensor = tf.constant(tokens)
         self._class_blocks, self._classes = map(tf.constant, character_classes())
@@ -384,15 +385,18 @@ class BytePairTokenizer(keras.layers.Layer):
             same_word = word[:-1] == word[1:]
             key = tf.cast(symbols[:-1], tf.int64) * size + tf.cast(symbols[1:], tf.int64)
             index = self._pairs.slots(key * self._pair_multiplier)
-            pair_keys, pair_ranks, merged_ids = self._pairs.columns
+            pair_keys, ranks_and_ids = self._pairs.columns
             found = same_word & (tf.gather(pair_keys, index) == key)
-            rank = tf.where(found, tf.gather(pair_ranks, index), tf.int32.max)
+            rank_and_id = tf.gather(ranks_and_ids, index)
+            rank = tf.where(found, tf.cast(tf.bitwise.right_shift(rank_and_id, np.int64(32)), tf.int32),
+                            tf.int32.max)
+            merged_id = tf.cast(tf.bitwise.bitwise_and(rank_and_id, np.int64(0xFFFFFFFF)), tf.int32)
             lowest = tf.gather(tf.math.unsorted_segment_min(rank, word[:-1], words), word)  # per symbol
             chosen = found & (rank == lowest[:-1])
             merge = tf.cond(tf.reduce_any(chosen[1:] & chosen[:-1]), lambda: _every_other(chosen),
                             lambda: chosen)  # runs of one pair ("a a a") are rare: the cheap path skips them
             merged = tf.where(tf.concat([merge, [False]], 0),
-                              tf.gather(merged_ids, tf.concat([index, [0]], 0)), symbols)
+                              tf.concat([merged_id, [0]], 0), symbols)
             # Words without a pair to merge are done: their tokens leave the loop.
             finished = lowest == tf.int32.max
             finished_positions = finished_positions.write(round_, _select(position, finished))
