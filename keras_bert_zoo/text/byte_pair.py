@@ -111,7 +111,7 @@ def read_merges(merges):
 
 
 def _merge_tables(tokens, pairs, source):
-    """Sorted pair keys (left id * size + right id), each pair's rank and merged id, from the merges.
+    """Pair keys (left id * size + right id), each pair's rank and merged id, from the merges.
 
     The vectorized loop merges all occurrences of a word's lowest-ranked pair at once, which equals
     Hugging Face's one-at-a-time order only if no merge ranks before the merges that make its parts.
@@ -132,10 +132,9 @@ def _merge_tables(tokens, pairs, source):
                     f"makes {part!r}; byte-level BPE merges must keep the order they were learned in."
                 )
         table[ids[left] * len(tokens) + ids[right]] = (rank, ids[left + right])  # a later duplicate wins
-    keys = sorted(table)
-    sentinel = np.iinfo(np.int64).max  # `searchsorted` of any key stays in range
-    return (np.array([*keys, sentinel], np.int64), np.array([*(table[k][0] for k in keys), 0], np.int32),
-            np.array([*(table[k][1] for k in keys), 0], np.int32))
+    keys = np.array(list(table), np.int64)
+    return keys, np.array([rank for rank, _ in table.values()], np.int32), np.array([i for _, i in table.values()],
+                                                                                   np.int32)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -187,11 +186,15 @@ class BytePairTokenizer(keras.layers.Layer):
                                             "the merges")
         # A plain namespace: Keras's attribute tracking would walk every element of these (1.4 s here).
         self._files = types.SimpleNamespace(tokens=tokens, token_to_id=token_to_id, merges=pairs)
-        self._pair_keys, self._pair_ranks, self._merged_ids = map(tf.constant, (keys, ranks, merged))
+        # Fibonacci hashing: key * (the golden ratio's fraction of what keeps the product below 2**62).
+        self._pair_multiplier = int((1 << 62) // len(tokens) ** 2 * 0.6180339887) | 1
+        # key -> (key, rank << 32 | merged id): one gather gives both
+        self._pairs = _HashTable(keys * self._pair_multiplier, keys, (ranks.astype(np.int64) << 32) | merged)
         self._byte_ids = tf.constant([token_to_id[s] for s in BYTE_SYMBOLS], tf.int32)
         self._vocabulary_tensor = tf.constant(tokens)
-        self._class_runs, self._class_of_run = map(tf.constant, character_classes())
-        self._cache = _cache_columns(*([value] for value in _NO_CACHE))
+        self._class_blocks, self._classes = map(tf.constant, character_classes())
+        no_words = np.zeros(0, np.int64)
+        self._cache = _HashTable(no_words, no_words, no_words, no_words.astype(np.int32))
         self._cache = self._whole_word_cache(tokens)
         # Hugging Face's trim_offsets: a token's span leaves out the spaces it starts and ends with.
         self._leading_spaces = tf.constant([len(t) - len(t.lstrip(SPACE_SYMBOL)) for t in tokens], tf.int32)
@@ -207,8 +210,8 @@ class BytePairTokenizer(keras.layers.Layer):
         self._specials = tf.constant(specials)
 
     def _whole_word_cache(self, tokens):
-        """The tokens of at most CACHED_BYTES bytes that BPE leaves whole: (hash, low, high) of `_word_keys`,
-        sorted by hash, and their ids. Most words of a text are one of them: they skip the merges."""
+        """The tokens of at most CACHED_BYTES bytes that BPE leaves whole: hash -> (low, high, id), by
+        `_word_keys`. Most words of a text are one of them: they skip the merges."""
         to_byte = {symbol: b for b, symbol in enumerate(BYTE_SYMBOLS)}
         short = [(i, [to_byte[c] for c in t]) for i, t in enumerate(tokens)
                  if 0 < len(t) <= CACHED_BYTES and all(c in to_byte for c in t)]
@@ -217,13 +220,13 @@ class BytePairTokenizer(keras.layers.Layer):
         _, position = self._merge(data, starts)  # with the empty cache set before
         tokens_per_word = np.bincount(np.searchsorted(starts.numpy(), position.numpy(), side="right") - 1,
                                       minlength=len(short))
-        low, high, _ = (t.numpy() for t in _word_keys(data, starts, tf.repeat(tf.range(len(short)),
+        low, high, mixed, _ = (t.numpy() for t in _word_keys(data, starts, tf.repeat(tf.range(len(short)),
                                                                               [len(w) for _, w in short])))
         whole = np.flatnonzero(tokens_per_word == 1)
-        order = whole[np.argsort(low[whole] ^ high[whole], kind="stable")]
-        ids = np.array([i for i, _ in short])
-        columns = ((low ^ high)[order], low[order], high[order], ids[order])
-        return _cache_columns(*(np.append(column, last) for column, last in zip(columns, _NO_CACHE)))
+        _, first = np.unique(mixed[whole], return_index=True)  # a word whose hash is taken: not cached
+        whole = whole[first]
+        ids = np.array([i for i, _ in short], np.int32)
+        return _HashTable(mixed[whole], low[whole], high[whole], ids[whole])
 
     def save_assets(self, dir_path):
         """vocab.json and merges.txt go into a `.keras` file as assets, not into its config JSON."""
@@ -316,7 +319,7 @@ class BytePairTokenizer(keras.layers.Layer):
         data = tf.io.decode_raw(tf.strings.reduce_join(tf.where(is_special, "\x01", prefix + original)), tf.uint8)
         byte_segment = ragged_value_rowids(tf.RaggedTensor.from_row_lengths(data, tf.cast(lengths, tf.int64)))
         # 2. Pre-tokens ("words") and 3. the merges.
-        word_starts = _pre_token_starts(flat, starts, self._class_runs, self._class_of_run)
+        word_starts = _pre_token_starts(flat, starts, self._class_blocks, self._classes)
         ids, position = self._merge(data, word_starts)
         token_segment = tf.cast(tf.gather(byte_segment, position), tf.int32)
         ids = tf.where(tf.gather(is_special, token_segment), tf.gather(special_id, token_segment), ids)
@@ -368,50 +371,48 @@ class BytePairTokenizer(keras.layers.Layer):
         is_start = tf.scatter_nd(word_starts[:, tf.newaxis], tf.ones_like(word_starts), [total]) > 0
         word = tf.cumsum(tf.cast(is_start, tf.int32)) - 1
         # Words that are a cached token skip the loop (`_whole_word_cache`).
-        low, high, length = _word_keys(data, word_starts, word)
-        cache_hash, cache_low, cache_high, cache_ids = self._cache
-        index = tf.searchsorted(cache_hash, tf.bitwise.bitwise_xor(low, high))
+        low, high, mixed, length = _word_keys(data, word_starts, word)
+        index = self._cache.slots(mixed)
+        cache_low, cache_high, cache_ids = self._cache.columns
         cached = length <= CACHED_BYTES
         cached &= (tf.gather(cache_low, index) == low) & (tf.gather(cache_high, index) == high)
-        done = tf.scatter_nd(  # done[p]: 1 + the id of the finished token starting at byte p
-            _select(word_starts, cached)[:, tf.newaxis], _select(tf.gather(cache_ids, index),
-                                                                                  cached) + 1, [total])
         position = tf.cast(tf.reshape(tf.where(~tf.gather(cached, word)), [-1]), tf.int32)
         symbols = tf.gather(self._byte_ids, tf.cast(tf.gather(data, position), tf.int32))
         word = tf.gather(word, position)
+        words = tf.size(word_starts)
 
-        def step(symbols, position, word, done):
+        def step(round_, symbols, position, word, finished_positions, finished_ids):
             same_word = word[:-1] == word[1:]
             key = tf.cast(symbols[:-1], tf.int64) * size + tf.cast(symbols[1:], tf.int64)
-            index = tf.searchsorted(self._pair_keys, key)
-            found = same_word & (tf.gather(self._pair_keys, index) == key)
-            rank = tf.where(found, tf.gather(self._pair_ranks, index), tf.int32.max)
-            new_word = tf.concat([[True], ~same_word], 0)
-            local = tf.cumsum(tf.cast(new_word, tf.int32)) - 1
-            lowest = tf.math.unsorted_segment_min(rank, local[:-1], local[-1] + 1)
-            chosen = found & (rank == tf.gather(lowest, local[:-1]))
-            # In a run of overlapping occurrences ("a a a" merging "a a"), the 1st, 3rd, ... merge.
-            run_start = chosen & ~tf.concat([[False], chosen[:-1]], 0)
-            start_index = tf.concat([tf.reshape(tf.where(run_start), [-1]), [0]], 0)
-            run_begin = tf.gather(start_index, tf.maximum(tf.cumsum(tf.cast(run_start, tf.int32)) - 1, 0))
-            pair_index = tf.range(tf.size(chosen, out_type=tf.int64))
-            merge = chosen & ((pair_index - run_begin) % 2 == 0)
-            merge_left = tf.concat([merge, [False]], 0)
-            merged = tf.where(merge_left, tf.gather(self._merged_ids, tf.concat([index, [0]], 0)), symbols)
-            removed = tf.concat([[False], merge], 0)
-            finished = tf.gather(lowest == tf.int32.max, local)
-            done = tf.tensor_scatter_nd_update(
-                done, _select(position, finished)[:, tf.newaxis], _select(merged, finished) + 1
-            )
-            keep = tf.reshape(tf.where(~removed & ~finished), [-1])
-            return tf.gather(merged, keep), tf.gather(position, keep), tf.gather(word, keep), done
+            index = self._pairs.slots(key * self._pair_multiplier)
+            pair_keys, ranks_and_ids = self._pairs.columns
+            found = same_word & (tf.gather(pair_keys, index) == key)
+            rank_and_id = tf.gather(ranks_and_ids, index)
+            rank = tf.where(found, tf.cast(tf.bitwise.right_shift(rank_and_id, np.int64(32)), tf.int32),
+                            tf.int32.max)
+            merged_id = tf.cast(tf.bitwise.bitwise_and(rank_and_id, np.int64(0xFFFFFFFF)), tf.int32)
+            lowest = tf.gather(tf.math.unsorted_segment_min(rank, word[:-1], words), word)  # per symbol
+            chosen = found & (rank == lowest[:-1])
+            merge = tf.cond(tf.reduce_any(chosen[1:] & chosen[:-1]), lambda: _every_other(chosen),
+                            lambda: chosen)  # runs of one pair ("a a a") are rare: the cheap path skips them
+            merged = tf.where(tf.concat([merge, [False]], 0),
+                              tf.concat([merged_id, [0]], 0), symbols)
+            # Words without a pair to merge are done: their tokens leave the loop.
+            finished = lowest == tf.int32.max
+            finished_positions = finished_positions.write(round_, _select(position, finished))
+            finished_ids = finished_ids.write(round_, _select(merged, finished))
+            keep = tf.reshape(tf.where(~tf.concat([[False], merge], 0) & ~finished), [-1])
+            return (round_ + 1, tf.gather(merged, keep), tf.gather(position, keep), tf.gather(word, keep),
+                    finished_positions, finished_ids)
 
-        *_, done = tf.while_loop(
-            lambda symbols, *_: tf.size(symbols) > 0,
-            step,
-            (symbols, position, word, done),
-            shape_invariants=(tf.TensorShape([None]),) * 3 + (tf.TensorShape([None]),),
+        # The tokens of cached words come first, then those of each round of merges.
+        finished = [tf.TensorArray(tf.int32, size=1, dynamic_size=True, infer_shape=False).write(0, value)
+                    for value in (_select(word_starts, cached), _select(tf.gather(cache_ids, index), cached))]
+        *_, finished_positions, finished_ids = tf.while_loop(
+            lambda round_, symbols, *_: tf.size(symbols) > 0, step, (1, symbols, position, word, *finished),
         )
+        done = tf.scatter_nd(  # done[p]: 1 + the id of the token starting at byte p
+            finished_positions.concat()[:, tf.newaxis], finished_ids.concat() + 1, [total])
         position = tf.cast(tf.reshape(tf.where(done > 0), [-1]), tf.int32)
         return tf.gather(done, position) - 1, position
 
@@ -427,9 +428,10 @@ OTHER, LETTER, DIGIT, WHITESPACE_CLASS, SPACE = range(5)  # character classes of
 
 @functools.cache
 def character_classes():
-    """(first code point, class) of each run of code points of one class, as Hugging Face's pattern
-    sees them: \\s (Unicode White_Space; " " apart), \\p{L}, \\p{N} (Unicode 16) or other. Built
-    with RE2's tables and NEW_LETTERS/NEW_DIGITS, once per process (0.5 s)."""
+    """Each code point's class as Hugging Face's pattern sees it: \\s (Unicode White_Space; " " apart),
+    \\p{L}, \\p{N} (Unicode 16) or other, as a two-level table (two gathers cost less than a binary
+    search): `blocks[code >> 8] * 256 + (code & 255)` indexes `classes`. Built with RE2's tables and
+    NEW_LETTERS/NEW_DIGITS, once per process (0.5 s)."""
     code_points = np.arange(0x110000, dtype=np.int32)
     code_points[0xD800:0xE000] = 0xFFFD  # surrogates: not characters (and not letters)
     chars = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(code_points[:, np.newaxis]), "UTF-8")
@@ -437,11 +439,11 @@ def character_classes():
     for value, pattern in ((DIGIT, _N), (LETTER, _L), (WHITESPACE_CLASS, _S)):
         classes[tf.strings.regex_full_match(chars, pattern).numpy()] = value
     classes[ord(" ")] = SPACE
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(classes)) + 1]).astype(np.int32)
-    return starts, classes[starts]
+    unique, blocks = np.unique(classes.reshape(-1, 256), axis=0, return_inverse=True)
+    return blocks.astype(np.int32).reshape(-1), unique.reshape(-1)
 
 
-def _pre_token_starts(segments, starts, class_runs, class_of_run):
+def _pre_token_starts(segments, starts, class_blocks, classes):
     """Where each pre-token begins, as positions in all segments' bytes (one after another).
 
     GPT-2's pattern, character class by character class (RE2 has no lookahead, and running the
@@ -453,7 +455,8 @@ def _pre_token_starts(segments, starts, class_runs, class_of_run):
     """
     chars, offsets = tf.strings.unicode_decode_with_offsets(segments, "UTF-8", errors="replace")
     code = chars.flat_values
-    kind = tf.gather(class_of_run, tf.searchsorted(class_runs, code, side="right") - 1)
+    block = tf.gather(class_blocks, tf.bitwise.right_shift(code, 8))
+    kind = tf.gather(classes, block * 256 + tf.bitwise.bitwise_and(code, 255))
     run = tf.minimum(kind, WHITESPACE_CLASS)  # whitespace and space form one run
     rows = ragged_value_rowids(chars)
     first = tf.concat([[True], rows[1:] != rows[:-1]], 0)
@@ -488,21 +491,81 @@ def _pre_token_starts(segments, starts, class_runs, class_of_run):
     return _select(byte, cut)
 
 
-_NO_CACHE = (tf.int64.max, -1, -1, 0)  # hash, low, high, id: a last entry no word matches
-
-
 def _select(values, mask):
     """`values[mask]` for 1-D tensors: `tf.boolean_mask` needs the mask's rank where tracing cannot tell it."""
     return tf.gather(values, tf.reshape(tf.where(tf.reshape(mask, [-1])), [-1]))
 
 
-def _cache_columns(hashes, low, high, ids):
-    return tuple(tf.constant(c, dtype) for c, dtype in zip((hashes, low, high, ids), (tf.int64,) * 3 + (tf.int32,)))
+def _every_other(chosen):
+    """In each run of overlapping occurrences of one pair ("a a a" merging "a a"), the 1st, 3rd, ... merge."""
+    run_start = chosen & ~tf.concat([[False], chosen[:-1]], 0)
+    start_index = tf.concat([tf.reshape(tf.where(run_start), [-1]), [0]], 0)
+    run_begin = tf.gather(start_index, tf.maximum(tf.cumsum(tf.cast(run_start, tf.int32)) - 1, 0))
+    return chosen & ((tf.range(tf.size(chosen, out_type=tf.int64)) - run_begin) % 2 == 0)
+
+
+class _HashTable:
+    """Columns of values stored by distinct int64 hashes (well mixed in bits 0-47), each in one of two
+    slots (`_two_slots`; cuckoo hashing), found with two gathers: written here because tf.searchsorted's
+    binary search cost several times more, and TF's lookup tables are resources (see the module docstring).
+
+    An empty slot holds -1 in every column.
+    """
+
+    def __init__(self, hashes, *columns):
+        self.bits = max(int(len(hashes)).bit_length(), 1)  # each half at least as large as the entries
+        while (slots := _cuckoo_slots(*_two_slots(np.asarray(hashes, np.int64), self.bits))) is None:
+            self.bits += 1
+        entry = np.full(2 << self.bits, -1)
+        entry[slots] = np.arange(len(hashes))
+        self.hashes = tf.constant(np.where(entry >= 0, np.append(hashes, 0)[entry], -1), tf.int64)
+        self.columns = tuple(tf.constant(np.where(entry >= 0, np.append(c, 0)[entry], -1).astype(c.dtype))
+                             for c in columns)
+
+    def slots(self, hashes):
+        """Where each hash is, if stored: the caller compares its key columns there."""
+        first, second = _two_slots(hashes, self.bits, tf.bitwise)
+        return tf.where(tf.gather(self.hashes, first) == hashes, first, second)
+
+
+def _two_slots(x, bits, ops=np):
+    """A hash's two slots, one in each half of a table of 2 << bits: its low bits and its bits from 32 on
+    (no division, which costs more than the rest of a lookup), alike in numpy and TensorFlow."""
+    mask = np.int64((1 << bits) - 1)
+    return ops.bitwise_and(x, mask), ops.bitwise_or(ops.bitwise_and(ops.right_shift(x, np.int64(32)), mask),
+                                                    np.int64(1 << bits))
+
+
+def _cuckoo_slots(first, second, max_moves=500):
+    """The slot of each entry, `first` or `second` (distinct entries keep distinct slots), or None where
+    the table is too full."""
+    _, placed = np.unique(first, return_index=True)  # one entry per first slot goes straight there
+    table = np.full(int(second.max(initial=1)) + 1, -1)
+    table[first[placed]] = placed
+    table, first, second = table.tolist(), first.tolist(), second.tolist()
+    for entry in np.setdiff1d(np.arange(len(first)), placed).tolist():
+        slot = first[entry]
+        for _ in range(max_moves):
+            table[slot], entry = entry, table[slot]
+            if entry < 0:
+                break
+            slot = second[entry] if slot == first[entry] else first[entry]  # the other slot it may take
+        else:
+            return None
+    slots = np.zeros(len(first), np.int64)
+    for slot, entry in enumerate(table):
+        if entry >= 0:
+            slots[entry] = slot
+    return slots
+
+
+_BYTE_WEIGHTS = np.random.default_rng(0).integers(1 << 39, 1 << 40, CACHED_BYTES + 1)  # sums stay below 2**52
 
 
 def _word_keys(data, word_starts, word):
     """Each word's bytes 0-7 (`low`) and bytes 8-14 with the length in the top byte (`high`) as int64,
-    which tell apart words of up to CACHED_BYTES bytes exactly, and the lengths. `word`: each byte's word."""
+    which tell apart words of up to CACHED_BYTES bytes exactly, a hash of those bytes (a sum with
+    `_BYTE_WEIGHTS`, whose every bit depends on the bytes) and the lengths. `word`: each byte's word."""
     length = tf.concat([word_starts[1:], tf.shape(data)], 0) - word_starts
     offset = tf.range(tf.size(data)) - tf.gather(word_starts, word)
     value = tf.cast(data, tf.int64)
@@ -510,7 +573,8 @@ def _word_keys(data, word_starts, word):
     high = tf.bitwise.left_shift(value, tf.cast(8 * tf.clip_by_value(offset - 8, 0, 6), tf.int64))
     low = tf.math.segment_sum(tf.where(offset < 8, low, 0), word)
     high = tf.math.segment_sum(tf.where((offset >= 8) & (offset < CACHED_BYTES), high, 0), word)
-    return low, high + tf.bitwise.left_shift(tf.cast(length, tf.int64), 56), length
+    mixed = tf.math.segment_sum(value * tf.gather(_BYTE_WEIGHTS, tf.minimum(offset, CACHED_BYTES)), word)
+    return low, high + tf.bitwise.left_shift(tf.cast(length, tf.int64), 56), mixed, length
 
 
 def _is_continuation(data, index):

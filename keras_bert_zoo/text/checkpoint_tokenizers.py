@@ -6,7 +6,8 @@ folder, in the forms Hugging Face writes them:
 - Byte-level BPE (`BytePairTokenizer`): `vocab.json` + `merges.txt`, or `tokenizer.json` alone (what
   transformers 5 saves), `add_prefix_space` from `tokenizer_config.json` / `tokenizer.json`.
 - SentencePiece (`SentencePieceTokenizer`): the folder's `.model` file (`sentencepiece.bpe.model`,
-  `spiece.model`, `spm.model`); ALBERT's (the family's options ask for `replace_quotes`) also takes
+  `spiece.model`, `spm.model`), or `tokenizer.json` alone (what transformers 5 saves), turned back into
+  that `.model` (`sentencepiece_json`); ALBERT's (the family's options ask for `replace_quotes`) also takes
   `do_lower_case` and `keep_accents` from `tokenizer_config.json`, as `AlbertTokenizer` does.
 
 `write_tokenizer_files` writes a tokenizer back in those forms, so transformers' `AutoTokenizer` loads the folder.
@@ -23,6 +24,7 @@ from pathlib import Path
 from keras_bert_zoo.errors import CheckpointError
 from keras_bert_zoo.text.byte_pair import BytePairTokenizer
 from keras_bert_zoo.text.sentencepiece import SentencePieceTokenizer
+from keras_bert_zoo.text.sentencepiece_json import sentencepiece_model_of_tokenizer_json
 from keras_bert_zoo.text.tokenizer import BertTokenizer, checkpoint_vocabulary
 
 
@@ -35,7 +37,7 @@ def tokenizer_from_checkpoint(folder, class_name, **options):
     if class_name not in _FILES:
         raise ValueError(f"No loader for tokenizer class {class_name!r}.")
     cls, files = _FILES[class_name]
-    kwargs = {**files(folder), **options}  # options win (a preset's own casing)
+    kwargs = {**files(folder, options), **options}  # options win (a preset's own casing)
     if class_name == "SentencePieceTokenizer" and kwargs.get("replace_quotes"):  # ALBERT
         kwargs.update(_albert_casing(folder))
     return cls(**kwargs)
@@ -64,12 +66,12 @@ def write_tokenizer_files(tokenizer, folder):
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
-def _wordpiece_files(folder):
+def _wordpiece_files(folder, _options):
     vocab_file, lowercase = checkpoint_vocabulary(folder)
     return {"vocabulary": vocab_file, "lowercase": lowercase}
 
 
-def _byte_pair_files(folder):
+def _byte_pair_files(folder, _options):
     config = _tokenizer_config(folder)
     if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
         kwargs = {"vocabulary": folder / "vocab.json", "merges": folder / "merges.txt"}
@@ -100,13 +102,15 @@ def _byte_pair_of_tokenizer_json(path):
     return kwargs
 
 
-def _sentencepiece_files(folder):
+def _sentencepiece_files(folder, options):
     models = sorted(folder.glob("*.model"))
+    if not models and (folder / "tokenizer.json").is_file():  # transformers 5 saves this alone
+        layout = options.get("layout", "xlm_roberta")
+        return {"proto": sentencepiece_model_of_tokenizer_json(folder / "tokenizer.json", layout)}
     if len(models) != 1:
         found = ", ".join(p.name for p in models) or "none"
         raise FileNotFoundError(f"{folder} needs exactly one SentencePiece .model file (sentencepiece.bpe.model, "
-                                f"spiece.model, spm.model); found {found}. A folder saved by transformers 5 holds "
-                                "only tokenizer.json: copy the .model file of the checkpoint it came from beside it.")
+                                f"spiece.model, spm.model) or a tokenizer.json; found {found}.")
     return {"proto": models[0]}
 
 
