@@ -8,6 +8,7 @@ from keras_hub.layers import MaskedLMHead, PositionEmbedding, ReversibleEmbeddin
 
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.bert.backbone import BertEncoder, bert_initializer
+from keras_bert_zoo.models.encoder_decoder import greedy_search
 from keras_bert_zoo.models.encoder_decoder.shared_weights import share_block_weights
 from keras_bert_zoo.models.task import BertTask, float32_logits
 from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
@@ -119,6 +120,35 @@ class BertEncoderDecoder(BertTask):
         for layer in self.decoder_layers:
             x = layer(x, encoded, decoder_padding_mask=padding_mask, encoder_padding_mask=encoder_padding_mask)
         return x
+
+    def generate(self, encoder_inputs, max_length=20, start_token_id=None, end_token_id=None, pad_token_id=0):
+        """Greedy decoding, cached (see `greedy_search`): token ids [batch, length <= max_length], each row
+        `start_token_id` (the decoder's first input; [CLS] of the preprocessor's vocabulary by default) then the
+        chosen tokens up to `end_token_id` ([SEP] by default), `pad_token_id` after it. `encoder_inputs`: a dict
+        with `encoder_token_ids` and `encoder_padding_mask`. Runs as one `tf.function`, traced once per settings."""
+        start_token_id = self._special_id(start_token_id, "[CLS]", "start_token_id")
+        end_token_id = self._special_id(end_token_id, "[SEP]", "end_token_id")
+        if max_length < 2:
+            raise ValueError(f"max_length={max_length}: it counts the start token, so it must be at least 2.")
+        settings = (max_length, start_token_id, end_token_id, pad_token_id)
+        functions = self.__dict__.setdefault("_generate_functions", {})
+        if settings not in functions:
+            functions[settings] = greedy_search.compiled(self, *settings)
+        missing = {ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK} - set(encoder_inputs)
+        if missing:
+            raise ValueError(f"encoder_inputs lacks {', '.join(sorted(missing))}; it has {', '.join(encoder_inputs)}.")
+        tokens, length = functions[settings](
+            *(keras.ops.convert_to_tensor(encoder_inputs[name], "int32")
+              for name in (ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK)))
+        return keras.ops.convert_to_numpy(tokens)[:, :int(length)]
+
+    def _special_id(self, value, token, argument):
+        if value is not None:
+            return int(value)
+        tokenizer = getattr(self.preprocessor, "tokenizer", None)
+        if tokenizer is None:
+            raise ValueError(f"{argument} is needed: the model has no preprocessor whose vocabulary has {token}.")
+        return int(tokenizer.token_to_id(token))
 
     @classmethod
     def from_encoder(cls, source, share_encoder_decoder=False, **overrides):

@@ -40,7 +40,7 @@ def share_block_weights(decoder_block, encoder_block, copy=False):
             else:
                 locked = layer._tracker.locked
                 layer._tracker.unlock()
-                delattr(layer, attribute)  # untracks the decoder's own variable
+                layer._untrack_variable(value)  # what `del` does, without its gc.collect() (a second each)
                 setattr(layer, attribute, source)
                 if locked:
                     layer._tracker.lock()
