@@ -43,8 +43,8 @@ def greedy_search(model, encoder_token_ids, encoder_padding_mask, max_length, st
     dtype = model.compute_dtype
     self_caches = [ops.zeros((batch, 2, max_length, heads, head_dim), dtype) for _ in model.decoder_layers]
     cross_caches = [ops.zeros((batch, 2, ops.shape(encoded)[1], heads, head_dim), dtype) for _ in model.decoder_layers]
-    tokens = ops.concatenate([ops.full((batch, 1), start_token_id, "int32"),
-                              ops.full((batch, max_length - 1), pad_token_id, "int32")], axis=1)
+    tokens = ops.concatenate([ops.ones((batch, 1), "int32") * start_token_id,
+                              ops.ones((batch, max_length - 1), "int32") * pad_token_id], axis=1)
     # The first step fills the cross-attention caches; the loop then reuses them.
     logits, self_caches, cross_caches = _step_logits(model, tokens[:, :1], 0, encoded, encoder_padding_mask,
                                                      self_caches, cross_caches, first=True)
@@ -72,16 +72,17 @@ def greedy_search(model, encoder_token_ids, encoder_padding_mask, max_length, st
     return tokens, index + 1
 
 
-def compiled(model, max_length, start_token_id, end_token_id, pad_token_id):
-    """`greedy_search` with these settings as one graph function of (encoder_token_ids, encoder_padding_mask)."""
+def compiled(model, max_length):
+    """`greedy_search` for `max_length` as one graph function of (encoder_token_ids, encoder_padding_mask,
+    start_token_id, end_token_id, pad_token_id): the token ids are inputs, so it is traced once."""
 
-    def generate(encoder_token_ids, encoder_padding_mask):
+    def generate(encoder_token_ids, encoder_padding_mask, start_token_id, end_token_id, pad_token_id):
         return greedy_search(model, encoder_token_ids, encoder_padding_mask, max_length, start_token_id,
                              end_token_id, pad_token_id)
 
     if keras.config.backend() == "tensorflow":
         import tensorflow as tf  # the loop as one graph, as keras-hub's generate compiles it
 
-        spec = tf.TensorSpec((None, None), tf.int32)
-        return tf.function(generate, input_signature=[spec, spec], reduce_retracing=True)
+        ids, token = tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((), tf.int32)
+        return tf.function(generate, input_signature=[ids, ids, token, token, token])
     return generate

@@ -125,21 +125,21 @@ class BertEncoderDecoder(BertTask):
         """Greedy decoding, cached (see `greedy_search`): token ids [batch, length <= max_length], each row
         `start_token_id` (the decoder's first input; [CLS] of the preprocessor's vocabulary by default) then the
         chosen tokens up to `end_token_id` ([SEP] by default), `pad_token_id` after it. `encoder_inputs`: a dict
-        with `encoder_token_ids` and `encoder_padding_mask`. Runs as one `tf.function`, traced once per settings."""
+        with `encoder_token_ids` and `encoder_padding_mask`. Runs as one `tf.function`, traced once per max_length."""
         start_token_id = self._special_id(start_token_id, "[CLS]", "start_token_id")
         end_token_id = self._special_id(end_token_id, "[SEP]", "end_token_id")
         if max_length < 2:
             raise ValueError(f"max_length={max_length}: it counts the start token, so it must be at least 2.")
-        settings = (max_length, start_token_id, end_token_id, pad_token_id)
-        functions = self.__dict__.setdefault("_generate_functions", {})
-        if settings not in functions:
-            functions[settings] = greedy_search.compiled(self, *settings)
         missing = {ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK} - set(encoder_inputs)
         if missing:
             raise ValueError(f"encoder_inputs lacks {', '.join(sorted(missing))}; it has {', '.join(encoder_inputs)}.")
-        tokens, length = functions[settings](
+        functions = self.__dict__.setdefault("_generate_functions", {})  # traced once per max_length
+        if max_length not in functions:
+            functions[max_length] = greedy_search.compiled(self, max_length)
+        tokens, length = functions[max_length](
             *(keras.ops.convert_to_tensor(encoder_inputs[name], "int32")
-              for name in (ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK)))
+              for name in (ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK)),
+            *(keras.ops.convert_to_tensor(token, "int32") for token in (start_token_id, end_token_id, pad_token_id)))
         return keras.ops.convert_to_numpy(tokens)[:, :int(length)]
 
     def _special_id(self, value, token, argument):
