@@ -2,6 +2,7 @@
 batches, shared or not), its folders load with `kbz.load` and save back with `kbz.save_hf`, the warm start
 takes every weight but cross-attention from one encoder, and the model keeps the task contract."""
 
+import keras
 import numpy as np
 import pytest
 import torch
@@ -200,5 +201,22 @@ def test_generate_names_what_it_lacks():
     inputs = {"encoder_token_ids": np.ones((1, 3), "int32"), "encoder_padding_mask": np.ones((1, 3), "int32")}
     with pytest.raises(ValueError, match="start_token_id is needed: the model has no preprocessor"):
         model.generate(inputs)
+    with pytest.raises(ValueError, match="max_length=513: it counts the start token and the decoder has 512"):
+        model.generate(inputs, max_length=513, start_token_id=2, end_token_id=3)
     with pytest.raises(ValueError, match="encoder_inputs lacks encoder_padding_mask"):
         model.generate({"encoder_token_ids": inputs["encoder_token_ids"]}, start_token_id=2, end_token_id=3)
+
+
+def test_shared_model_trains_one_set_of_weights():
+    model = kbz.BertEncoderDecoder(kbz.BertEncoder(50, 1, 2, 32, 64, max_sequence_length=40),
+                                   share_encoder_decoder=True)
+    ids = [id(variable) for variable in model.trainable_variables]
+    assert len(ids) == len(set(ids))
+    inputs = seq2seq_inputs()
+    labels = np.roll(inputs["decoder_token_ids"], -1, axis=1)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)})
+    losses = model.fit(inputs, {"logits": labels}, epochs=3, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+    encoder_block, decoder_block = model.encoder.transformer_layers[0], model.decoder_layers[0]
+    assert decoder_block._feedforward_output_dense.kernel is encoder_block._feedforward_output_dense.kernel

@@ -128,8 +128,10 @@ class BertEncoderDecoder(BertTask):
         with `encoder_token_ids` and `encoder_padding_mask`. Runs as one `tf.function`, traced once per max_length."""
         start_token_id = self._special_id(start_token_id, "[CLS]", "start_token_id")
         end_token_id = self._special_id(end_token_id, "[SEP]", "end_token_id")
-        if max_length < 2:
-            raise ValueError(f"max_length={max_length}: it counts the start token, so it must be at least 2.")
+        if not 2 <= max_length <= self.encoder.max_sequence_length:
+            raise ValueError(f"max_length={max_length}: it counts the start token and the decoder has "
+                             f"{self.encoder.max_sequence_length} positions, so it must be in [2, "
+                             f"{self.encoder.max_sequence_length}].")
         missing = {ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK} - set(encoder_inputs)
         if missing:
             raise ValueError(f"encoder_inputs lacks {', '.join(sorted(missing))}; it has {', '.join(encoder_inputs)}.")
