@@ -39,6 +39,7 @@ _LAZY = {
     "RobertaEncoder": "keras_bert_zoo.models.roberta",
     "XLMRobertaEncoder": "keras_bert_zoo.models.roberta",
     "BertClassifier": "keras_bert_zoo.models",
+    "BertEncoderDecoder": "keras_bert_zoo.models.encoder_decoder",
     "BertMultipleChoice": "keras_bert_zoo.models",
     "BertPretrainer": "keras_bert_zoo.models",
     "BertSpanQA": "keras_bert_zoo.models",

@@ -164,7 +164,8 @@ def _load_folder(path, model_class, overrides):
         return _load_backbone(family, checkpoint, config, overrides)
     model = build_task(architecture, family.backbone(**config), checkpoint.config, **overrides)
     names, optional = family.weight_names(model)
-    assign(model, names, checkpoint.state, str(path), checkpoint.display, optional=optional, tied=family.tied)
+    assign(model, names, checkpoint.state, str(path), checkpoint.display, optional=optional,
+           tied=family.tied_for(model))
     return model
 
 

@@ -26,8 +26,10 @@ def save_hf(model, out_dir, vocabulary=None):
     family = families.of_model(model)
     architecture = family.architecture_of(model)
     names, optional = family.weight_names(model)
-    config = family.config_to_hf(family.backbone_of(model), architecture.name) | config_json_labels(model, architecture)
-    folder = checkpoints.write_hf(out_dir, extract(model, names, optional), config, vocabulary)
+    config = family.config_json(model, architecture) | config_json_labels(model, architecture)
+    state = extract(model, names, optional)
+    state |= {name: state[original] for name, original in family.copies_for(model).items()}
+    folder = checkpoints.write_hf(out_dir, state, config, vocabulary)
     preprocessor = getattr(model, "preprocessor", None)
     if vocabulary is None and preprocessor is not None:
         write_tokenizer_files(preprocessor.tokenizer, out_dir)

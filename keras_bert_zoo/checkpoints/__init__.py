@@ -78,8 +78,8 @@ def read(path, family_of):
         )
     config = read_config_json(file)
     family = family_of(config)
-    family.config_from_hf(config, file)  # names what is wrong with it
-    check_vocabulary(path, config["vocab_size"])
+    kwargs = family.config_from_hf(config, file)  # names what is wrong with it
+    check_vocabulary(path, kwargs["vocabulary_size"])
     if file.name == "config.json":
         files = hf_folder.weight_files(path)
         shapes, state = hf_folder.weight_shapes(files), None

@@ -1,5 +1,5 @@
 """The registry of model families: config.json's `model_type` -> `Family` (bert, roberta, xlm-roberta,
-distilbert, electra, albert, deberta-v2).
+distilbert, electra, albert, deberta-v2, encoder-decoder).
 
 Adding a family (DistilBERT, ...) is one folder under `keras_bert_zoo/models/` and one entry here.
 
@@ -30,6 +30,8 @@ from keras_bert_zoo.models.distilbert.backbone import DistilBertEncoder
 from keras_bert_zoo.models.electra import checkpoint_names as electra_names
 from keras_bert_zoo.models.electra import hf_config as electra_config
 from keras_bert_zoo.models.electra.backbone import ElectraEncoder
+from keras_bert_zoo.models.encoder_decoder.family import ENCODER_DECODER
+from keras_bert_zoo.models.encoder_decoder.model import BertEncoderDecoder
 from keras_bert_zoo.models.family import Family
 from keras_bert_zoo.models.roberta import checkpoint_names as roberta_names
 from keras_bert_zoo.models.roberta import hf_config as roberta_config
@@ -165,7 +167,7 @@ ALBERT = Family(
 )
 
 FAMILIES = {family.model_type: family for family in (BERT, ROBERTA, XLM_ROBERTA, DISTILBERT, ELECTRA, ALBERT,
-                                                        DEBERTA_V3)}
+                                                        DEBERTA_V3, ENCODER_DECODER)}
 DEFAULT = "bert"  # Google's checkpoints and old HF folders name no model_type
 
 
@@ -183,6 +185,8 @@ def of_config(config_json):
 def of_model(model):
     """The family of a backbone or of a task model over one (its exact class: an XLMRobertaEncoder is a
     RobertaEncoder too), or a TypeError."""
+    if type(model) is BertEncoderDecoder:  # over a BertEncoder, but named as EncoderDecoderModel names it
+        return ENCODER_DECODER
     for family in FAMILIES.values():
         if type(model) is family.backbone or type(getattr(model, "encoder", None)) is family.backbone:
             return family

@@ -109,6 +109,18 @@ class Family:
         optional = () if architecture.has_pooler else {f"{prefix}{name}" for name in self.pooler}
         return names | architecture.head, optional
 
+    def tied_for(self, model):
+        """{HF name a checkpoint may store: the name it must equal} for one of our models."""
+        return self.tied
+
+    def copies_for(self, model):
+        """{HF name: the HF name whose tensor it repeats}: what `save_hf` writes twice for `model`."""
+        return {}
+
+    def config_json(self, model, architecture):
+        """The config.json of one of our models (labels apart)."""
+        return self.config_to_hf(self.backbone_of(model), architecture.name)
+
 
 def build_task(architecture, backbone, config_json, **overrides):
     """Our model of `architecture` over `backbone`, with the head's size and labels from config.json."""
