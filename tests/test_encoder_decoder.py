@@ -138,7 +138,7 @@ def test_warm_start_takes_all_but_cross_attention_from_the_encoder(hf_folders, t
     masked-LM head, cross-attention random (and logged); equal to transformers' warm start with the same weights."""
     mlm = perturbed_hf_model(transformers.BertForMaskedLM, transformers.BertConfig(**BERT))
     mlm.save_pretrained(tmp_path / "mlm")
-    model = kbz.BertEncoderDecoder.from_encoder(tmp_path / "mlm", share_encoder_decoder=share)
+    model = kbz.BertEncoderDecoder.from_encoder(kbz.load(tmp_path / "mlm"), share_encoder_decoder=share)
     assert "random weights for the cross-attention of 2 decoder layers" in caplog.text
     assert "LM head" not in caplog.text  # it came from the checkpoint
     theirs = hf_encoder_decoder(tie=True)  # cross-attention from here, the rest from the MLM checkpoint

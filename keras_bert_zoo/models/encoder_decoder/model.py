@@ -1,7 +1,6 @@
 """BertEncoderDecoder: a BERT encoder and a BERT decoder with cross-attention (BERT2BERT, Rothe et al. 2020)."""
 
 import logging
-import os
 
 import keras
 from keras_hub.layers import MaskedLMHead, PositionEmbedding, ReversibleEmbedding, TransformerDecoder
@@ -153,19 +152,16 @@ class BertEncoderDecoder(BertTask):
         return int(tokenizer.token_to_id(token))
 
     @classmethod
-    def from_encoder(cls, source, share_encoder_decoder=False, **overrides):
+    def from_encoder(cls, source, share_encoder_decoder=False):
         """A BERT2BERT warm-started from one encoder checkpoint (Rothe et al. 2020).
 
-        `source`: a `BertEncoder`, a `BertPretrainer`, or what `kbz.load(source)` loads (a preset, a Hugging Face
-        or Google folder, a `.keras` file; `overrides` go to it). The encoder, the decoder's embeddings and its
+        `source`: a `BertEncoder` or a `BertPretrainer`, e.g. `kbz.load("path/to/hf_folder")` of a
+        `BertForMaskedLM` folder, a preset or a Google checkpoint (models sit below loading, so they take
+        what it loaded, not a path). The encoder, the decoder's embeddings and its
         blocks' self-attention and feed-forward layers start from the encoder's weights (shared with
         `share_encoder_decoder`); the LM head's transform and bias from the checkpoint's masked-LM head where it
         has one. What starts random is logged: always the cross-attention.
         """
-        if isinstance(source, (str, os.PathLike)):
-            import keras_bert_zoo  # models sit below loading: kbz.load is looked up when called
-
-            source = keras_bert_zoo.load(source, **overrides)
         encoder = source if isinstance(source, BertEncoder) else getattr(source, "encoder", None)
         if type(encoder) is not BertEncoder:
             raise TypeError(f"BertEncoderDecoder.from_encoder needs a BERT encoder; {source!r} is a "
