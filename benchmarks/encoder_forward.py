@@ -2,11 +2,11 @@
 
 Families: BERT (BertEncoder vs BertModel; base and MiniLM-L6 shapes), RoBERTa (RobertaEncoder vs
 RobertaModel), XLM-RoBERTa (XLMRobertaEncoder vs XLMRobertaModel, the real 250,002-token vocabulary),
-DistilBERT (DistilBertEncoder vs DistilBertModel) and DeBERTa-v3 (DebertaV3Encoder vs DebertaV2Model), all at
-their base shapes. Both run fp32 on the CPU with
-the SAME weights: a randomly initialised HF model of each shape is saved with `save_pretrained` to a
-temporary folder, torch loads it back with `AutoModel.from_pretrained` and ours with
-`kbz.load(path, model_class="backbone")`. Every variant's outputs (sequence, and pooled where the family
+DistilBERT (DistilBertEncoder vs DistilBertModel), DeBERTa-v3 (DebertaV3Encoder vs DebertaV2Model), ALBERT
+(AlbertEncoder vs AlbertModel) and ELECTRA (ElectraEncoder vs ElectraModel), all at their base shapes.
+Both run fp32 on the CPU with the SAME weights: a randomly initialised HF model of each shape is saved
+with `save_pretrained` to a temporary folder, torch loads it back with `AutoModel.from_pretrained` and
+ours with `kbz.load(path, model_class="backbone")`. Every variant's outputs (sequence, and pooled where the family
 has a pooler) are checked against torch (max abs diff <= 1e-4) before timing.
 
 Thread settings and oneDNN must be fixed before TensorFlow starts, so each thread
@@ -49,6 +49,8 @@ MODELS = {
     "xlm-roberta-base": ("xlm-roberta", 12, 768, 12, 3072, 250002),
     "distilbert-base": ("distilbert", 6, 768, 12, 3072, 30522),
     "deberta-v3-base": ("deberta-v2", 12, 768, 12, 3072, 128100),
+    "albert-base-v2": ("albert", 12, 768, 12, 3072, 30000),
+    "electra-base": ("electra", 12, 768, 12, 3072, 30522),
 }
 # family -> (transformers model class, padding token id); the model class's config class builds the folder.
 FAMILIES = {
@@ -57,6 +59,8 @@ FAMILIES = {
     "xlm-roberta": ("XLMRobertaModel", 1),
     "distilbert": ("DistilBertModel", 0),
     "deberta-v2": ("DebertaV2Model", 0),
+    "albert": ("AlbertModel", 0),
+    "electra": ("ElectraModel", 0),
 }
 
 VARIANTS = {
@@ -102,8 +106,10 @@ def hf_config(name):
         return config_class(vocab_size=vocab, n_layers=layers, dim=hidden, n_heads=heads, hidden_dim=intermediate)
     shape = dict(vocab_size=vocab, num_hidden_layers=layers, hidden_size=hidden, num_attention_heads=heads,
                  intermediate_size=intermediate)
-    if family == "bert":
+    if family in ("bert", "electra"):  # electra-base-discriminator: 768-wide embeddings, exact GELU
         return config_class(**shape)
+    if family == "albert":  # albert-base-v2's config.json: 128-wide embeddings, one shared group, gelu_new
+        return config_class(**shape, embedding_size=128, hidden_act="gelu_new", num_hidden_groups=1)
     if family == "deberta-v2":  # microsoft/deberta-v3-base's config.json
         return config_class(**shape, max_position_embeddings=512, relative_attention=True, position_buckets=256,
                             pos_att_type="p2c|c2p", share_att_key=True, norm_rel_ebd="layer_norm",
@@ -332,6 +338,8 @@ def proto_flat_forward(encoder):
 
     # Every family's embeddings (BERT's segments, RoBERTa's positions from the mask, ...) as the encoder has them.
     embeddings = keras.Model(encoder.input, encoder.get_layer("embeddings_dropout").output)
+    if embeddings.output.shape[-1] != hidden:  # ALBERT projects its embeddings up after this layer
+        raise NotImplementedError("PROTO-flat covers embeddings as wide as the hidden states only")
 
     def forward(inputs):
         token_ids = inputs["token_ids"]
