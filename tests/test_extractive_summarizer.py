@@ -17,6 +17,7 @@ import keras_bert_zoo as kbz
 from keras_bert_zoo.data.summarization import (
     SENTENCE_MASK,
     SENTENCE_POSITIONS,
+    article_headline,
     article_sentences,
     pack_sentences,
     pad_documents,
@@ -110,6 +111,7 @@ def test_trigram_blocking_skips_a_sentence_that_repeats_a_chosen_trigram():
 
 
 def test_sentences_leave_the_headline_out_and_split_at_sentence_ends():
+    assert article_headline("Rates rise again\n\nThe bank raised rates.") == "Rates rise again"
     article = ('Rates rise again\n\nThe bank raised rates to 5.25%. "It is needed," he said.\n\n'
                "Shares fell! Why? Mr X left.\n")
     assert article_sentences(article) == ["The bank raised rates to 5.25%.", '"It is needed," he said.',
@@ -127,6 +129,10 @@ def test_packing_puts_cls_before_each_sentence_and_alternates_segments(preproces
     batch = pad_documents([document, pack_sentences(["good day."], preprocessor, 16)], 16)
     assert batch[SENTENCE_MASK].tolist() == [[1, 1, 1], [1, 0, 0]] and batch["token_ids"].shape == (2, 16)
     assert batch["padding_mask"][1].tolist() == [1] * 5 + [0] * 11
+    titled = pack_sentences(["hello world.", "good day."], preprocessor, 16, headline="news")
+    assert titled.num_sentences == 2 and titled.inputs[SENTENCE_POSITIONS].tolist() == [3, 8]  # not the headline
+    assert titled.inputs["token_ids"].tolist()[:4] == [cls, *tokenize(["news"]).to_list()[0], sep, cls]
+    assert titled.inputs["segment_ids"].tolist() == [0] * 3 + [1] * 5 + [0] * 5
 
 
 def test_packing_never_cuts_a_sentence_but_the_first_when_it_alone_is_too_long(preprocessor):
@@ -135,6 +141,9 @@ def test_packing_never_cuts_a_sentence_but_the_first_when_it_alone_is_too_long(p
     assert document.num_sentences == 2 and len(document.inputs["token_ids"]) == 10
     first = pack_sentences(["one two three four five six seven eight nine ten", "ok"], preprocessor, 8)
     assert first.num_sentences == 1 and len(first.inputs["token_ids"]) == 8  # [CLS] 6 tokens [SEP]
+    titled = pack_sentences(["one two three four five six seven eight nine ten"], preprocessor, 8, headline="news")
+    assert titled.num_sentences == 1 and titled.inputs[SENTENCE_POSITIONS].tolist() == [3]  # cut to the room left
+    assert len(titled.inputs["token_ids"]) == 8
     with pytest.raises(ValueError, match="no sentences"):
         pack_sentences([], preprocessor, 8)
 
@@ -170,7 +179,7 @@ def test_summarize_extractive_recipe_trains_and_prints_rouge_last(tmp_path, run_
     lines = run_recipe(ROOT / "recipes" / "summarize_extractive.py", "--checkpoint", "bert_tiny_uncased",
                        "--random-init", "--max-train-examples", "16", "--dev-size", "8", "--test-size", "8",
                        "--sequence-length", "64", "--epochs", "1", "--model-dir", tmp_path / "run")
-    assert lines[0] == "data: 98 duplicate articles dropped; 2,019 train, 8 dev, 8 test articles"
+    assert lines[0] == "data: 98 duplicate articles dropped; 2,111 train, 8 dev, 8 test articles"
     number = r"(\d\.\d{4})"
     scores = {}
     for line in lines[-3:]:

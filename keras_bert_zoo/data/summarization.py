@@ -72,6 +72,11 @@ def split_articles(rows, seed=0, dev_size=100, test_size=200):
     return train, dev, test, len(rows) - len(unique)
 
 
+def article_headline(article):
+    """The article's first line, its headline."""
+    return article.split("\n", 1)[0].strip()
+
+
 def article_sentences(article):
     """The body's sentences (the first line, the headline, left out), each paragraph split at sentence ends."""
     body = article.split("\n", 1)[1] if "\n" in article else ""
@@ -91,25 +96,29 @@ class PackedDocument:
     num_sentences: int
 
 
-def pack_sentences(sentences, preprocessor, sequence_length):
+def pack_sentences(sentences, preprocessor, sequence_length, headline=None):
     """Packs whole sentences, "[CLS] s1 [SEP] [CLS] s2 [SEP] ...", with the family's [CLS]/[SEP] tokens and
-    segment ids alternating 0, 1, 0, ... per sentence, as BERTSum does.
+    segment ids alternating 0, 1, 0, ... per sentence, as BERTSum does. A `headline` goes first as one more
+    segment, "[CLS] headline [SEP]", that is context only: it is not one of the sentences.
 
     Truncation never cuts a sentence silently: packing stops before the first sentence that does not fit
     whole, and `num_sentences` says how many went in (the rest of the article is left out and cannot be
-    selected). Only a first sentence longer than the whole sequence is cut, to `sequence_length - 2` tokens.
+    selected). Only a headline or first sentence longer than the room left is cut to fit.
     """
     if not sentences:
         raise ValueError("an article with no sentences cannot be packed.")
     tokenizer = preprocessor.tokenizer
-    pieces = tokenizer(tf.constant(sentences)).to_list()
+    segments = ([headline] if headline is not None else []) + list(sentences)
+    pieces = tokenizer(tf.constant(segments)).to_list()
+    first_sentence = len(segments) - len(sentences)
     token_ids, segment_ids, positions = [], [], []
     for index, piece in enumerate(pieces):
-        if index == 0:
-            piece = piece[:sequence_length - 2]
+        if index <= first_sentence:
+            piece = piece[:max(0, sequence_length - len(token_ids) - 2)]
         if len(token_ids) + len(piece) + 2 > sequence_length:
             break
-        positions.append(len(token_ids))
+        if index >= first_sentence:
+            positions.append(len(token_ids))
         token_ids += [tokenizer.cls_id, *piece, tokenizer.sep_id]
         segment_ids += [index % 2] * (len(piece) + 2)
     inputs = {TOKEN_IDS: np.array(token_ids, "int32"), PADDING_MASK: np.ones(len(token_ids), "int32"),

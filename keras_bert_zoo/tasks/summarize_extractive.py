@@ -5,7 +5,8 @@ recipes/data/bbc_news_summary (duplicate article texts dropped, then a seeded sp
 train/dev/test), on greedy ROUGE-oracle labels, and prints ROUGE-1/2/L F (rouge-score, stemmed) on the
 held-out test articles for the model (top `--summary-sentences` with trigram blocking), Lead-N and the oracle.
 
-Each article is packed as "[CLS] s1 [SEP] [CLS] s2 [SEP] ..." (headline left out) up to --sequence-length;
+Each article is packed as "[CLS] headline [SEP] [CLS] s1 [SEP] [CLS] s2 [SEP] ..." up to --sequence-length (the
+headline is context, never selected, as the reference summaries never contain it);
 the sentences that do not fit whole are left out of the model's choice (the oracle and Lead-N see them all).
 
     python recipes/summarize_extractive.py          # or: keras-bert-zoo train summarize_extractive
@@ -21,6 +22,7 @@ import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 
 import numpy as np  # noqa: E402
 
 from keras_bert_zoo.data.summarization import (  # noqa: E402
+    article_headline,
     article_sentences,
     pack_sentences,
     pad_documents,
@@ -53,9 +55,11 @@ def parser(prog=None):
 
 
 def featurize(rows, preprocessor, sequence_length):
-    """(packed documents, each row's sentences): the articles packed whole sentence by whole sentence."""
+    """(packed documents, each row's sentences): the articles packed whole sentence by whole sentence after
+    their headline (context: the reference summaries share many of its words)."""
     sentences = [article_sentences(row["article"]) for row in rows]
-    return [pack_sentences(s, preprocessor, sequence_length) for s in sentences], sentences
+    return [pack_sentences(s, preprocessor, sequence_length, headline=article_headline(row["article"]))
+            for s, row in zip(sentences, rows)], sentences
 
 
 def oracle_labels(documents, sentences, rows):
