@@ -19,6 +19,7 @@ from keras_bert_zoo.quiet import import_tensorflow
 
 import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_bert_zoo.data.summarization import (  # noqa: E402
@@ -108,7 +109,11 @@ def main(argv=None, prog=None):
     steps = runs.steps_per_epoch(len(train), args.batch_size)
     with strategy.scope():
         model = BertExtractiveSummarizer(encoder, preprocessor=preprocessor)
-        runs.compile(model, args, steps, loss=sentence_loss)
+        # Sentence precision and recall at logit 0 (probability 0.5): a padded slot (label 0, logit
+        # MASKED_LOGIT) counts in neither, where an accuracy would count it as right.
+        runs.compile(model, args, steps, loss=sentence_loss,
+                     metrics=[keras.metrics.Precision(thresholds=0.0, name="precision"),
+                              keras.metrics.Recall(thresholds=0.0, name="recall")])
 
     # 3. Train (resumable: rerun the same command after a kill).
     train_inputs, train_labels = splits["train"][:2]
