@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.models.extractive_summarizer import SENTENCE_MASK, SENTENCE_POSITIONS
 from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 
-SENTENCE_POSITIONS = "sentence_positions"
-SENTENCE_MASK = "sentence_mask"
 # Written by hand (nltk's punkt would need a data download): a sentence ends at . ! or ? (then any closing
 # quotes or brackets) before white space and a capital, digit, currency sign or opening quote.
 _SENTENCE_END = re.compile(r"""([.!?]+["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9£$€])""")
