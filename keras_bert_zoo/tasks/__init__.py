@@ -1,6 +1,6 @@
 """Training tasks: one module per task holds its whole training run as library code.
 
-Each of `classify`, `ner`, `squad`, `multiple_choice`, `pretrain` and `pretrain_electra` has
+Each of `classify`, `ner`, `squad`, `multiple_choice`, `pretrain`, `pretrain_electra` and `summarize_extractive` has
 `parser(prog=None)` (its flags, the shared ones from `keras_bert_zoo.training.runs` included) and
 `main(argv=None, prog=None)`: read the data, build the model under the strategy, train (resumable),
 evaluate, export. `recipes/<task>.py` and `keras-bert-zoo train TASK [flags]` both call `main`; with no
@@ -13,4 +13,4 @@ give the files with --train-file, ...).
 The task level sits above export and below the CLI: importing this package imports no task (nor TensorFlow).
 """
 
-TASKS = ("classify", "multiple_choice", "ner", "pretrain", "pretrain_electra", "squad")
+TASKS = ("classify", "multiple_choice", "ner", "pretrain", "pretrain_electra", "squad", "summarize_extractive")
