@@ -44,6 +44,7 @@ _LAZY = {
     "BertPretrainer": "keras_bert_zoo.models",
     "BertSpanQA": "keras_bert_zoo.models",
     "BertTokenClassifier": "keras_bert_zoo.models",
+    "BertExtractiveSummarizer": "keras_bert_zoo.models",
     "BertPreprocessor": "keras_bert_zoo.text",
     "BertTokenizer": "keras_bert_zoo.text",
     "BytePairTokenizer": "keras_bert_zoo.text",

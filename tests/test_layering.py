@@ -19,7 +19,8 @@ LEVELS = [
     ["data", "metrics"],
     ["training", "training.runs", "distribute"],
     ["export"],
-    ["tasks", "tasks.classify", "tasks.multiple_choice", "tasks.ner", "tasks.pretrain", "tasks.squad"],
+    ["tasks", "tasks.classify", "tasks.multiple_choice", "tasks.ner", "tasks.pretrain", "tasks.pretrain_electra",
+     "tasks.squad", "tasks.summarize_extractive"],
     ["cli"],
 ]
 
