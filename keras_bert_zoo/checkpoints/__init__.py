@@ -50,7 +50,8 @@ def config_file(path):
 
 
 def read_config_json(path):
-    """The JSON object of a config file; CheckpointError naming it when it is not one."""
+    """The JSON object of a config file (config.json, tokenizer.json, ...); CheckpointError naming it when it
+    is not one."""
     try:
         config = json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from keras_bert_zoo.checkpoints import read_config_json
 from keras_bert_zoo.errors import CheckpointError
 from keras_bert_zoo.text.byte_pair import BytePairTokenizer
 from keras_bert_zoo.text.sentencepiece import SentencePieceTokenizer
@@ -87,7 +88,7 @@ def _byte_pair_files(folder, _options):
 
 def _byte_pair_of_tokenizer_json(path):
     """`vocabulary` and `merges` of a Hugging Face `tokenizer.json` whose model is a byte-level BPE."""
-    data = _read_json(path)
+    data = read_config_json(path)
     model = data.get("model") or {}
     if model.get("type") != "BPE":
         raise CheckpointError(f"{path}: model type {model.get('type')!r}, not the byte-level BPE "
@@ -123,17 +124,7 @@ def _albert_casing(folder):
 
 def _tokenizer_config(folder):
     path = folder / "tokenizer_config.json"
-    return _read_json(path) if path.is_file() else {}
-
-
-def _read_json(path):
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: not valid JSON ({error}).") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: holds a {type(data).__name__}, not a JSON object.")
-    return data
+    return read_config_json(path) if path.is_file() else {}
 
 
 _FILES = {

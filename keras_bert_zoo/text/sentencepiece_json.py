@@ -20,8 +20,8 @@ Example:
 
 import base64
 import json
-from pathlib import Path
 
+from keras_bert_zoo.checkpoints import read_config_json
 from keras_bert_zoo.errors import CheckpointError
 from keras_bert_zoo.text.sentencepiece import LAYOUTS, SPACE
 
@@ -40,7 +40,7 @@ def sentencepiece_model_of_tokenizer_json(path, layout="xlm_roberta"):
     except ImportError:
         raise ImportError(f"Reading {path} without its .model file needs the sentencepiece package "
                           "(pip install sentencepiece).") from None
-    data = _read(path)
+    data = read_config_json(path)
     model = data.get("model") or {}
     if model.get("type") != "Unigram":
         raise CheckpointError(f"{path}: model type {model.get('type')!r}; a SentencePiece tokenizer is read from "
@@ -75,16 +75,6 @@ def sentencepiece_model_of_tokenizer_json(path, layout="xlm_roberta"):
     proto.normalizer_spec.remove_extra_whitespaces = True
     proto.normalizer_spec.escape_whitespaces = True
     return proto.SerializeToString()
-
-
-def _read(path):
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: not valid JSON ({error}).") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: holds a {type(data).__name__}, not a JSON object.")
-    return data
 
 
 def _pieces(path, vocab, unk_id, layout, special, Piece):  # noqa: N803 (a protobuf class)
