@@ -142,7 +142,8 @@ DEBERTA_V3 = Family(
                 "norm_relative_embeddings"),
     tokenizer="SentencePieceTokenizer",
     preprocessor="BertPreprocessor",
-    tokenizer_options={"layout": "plain", "extra_tokens": ["[MASK]"]},  # spm.model's ids, [MASK] after them
+    # spm.model's ids, [MASK] after them; transformers 5's normalizer, not the .model's
+    tokenizer_options={"layout": "plain", "extra_tokens": ["[MASK]"], "normalization": "nfc"},
     packing={"segment_ids": False},  # [CLS] a [SEP] b [SEP]; v3 has no token types
 )
 

@@ -121,3 +121,25 @@ def prenormalized_charsmap(blob, lowercase=False, strip_accents=False, replace_q
     if replace_quotes:
         mapping[b"``"] = mapping[b"''"] = apply_charsmap(table, '"', longest)
     return write_charsmap({**table, **mapping})
+
+
+@functools.lru_cache(maxsize=1)
+def nfc_charsmap():
+    """A `precompiled_charsmap` for NFC with "\\t", "\\n" and "\\r" read as spaces (transformers 5's
+    `DebertaV2Tokenizer`, whose normalizer replaces the `.model`'s). Keys: each character NFC changes (singletons
+    such as U+212B ANGSTROM SIGN), and each canonical decomposition of a composed character, partly composed too
+    ("A" + U+030A + U+0301 and U+00C5 + U+0301 both to U+01FA). Combining marks in other than canonical order
+    stay as they are: the table matches strings, NFC reorders them first."""
+    mapping = {c.encode(): b" " for c in "\t\n\r"}
+    canonical = (chr(c) for c in itertools.chain(*_CODEPOINTS)  # Hangul syllables decompose by rule
+                 if (d := unicodedata.decomposition(chr(c))) and d[0] != "<" or 0xAC00 <= c <= 0xD7A3)
+    for char in canonical:
+        if (composed := unicodedata.normalize("NFC", char)) != char:
+            mapping[char.encode()] = composed.encode()
+        decomposed = unicodedata.normalize("NFD", char)
+        if composed == char and len(decomposed) > 1:
+            for split in range(1, len(decomposed)):
+                key = unicodedata.normalize("NFC", decomposed[:split]) + decomposed[split:]
+                if key != char:
+                    mapping.setdefault(key.encode(), char.encode())
+    return write_charsmap(mapping)

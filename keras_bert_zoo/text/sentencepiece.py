@@ -18,6 +18,11 @@ accents dropped, lowercase): `replace_quotes`, `strip_accents` and `lowercase` f
 `.model`'s normalization table (`keras_bert_zoo.text.charsmap`), so they run in the same kernel, in
 TFLite too.
 
+transformers 5's `DebertaV2Tokenizer` ignores the `.model`'s table: it reads "\t", "\n", "\r" and runs of
+whitespace as one space, drops trailing whitespace and applies NFC. `normalization="nfc"` does the same
+(`kbz.load_tokenizer` of a DeBERTa-v3 folder sets it), NFC by a table (`keras_bert_zoo.text.charsmap.nfc_charsmap`)
+so that offsets and LiteRT keep working.
+
 Example:
 >>> import sentencepiece as spm, io
 >>> model = io.BytesIO()
@@ -38,7 +43,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as text
 
-from keras_bert_zoo.text.charsmap import prenormalized_charsmap
+from keras_bert_zoo.text.charsmap import nfc_charsmap, prenormalized_charsmap
 from keras_bert_zoo.text.tokenizer import _as_string_batch, _char_length_at, ragged_value_rowids
 
 MODEL_ASSET = "sentencepiece.model"
@@ -53,6 +58,9 @@ _AS_CHARACTER_MODEL = b"\x12\x02\x18\x04"
 _resource_names = itertools.count()  # resources need distinct names in one SavedModel
 UNIGRAM = 1
 _NORMALIZER_SPEC, _PRECOMPILED_CHARSMAP = 3, 2  # ModelProto.normalizer_spec, NormalizerSpec.precompiled_charsmap
+# NormalizerSpec: add_dummy_prefix (3), remove_extra_whitespaces (4), escape_whitespaces (5), each set to true.
+_SPACE_FLAGS = bytes([3 << 3, 1, 4 << 3, 1, 5 << 3, 1])
+NORMALIZATIONS = ("model", "nfc")
 MODEL_TYPES = {UNIGRAM: "unigram", 2: "BPE", 3: "word", 4: "character"}  # TrainerSpec.ModelType
 
 
@@ -120,10 +128,15 @@ class SentencePieceTokenizer(keras.layers.Layer):
         lowercase, strip_accents, replace_quotes: Hugging Face's `AlbertTokenizer` steps before the
             `.model`'s normalization (`do_lower_case`; NFKD and combining marks dropped, `keep_accents`
             off; "``" and "''" read as '"'), in that tokenizer's order.
+        normalization: "model" (the `.model`'s table, as sentencepiece and the fast tokenizers converted from it
+            do) or "nfc" (transformers 5's `DebertaV2Tokenizer`: whitespace runs and "\t\n\r" as one space,
+            trailing whitespace dropped, NFC). With `tflite=True`, runs of whitespace other than spaces and
+            "\t\n\r" (two U+00A0, say) and trailing ones stay as they are: it takes a regex op LiteRT lacks.
+            Marks NFC would reorder stay unreordered (its table matches strings as they come).
     """
 
     def __init__(self, proto=None, layout="xlm_roberta", extra_tokens=(), tflite=False, lowercase=False,
-                 strip_accents=False, replace_quotes=False, **kwargs):
+                 strip_accents=False, replace_quotes=False, normalization="model", **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False  # inputs are strings, not float tensors
         self._allow_non_tensor_positional_args = True
@@ -131,6 +144,12 @@ class SentencePieceTokenizer(keras.layers.Layer):
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {sorted(LAYOUTS)}, got {layout!r}.")
         self.layout = layout
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}.")
+        if normalization == "nfc" and (lowercase or strip_accents or replace_quotes):
+            raise ValueError("normalization='nfc' replaces the .model's table; lowercase, strip_accents and "
+                             "replace_quotes fold into that table, so they cannot be combined with it.")
+        self.normalization = normalization
         self.extra_tokens = tuple(extra_tokens)
         self.tflite = bool(tflite)
         self.lowercase, self.strip_accents, self.replace_quotes = bool(lowercase), bool(strip_accents), bool(
@@ -192,6 +211,8 @@ class SentencePieceTokenizer(keras.layers.Layer):
     def _normalizing(self, proto):
         """`proto` with this tokenizer's Hugging Face steps folded into its normalization table: a second
         `normalizer_spec` appended, which protobuf merges into the first (its table replacing the old)."""
+        if self.normalization == "nfc":
+            return proto + _field(_NORMALIZER_SPEC, _field(_PRECOMPILED_CHARSMAP, nfc_charsmap()) + _SPACE_FLAGS)
         if not (self.lowercase or self.strip_accents or self.replace_quotes):
             return proto
         table = prenormalized_charsmap(_charsmap(proto), self.lowercase, self.strip_accents, self.replace_quotes)
@@ -258,6 +279,8 @@ class SentencePieceTokenizer(keras.layers.Layer):
         if self.tflite:
             return inputs
         inputs = tf.strings.unicode_transcode(inputs, "UTF-8", "UTF-8", errors="replace")
+        if self.normalization == "nfc":
+            return _spaced_whitespace_runs(inputs)
         for pattern, spaces in self._kept_white_space:
             inputs = tf.strings.regex_replace(inputs, pattern, spaces)
         return inputs
@@ -329,8 +352,28 @@ class SentencePieceTokenizer(keras.layers.Layer):
         config.update({
             "proto": None, "layout": self.layout, "extra_tokens": list(self.extra_tokens), "tflite": self.tflite,
             "lowercase": self.lowercase, "strip_accents": self.strip_accents, "replace_quotes": self.replace_quotes,
+            "normalization": self.normalization,
         })
         return config
+
+
+def _spaced_whitespace_runs(inputs):
+    """`inputs` with each White_Space character of a run of two or more, of the trailing run, and each "\t\n\r"
+    replaced by as many spaces as its UTF-8 bytes: the `.model`'s `remove_extra_whitespaces` then makes one space of
+    a run and drops the trailing one, as transformers 5's DeBERTa normalizer does, while offsets keep indexing
+    the input."""
+    chars = tf.strings.unicode_split(inputs, "UTF-8")
+    space = tf.strings.regex_full_match(chars, "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITE_SPACE) + "]")
+    none = tf.zeros_like(space[:, :1])
+    before, after = tf.concat([none, space[:, :-1]], axis=1), tf.concat([space[:, 1:], none], axis=1)
+    position = tf.ragged.range(chars.row_lengths())
+    last_other = tf.reduce_max(tf.ragged.map_flat_values(tf.where, ~space, position, -1), axis=1)
+    trailing = position > tf.expand_dims(last_other, 1)
+    spaced = space & (before | after | trailing | tf.strings.regex_full_match(chars, "[\t\n\r]"))
+    lengths = tf.strings.length(chars.flat_values)
+    blanks = tf.strings.substr(tf.fill(tf.shape(lengths), "    "), tf.zeros_like(lengths), lengths)
+    chars = chars.with_flat_values(tf.where(spaced.flat_values, blanks, chars.flat_values))
+    return tf.strings.reduce_join(chars, axis=1)
 
 
 def _resource_name(kind):
