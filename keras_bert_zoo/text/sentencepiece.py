@@ -295,7 +295,9 @@ class SentencePieceTokenizer(keras.layers.Layer):
         A run of unknown characters whose normalization changed something ends at SentencePiece's end
         for it: over the dropped characters and combining marks after it, where Hugging Face's ends
         before them. Hugging Face's spans are shifted where its normalizer drops characters at the start
-        of the text or after a character it expands (a tokenizers bug); ours are not.
+        of the text or after a character it expands (a tokenizers bug); ours are not. transformers 5's
+        DeBERTa-v3 tokenizer starts a word's span at the space before it; with `normalization="nfc"` ours
+        still start at the word (an answer span then never begins with a space).
         """
         if self.tflite:
             raise ValueError("A SentencePieceTokenizer with tflite=True gives no offsets: use one with tflite=False.")
