@@ -36,6 +36,11 @@ RECIPES = {  # recipe: (its flags on top of TINY, the line with its final metric
     "pretrain.py": (["--epochs", "1", "--max-predictions-per-seq", "5", "--dupe-factor", "1"],
                     r"MLM accuracy: \d\.\d{4}  NSP accuracy: \d\.\d{4}"),
     "multiple_choice.py": ([], r"dev accuracy: \d\.\d{4}"),
+    "pretrain_electra.py": (["--checkpoint", "electra_small_discriminator", "--num-layers", "1", "--hidden-dim", "32",
+                             "--epochs", "1", "--max-predictions-per-seq", "5", "--dupe-factor", "1"],
+                            r"held-out: generator MLM loss \d+\.\d{4}, discriminator RTD loss \d\.\d{4}"),
+    "summarize_extractive.py": (["--sequence-length", "64", "--epochs", "1", "--dev-size", "16", "--test-size", "16"],
+                                r"  oracle: ROUGE-1 \d\.\d{4}  ROUGE-2 \d\.\d{4}  ROUGE-L \d\.\d{4}"),
 }
 
 

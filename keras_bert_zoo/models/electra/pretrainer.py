@@ -106,6 +106,9 @@ class ElectraPretrainer(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.mlm_loss_tracker = keras.metrics.Mean(name="mlm_loss")
         self.rtd_loss_tracker = keras.metrics.Mean(name="rtd_loss")
+        # Its parts are built functional models and it has no weights of its own: built now, so that a
+        # backup restores into it before the first batch (a killed run resumes).
+        self.built = True
 
     def call(self, inputs, training=None):
         encoder_inputs = {name: inputs[name] for name in (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)}
