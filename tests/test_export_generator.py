@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import transformers
+from tensorflow_serving.apis.prediction_log_pb2 import PredictionLog
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo import cli
+from keras_bert_zoo.export.saved_model_files import WARMUP_FILE
 from keras_bert_zoo.export.serving.wordpiece_decoding import wordpiece_decoder
 
 UNCASED = Path(__file__).parents[1] / "keras_bert_zoo" / "vocab" / "uncased.txt"
@@ -43,8 +45,8 @@ def exported(tmp_path_factory):
     # Raise [SEP]'s logit past the best one at the first step for half the texts: those end at once, the rest later.
     inputs = {name: value.numpy() for name, value in preprocessor(TEXTS).items()}
     logits = model({"encoder_token_ids": inputs["token_ids"], "encoder_padding_mask": inputs["padding_mask"],
-                    "decoder_token_ids": np.full((len(TEXTS), 1), target.cls_id, "int32"),
-                    "decoder_padding_mask": np.ones((len(TEXTS), 1), "int32")})["logits"].numpy()[:, 0]
+                    "decoder_token_ids": np.full((len(TEXTS), 2), target.cls_id, "int32"),  # position 0: step 1
+                    "decoder_padding_mask": np.ones((len(TEXTS), 2), "int32")})["logits"].numpy()[:, 0]
     gaps = logits.max(axis=1) - logits[:, target.sep_id]
     bias = model.lm_head._bias.numpy()
     bias[target.sep_id] += np.median(gaps) + 1e-3
@@ -122,6 +124,12 @@ def test_tf_serving_loader_runs_every_signature_and_the_warmup(exported):
         with pytest.raises(tf.errors.InvalidArgumentError, match="request has 9 texts.*max_texts_per_request"):
             session(text=np.array(["x"] * 9, object))
         assert session(text=texts)["num_tokens"].shape == (4,)  # the session still serves after the refusals
+        warmup = [PredictionLog.FromString(record.numpy()).predict_log.request
+                  for record in tf.data.TFRecordDataset(str(exported["path"] / WARMUP_FILE))]
+        assert [list(request.inputs) for request in warmup] == [["text"], ["text"]]
+        for request in warmup:  # TF Serving replays them before it serves the version
+            answer = session(request.model_spec.signature_name, text=tf.make_ndarray(request.inputs["text"]))
+            assert answer["generated_text"].shape == (1,)
 
 
 def test_export_arguments_are_checked(exported, tmp_path):

@@ -5,12 +5,12 @@ TEMPORARY (export branch): this stand-in runs today's cached greedy search and i
 beams or sampling; the generation branch's module of the same name and signature replaces it at merge.
 
 Example:
->>> import numpy as np, keras_bert_zoo as kbz
+>>> import keras, keras_bert_zoo as kbz
 >>> model = kbz.BertEncoderDecoder(kbz.BertEncoder(100, 2, 2, 32, 64))
 >>> options = {"max_length": 6, "min_length": 0, "num_beams": 1, "length_penalty": 1.0, "no_repeat_ngram_size": 0,
 ...            "early_stopping": False, "do_sample": False, "top_k": 50, "top_p": 1.0, "seed": 0,
 ...            "start_token_id": 2, "end_token_id": 3, "pad_token_id": 0}
->>> ids, length = generate_ids(model, np.ones((2, 7), "int32"), np.ones((2, 7), "int32"), options)
+>>> ids, length = generate_ids(model, keras.ops.ones((2, 7), "int32"), keras.ops.ones((2, 7), "int32"), options)
 >>> tuple(ids.shape), int(length) <= 6
 ((2, 6), True)
 """
