@@ -48,6 +48,8 @@ MAX_NUM_BEAMS = 16  # a request's beams multiply the memory its rows take
 
 @dataclasses.dataclass(frozen=True)
 class Option:
+    """One generation option: its signature dtype, its default and the range a request's value must be in."""
+
     dtype: tf.DType
     default: object
     low: float = None  # inclusive bounds (None: unbounded)
