@@ -6,7 +6,7 @@ tf2onnx or LiteRT, and a TFLite one never loads tf2onnx. What each task serves i
 
 >>> import keras_bert_zoo as kbz
 >>> sorted(kbz.export.__all__)[:3]
-['GrpcModel', 'LocalModel', 'OnnxModel']
+['GrpcModel', 'LocalModel', 'OnnxGenerator']
 """
 
 from keras_bert_zoo.lazy import lazy_names
@@ -15,7 +15,10 @@ _LAZY = {
     "saved_model": "keras_bert_zoo.export.saved_model_export",
     "tflite": "keras_bert_zoo.export.tflite_export",
     "tflite_interpreter": "keras_bert_zoo.export.tflite_export",
+    "tflite_generator": "keras_bert_zoo.export.tflite_generator_export",
     "onnx": "keras_bert_zoo.export.onnx_export",
+    "onnx_generator": "keras_bert_zoo.export.onnx_generator_export",
+    "OnnxGenerator": "keras_bert_zoo.export.onnx_generator_export",
     "ServedModel": "keras_bert_zoo.export.saved_model_files",
     "next_version": "keras_bert_zoo.export.saved_model_files",
     "write_version": "keras_bert_zoo.export.saved_model_files",

@@ -28,6 +28,7 @@ import json
 from pathlib import Path
 
 from keras_bert_zoo.models import BertClassifier, BertMultipleChoice, BertPretrainer, BertSpanQA, BertTokenClassifier
+from keras_bert_zoo.models.encoder_decoder import BertEncoderDecoder
 from keras_bert_zoo.models.task import is_backbone
 from keras_bert_zoo.names import ENCODER_INPUTS
 
@@ -67,6 +68,9 @@ def _task(task_model, pair):
         return "question-answering", "extractive question answering (answer spans in a context)", "squad"
     if isinstance(task_model, BertMultipleChoice):
         return "multiple-choice", "multiple choice (a score per choice)", "multiple-choice"
+    if isinstance(task_model, BertEncoderDecoder):
+        return ("text2text-generation", "text generation, a generator (sequence to sequence: a BERT encoder reads the "
+                "text, a BERT decoder writes the answer, e.g. a summary or a translation)", "text2text-generation")
     if is_backbone(task_model):
         return "feature-extraction", "sentence embeddings (feature extraction)", "embeddings"
     return None, type(task_model).__name__, None
@@ -200,8 +204,7 @@ def _runtime_lines(fmt, name, input_names, instance, task_model):
             ", ".join(f"{key}=tf.constant([{_py(value)}])" for key, value in instance.items()) + "))",
             "```",
             "",
-            "A second signature, `from_ids`, takes the encoder's int32 " + _and(_encoder_input_names(task_model)) + ".",
-        ]
+        ] + _more_signatures(task_model)
     if fmt == "tflite":
         return [
             "LiteRT (`ai-edge-litert`) with tensorflow-text's TFLite kernels for the custom ops `FastBertNormalize`, "
@@ -230,6 +233,25 @@ def _runtime_lines(fmt, name, input_names, instance, task_model):
         f"Exported with its preprocessor, the file has the tokenizer's files and settings beside it "
         f"(`{name}.onnx.tokenizer/`, `{name}.onnx.preprocessing.json`), and `keras-bert-zoo predict {name}.onnx TEXT` "
         "(or `keras_bert_zoo.export.file_clients.OnnxModel`) takes raw text and answers as the SavedModel export does.",
+    ]
+
+
+def _more_signatures(task_model):
+    if not isinstance(task_model, BertEncoderDecoder):
+        return ["A second signature, `from_ids`, takes the encoder's int32 " +
+                _and(_encoder_input_names(task_model)) + "."]
+    from keras_bert_zoo.export.serving.generator import GENERATION_OPTIONS  # TensorFlow: for generators only
+
+    return [
+        "`serving_default` generates with the options fixed at export. The `generate` signature takes `text` and "
+        "every option as a scalar input (" + _and([f"`{name}`" for name in GENERATION_OPTIONS]) + "); scalars do "
+        "not fit REST's row format, so call it over gRPC or with REST's columnar `\"inputs\"` format. A third, "
+        "`from_ids`, takes the encoder's int32 `encoder_token_ids` and `encoder_padding_mask`.",
+        "",
+        "Outputs: `generated_text` (special tokens skipped, as transformers' `decode(skip_special_tokens=True)`), "
+        "`token_ids` (start token first, padded to the batch's longest) and `num_tokens`.",
+        "",
+        "From the command line: `keras-bert-zoo predict <base path> TEXT` prints the generated text.",
     ]
 
 

@@ -28,6 +28,7 @@ from keras_bert_zoo.export.saved_model_export import serving_graph
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import model_contract
 from keras_bert_zoo.models import BertPretrainer, BertTask
+from keras_bert_zoo.models.encoder_decoder import BertEncoderDecoder
 from keras_bert_zoo.models.task import is_backbone
 from keras_bert_zoo.names import ENCODER_INPUTS
 from keras_bert_zoo.progress import phase
@@ -57,6 +58,9 @@ def onnx(task_model, path, opset=17, card=None, *, preprocessor=None, pair=False
     Example:
     >>> onnx(kbz.BertSpanQA(encoder, preprocessor=preprocessor), "squad.onnx", opset=17)  # doctest: +SKIP
     """
+    if isinstance(task_model, BertEncoderDecoder):
+        raise NotImplementedError("A BertEncoderDecoder exports to ONNX as an encoder and a one-step decoder: "
+                                  "kbz.export.onnx_generator(model, folder).")
     if isinstance(task_model, BertPretrainer) or not (is_backbone(task_model) or isinstance(task_model, BertTask)):
         raise NotImplementedError(f"ONNX export of {type(task_model).__name__} is not written yet.")
     facts = check_facts(card)

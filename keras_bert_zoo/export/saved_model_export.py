@@ -57,6 +57,7 @@ def serving_graph(task_model, preprocessor, options=ServingOptions(), limits=Ser
 def saved_model(
     task_model, base_path, *, preprocessor=None, pair=False, warmup_examples=None, max_chars_per_text=1_000_000,
     max_texts_per_request=1_000, max_windows_per_context=1_000, encoder_batch_size=64, card=None,
+    target_tokenizer=None, generation=None,
 ):
     """Writes `<base_path>/<next version>/`, a SavedModel TF Serving loads, and returns its path.
 
@@ -81,6 +82,10 @@ def saved_model(
             the encoder runs on at once. Memory per request grows with these, not with the request
             (`keras_bert_zoo.export.serving.ServingLimits`); they are written to
             `assets.extra/serving_limits.json`.
+        target_tokenizer, generation: for a `BertEncoderDecoder` (`serving.generator`): the `BertTokenizer` whose
+            vocabulary the decoder writes (default: the preprocessor's) and the decoding options of
+            `serving_default` (a dict, e.g. {"max_length": 64, "num_beams": 4}); its `generate` signature
+            takes them per request.
         card: facts for the model card, `README.md` in the version folder (`keras_bert_zoo.export.model_card`):
             a dict with any of base_model, training_data, metrics {name: value}, command. The task, labels,
             limits, inputs and how to serve it are filled in without them.
@@ -89,6 +94,9 @@ def saved_model(
     """
     limits = ServingLimits(max_chars_per_text, max_texts_per_request, max_windows_per_context, encoder_batch_size)
     preprocessor, options = model_contract(task_model, preprocessor, pair)
+    if target_tokenizer is not None or generation is not None:
+        options = dataclasses.replace(options, target_tokenizer=target_tokenizer or options.target_tokenizer,
+                                      generation=generation or options.generation)
     graph = serving_graph(task_model, preprocessor, options, limits)
     facts = check_facts(card)
     with phase(f"exporting a SavedModel to {base_path}"):
@@ -97,6 +105,8 @@ def saved_model(
         archive.track(preprocessor)
         serve_text = archive.add_endpoint("serving_default", graph.serve_text, input_signature=graph.text_inputs)
         archive.add_endpoint("from_ids", graph.from_ids, input_signature=[graph.ids_inputs])
+        for name, (function, input_signature) in graph.endpoints.items():
+            archive.add_endpoint(name, function, input_signature=input_signature)
         warmup = warmup_inputs(graph.default_warmup if warmup_examples is None else warmup_examples, graph.text_inputs)
         for batch in warmup:  # a warmup request that fails would make TF Serving refuse the version
             serve_text(*[batch[spec.name] for spec in graph.text_inputs])

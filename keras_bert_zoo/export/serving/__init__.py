@@ -15,12 +15,12 @@ True
 
 import dataclasses
 
-from keras_bert_zoo.export.serving import classifier, encoder, multiple_choice, span_qa, token_classifier
+from keras_bert_zoo.export.serving import classifier, encoder, generator, multiple_choice, span_qa, token_classifier
 from keras_bert_zoo.export.serving.graph import OutputSchema, ServingGraph, ServingLimits, ServingOptions, TaskServing
 from keras_bert_zoo.models.task import is_backbone
 
 TASKS = {task.kind: task for task in (classifier.SERVING, token_classifier.SERVING, span_qa.SERVING,
-                                      multiple_choice.SERVING, encoder.SERVING)}
+                                      multiple_choice.SERVING, encoder.SERVING, generator.SERVING)}
 SCHEMAS = {schema.names: schema for task in TASKS.values() for schema in task.schemas}
 
 

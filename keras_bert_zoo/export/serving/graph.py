@@ -140,6 +140,8 @@ class ServingOptions:
     n_best: int = 20
     max_answer_length: int = 30
     null_score_threshold: float = 0.0
+    target_tokenizer: object = None  # a generator's, when its decoder writes another vocabulary than it reads
+    generation: dict = None  # a generator's decoding options (`serving.generator.GENERATION_OPTIONS`)
 
 
 @dataclasses.dataclass
@@ -151,6 +153,7 @@ class ServingGraph:
     from_ids: Callable  # dict of int32 encoder inputs -> dict of dense outputs
     ids_inputs: dict  # tf.TensorSpec per encoder input
     default_warmup: list  # warmup examples, each a dict {input name: string (or list of strings)}
+    endpoints: dict = dataclasses.field(default_factory=dict)  # more signatures: name -> (function, input specs)
 
 
 def text_graph(preprocessor, from_ids, pair=False, limits=ServingLimits()):

@@ -1,0 +1,192 @@
+"""ONNX export of a `BertEncoderDecoder`: an encoder graph and a one-step decoder graph with caches (tf2onnx), and
+`OnnxGenerator`, the numpy + onnxruntime decoding loop over them, which gives the SavedModel's ids.
+
+A decoding loop does not fit one ONNX graph that onnxruntime runs well, so the export writes, into the folder
+`path`:
+
+- `encoder.onnx`: `encoder_token_ids`, `encoder_padding_mask` int32 [batch, source] -> `cross_cache` float32
+  [layers, batch, 2, source, heads, head_dim], each decoder layer's cross-attention keys and values of the encoded
+  text, computed once (the encoded states enter the decoder only through them);
+- `decoder_step.onnx`: `token_ids` int32 [batch, 1] (the last token), `index` int32 [] (its position),
+  `encoder_padding_mask`, `self_cache` float32 [layers, batch, 2, max_length, heads, head_dim] and `cross_cache` ->
+  `logits` float32 [batch, vocab] of the next token and `new_self_cache`, the cache with this step's keys and
+  values written at `index`;
+- `generator.json`: the start, end and padding ids (the target tokenizer's [CLS], [SEP], [PAD]), the shapes of the
+  caches and the decoder's positions.
+
+The tokenizer stays outside, as in `onnx_export`: feed the ids the model's `BertPreprocessor` makes.
+`OnnxGenerator(folder).generate(ids, mask, max_length)` decodes greedily, as the SavedModel's default does.
+
+Example:
+>>> folder = onnx_generator(model, "saved_models/summarizer_onnx")  # doctest: +SKIP
+>>> inputs = model.preprocessor(["a long article ..."])  # doctest: +SKIP
+>>> OnnxGenerator(folder).generate(inputs["token_ids"].numpy(), inputs["padding_mask"].numpy(), 32)  # doctest: +SKIP
+"""
+
+import json
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import onnx
+import tensorflow as tf
+import tf2onnx
+from onnx import save_model
+
+from keras_bert_zoo.export.onnx_export import _erfc_as_erf, _inputs_to_initializers  # the encoder export's own
+from keras_bert_zoo.export.saved_model_files import write_file
+from keras_bert_zoo.export.serving.generator import target_tokenizer_of
+from keras_bert_zoo.progress import phase
+
+ENCODER_FILE, STEP_FILE, CONFIG_FILE = "encoder.onnx", "decoder_step.onnx", "generator.json"
+
+
+def _dynamic_update_slice_as_scatter(ctx, node, name, args):
+    """tf2onnx handler: XLA's DynamicUpdateSlice (Keras' `ops.slice_update`, which writes the attention caches) as
+    ScatterND, the update's index grid offset by the start indices (clamped into the operand, as XLA clamps them)."""
+    operand, update, starts = node.input
+    rank = ctx.get_shape(starts)[0]
+    int64 = onnx.TensorProto.INT64
+    update_shape = ctx.make_node("Shape", [update]).output[0]
+    room = ctx.make_node("Sub", [ctx.make_node("Shape", [operand]).output[0], update_shape]).output[0]
+    starts = ctx.make_node("Cast", [starts], attr={"to": int64}).output[0]
+    zero = ctx.make_const(tf2onnx.utils.make_name(f"{name}_zero"), np.zeros(rank, np.int64)).output[0]
+    starts = ctx.make_node("Min", [ctx.make_node("Max", [starts, zero]).output[0], room]).output[0]
+    last_axis = ctx.make_const(tf2onnx.utils.make_name(f"{name}_last"), np.array([-1], np.int64)).output[0]
+    grids = []
+    for axis in range(rank):
+        at = ctx.make_const(tf2onnx.utils.make_name(f"{name}_at"), np.array(axis, np.int64)).output[0]
+        start = ctx.make_node("Gather", [starts, at]).output[0]
+        size = ctx.make_node("Gather", [update_shape, at]).output[0]
+        end = ctx.make_node("Add", [start, size]).output[0]
+        one = ctx.make_const(tf2onnx.utils.make_name(f"{name}_one"), np.array(1, np.int64)).output[0]
+        positions = ctx.make_node("Range", [start, end, one]).output[0]
+        along = np.ones(rank, np.int64)
+        along[axis] = -1
+        shape = ctx.make_const(tf2onnx.utils.make_name(f"{name}_shape"), along).output[0]
+        grid = ctx.make_node("Expand", [ctx.make_node("Reshape", [positions, shape]).output[0], update_shape])
+        grids.append(ctx.make_node("Unsqueeze", [grid.output[0], last_axis]).output[0])
+    indices = ctx.make_node("Concat", grids, attr={"axis": -1}).output[0]
+    node.type = "ScatterND"
+    ctx.replace_inputs(node, [operand, indices, update])
+
+
+HANDLERS = {"Erfc": (_erfc_as_erf, []), "XlaDynamicUpdateSlice": (_dynamic_update_slice_as_scatter, [])}
+
+
+def _convert(function, specs, variables, opset, path):
+    """Converts `function(*inputs, values)` with the variables' values as graph inputs (made initializers
+    afterwards, as `onnx_export` does: frozen constants multiply tf2onnx's memory) and writes it to `path`."""
+    weights = {f"weight_{i}": variable for i, variable in enumerate(variables)}
+    signature = [*specs, [tf.TensorSpec(v.shape, v.dtype, name=name) for name, v in weights.items()]]
+
+    def stateless(*args):
+        with keras.StatelessScope(state_mapping=list(zip(variables, args[-1]))):
+            return function(*args[:-1])
+
+    with phase(f"converting to ONNX: {path}"):
+        model_proto, _ = tf2onnx.convert.from_function(tf.function(stateless, input_signature=signature),
+                                                       input_signature=signature, opset=opset,
+                                                       custom_op_handlers=HANDLERS)
+    _inputs_to_initializers(model_proto.graph, weights)
+    write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
+
+
+def _zeros_cache(batch, length, encoder):
+    return tf.zeros((batch, 2, length, encoder.num_heads, encoder.hidden_dim // encoder.num_heads))
+
+
+def onnx_generator(model, path, opset=17, *, target_tokenizer=None):
+    """Writes `model` (a `BertEncoderDecoder` with its preprocessor) as `encoder.onnx`, `decoder_step.onnx` and
+    `generator.json` into the folder `path`; returns the folder. `target_tokenizer`: the `BertTokenizer` the decoder
+    writes (default: the preprocessor's), which gives the start, end and padding ids."""
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is None and target_tokenizer is None:
+        raise ValueError("This BertEncoderDecoder has no preprocessor: give target_tokenizer= (its [CLS], [SEP] "
+                         "and [PAD] start, end and pad the output).")
+    tokenizer = target_tokenizer_of(model, preprocessor, target_tokenizer)
+    encoder, folder = model.encoder, Path(path)
+    ids = tf.TensorSpec((None, None), tf.int32, name="encoder_token_ids")
+    mask = tf.TensorSpec((None, None), tf.int32, name="encoder_padding_mask")
+    cache_shape = (None, None, 2, None, encoder.num_heads, encoder.hidden_dim // encoder.num_heads)
+
+    def encode(token_ids, padding_mask):
+        encoded = encoder({"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids),
+                           "padding_mask": padding_mask}, training=False)["sequence_output"]
+        batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
+        start = tf.zeros((batch, 1, encoder.hidden_dim), encoded.dtype)  # only the cross caches are kept
+        with warnings.catch_warnings():  # Keras warns of the softmax over this unused one-token self-attention
+            warnings.simplefilter("ignore", UserWarning)
+            caches = [layer(start, encoded, encoder_padding_mask=padding_mask,
+                            self_attention_cache=_zeros_cache(batch, 1, encoder), self_attention_cache_update_index=0,
+                            cross_attention_cache=_zeros_cache(batch, length, encoder),
+                            cross_attention_cache_update_index=0)[2] for layer in model.decoder_layers]
+        return {"cross_cache": tf.stack(caches)}
+
+    def step(token_ids, index, padding_mask, self_cache, cross_cache):
+        x = model.embed_decoder_tokens(token_ids, start_index=index)
+        encoded_shape = tf.zeros((tf.shape(token_ids)[0], tf.shape(padding_mask)[1], encoder.hidden_dim), x.dtype)
+        caches = []
+        for i, layer in enumerate(model.decoder_layers):
+            x, layer_cache, _ = layer(x, encoded_shape, encoder_padding_mask=padding_mask,
+                                      self_attention_cache=self_cache[i], self_attention_cache_update_index=index,
+                                      cross_attention_cache=cross_cache[i], cross_attention_cache_update_index=None)
+            caches.append(layer_cache)
+        logits = model.lm_head(x, mask_positions=tf.zeros_like(token_ids))[:, 0, :]
+        return {"logits": tf.cast(logits, tf.float32), "new_self_cache": tf.stack(caches)}
+
+    folder.mkdir(parents=True, exist_ok=True)
+    _convert(encode, [ids, mask], model.weights, opset, folder / ENCODER_FILE)
+    step_specs = [tf.TensorSpec((None, 1), tf.int32, name="token_ids"), tf.TensorSpec((), tf.int32, name="index"),
+                  mask, tf.TensorSpec(cache_shape, tf.float32, name="self_cache"),
+                  tf.TensorSpec(cache_shape, tf.float32, name="cross_cache")]
+    _convert(step, step_specs, model.weights, opset, folder / STEP_FILE)
+    config = {"start_token_id": tokenizer.cls_id, "end_token_id": tokenizer.sep_id, "pad_token_id": tokenizer.pad_id,
+              "num_layers": encoder.num_layers, "num_heads": encoder.num_heads,
+              "head_dim": encoder.hidden_dim // encoder.num_heads, "max_positions": encoder.max_sequence_length}
+    write_file(folder / CONFIG_FILE, lambda tmp: tmp.write_text(json.dumps(config, indent=1)))
+    return folder
+
+
+class OnnxGenerator:
+    """Greedy decoding over an `onnx_generator` folder with onnxruntime: the SavedModel's `token_ids`.
+
+    Example:
+    >>> OnnxGenerator("summarizer_onnx").generate(ids, mask, max_length=32)  # doctest: +SKIP
+    """
+
+    def __init__(self, folder):
+        import onnxruntime  # loaded for ONNX files only
+
+        folder = Path(folder)
+        self.config = json.loads((folder / CONFIG_FILE).read_text())
+        options = {"providers": ["CPUExecutionProvider"]}
+        self.encoder = onnxruntime.InferenceSession(str(folder / ENCODER_FILE), **options)
+        self.step = onnxruntime.InferenceSession(str(folder / STEP_FILE), **options)
+
+    def generate(self, encoder_token_ids, encoder_padding_mask, max_length=20):
+        """Token ids [batch, length <= max_length]: the start token, then the most likely token each step; after a
+        row's end token, padding (as `model.generate` and the SavedModel's `token_ids`)."""
+        config = self.config
+        if not 2 <= max_length <= config["max_positions"]:
+            raise ValueError(f"max_length={max_length} must be in [2, {config['max_positions']}].")
+        ids = np.asarray(encoder_token_ids, np.int32)
+        mask = np.asarray(encoder_padding_mask, np.int32)
+        (cross_cache,) = self.encoder.run(None, {"encoder_token_ids": ids, "encoder_padding_mask": mask})
+        batch = len(ids)
+        self_cache = np.zeros((config["num_layers"], batch, 2, max_length, config["num_heads"], config["head_dim"]),
+                              np.float32)
+        tokens = np.full((batch, max_length), config["pad_token_id"], np.int32)
+        tokens[:, 0] = config["start_token_id"]
+        done = np.zeros(batch, bool)
+        length = 1
+        while length < max_length and not done.all():
+            logits, self_cache = self.step.run(None, {
+                "token_ids": tokens[:, length - 1:length], "index": np.array(length - 1, np.int32),
+                "encoder_padding_mask": mask, "self_cache": self_cache, "cross_cache": cross_cache})
+            chosen = np.where(done, config["pad_token_id"], logits.argmax(axis=-1)).astype(np.int32)
+            tokens[:, length] = chosen
+            done |= chosen == config["end_token_id"]
+            length += 1
+        return tokens[:, :length]

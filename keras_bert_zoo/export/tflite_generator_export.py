@@ -1,0 +1,89 @@
+"""TFLite (LiteRT) export of a `BertEncoderDecoder`: raw text in, generated token ids out, with the tokenizer, the
+encoder and the cached decoding loop inside the .tflite.
+
+What LiteRT runs: tensorflow-text's tokenizer kernels (registered by `tflite_export.tflite_interpreter`, as for the
+other tasks), the encoder, and the decoding loop as a WHILE whose caches are written with DYNAMIC_UPDATE_SLICE.
+What it cannot run: turning the ids back into text. The WordPiece decoding (`serving.wordpiece_decoding`) joins
+strings with `tf.strings.reduce_join`, which has no LiteRT kernel (only TensorFlow's Flex delegate has it, and the
+LiteRT wheel does not ship that), so the file answers `token_ids` [batch, longest] and `num_tokens` [batch] as the
+SavedModel does, and the host decodes them with the target vocabulary (e.g. transformers'
+`BertTokenizer.decode(ids, skip_special_tokens=True)`, which the SavedModel's `generated_text` equals). The
+generation options are fixed at export (`generation=`, as the SavedModel's `serving_default`); the file has no
+request limits, so bound batches before calling it.
+
+Example:
+>>> path = tflite_generator(summarizer, "summarizer.tflite", generation={"max_length": 32})  # doctest: +SKIP
+>>> runner = tflite_interpreter(path).get_signature_runner()  # doctest: +SKIP
+>>> runner(text=np.array(["a long article ..."], object))["token_ids"]  # doctest: +SKIP
+"""
+
+import contextlib
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+from keras.src.backend.tensorflow import numpy as backend_numpy
+
+from keras_bert_zoo.export.saved_model_files import write_file
+from keras_bert_zoo.export.serving.generator import generation_defaults, row_lengths, target_tokenizer_of
+from keras_bert_zoo.models.encoder_decoder.generation import generate_ids
+from keras_bert_zoo.progress import phase
+
+
+def _argmax(x, axis=None, keepdims=False):
+    if axis is None:
+        x, axis = tf.reshape(x, [-1]), 0
+    result = tf.argmax(x, axis=axis, output_type=tf.int32)
+    return tf.expand_dims(result, axis) if keepdims else result
+
+
+@contextlib.contextmanager
+def _argmax_without_bitwise_and():
+    """Traces `keras.ops.argmax` as a plain `tf.argmax`: Keras' TensorFlow argmax orders -0.0 before 0.0 with a
+    BitwiseAnd that LiteRT has no kernel for (logits never need that order)."""
+    keras_argmax = backend_numpy.argmax
+    backend_numpy.argmax = _argmax
+    try:
+        yield
+    finally:
+        backend_numpy.argmax = keras_argmax
+
+
+def tflite_generator(model, path, *, target_tokenizer=None, generation=None):
+    """Writes `model` (a `BertEncoderDecoder` with its preprocessor) as a .tflite taking `text` [batch] strings and
+    returning `token_ids` and `num_tokens` (see the module docstring); returns its path.
+
+    target_tokenizer, generation: as for `kbz.export.saved_model`: the `BertTokenizer` the decoder writes (its
+    [CLS], [SEP], [PAD] start, end and pad the ids) and the decoding options (a dict)."""
+    path = Path(path)
+    if path.suffix != ".tflite":
+        raise ValueError(f"The TFLite file name must end in '.tflite', got {str(path)!r}.")
+    preprocessor = model.preprocessor
+    if preprocessor is None:
+        raise ValueError("This BertEncoderDecoder has no preprocessor to put in the .tflite: build it with "
+                         "preprocessor=kbz.load_preprocessor(...).")
+    tokenizer = target_tokenizer_of(model, preprocessor, target_tokenizer)
+    options = generation_defaults(generation, model.encoder.max_sequence_length)
+    options |= {"start_token_id": tokenizer.cls_id, "end_token_id": tokenizer.sep_id, "pad_token_id": tokenizer.pad_id}
+
+    def serve(text):
+        inputs = preprocessor(text)
+        ids, _ = generate_ids(model, inputs["token_ids"], inputs["padding_mask"],
+                              {name: tf.constant(value) for name, value in options.items()})
+        num_tokens = row_lengths(ids, tokenizer.sep_id)
+        return {"token_ids": ids[:, :tf.reduce_max(tf.concat([num_tokens, [0]], axis=0))], "num_tokens": num_tokens}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(preprocessor)
+    with phase(f"converting to TFLite: {path}"), tempfile.TemporaryDirectory() as saved_model_dir:
+        with _argmax_without_bitwise_and():
+            archive.add_endpoint("serving_default", serve, input_signature=[tf.TensorSpec([None], tf.string,
+                                                                                          name="text")])
+            archive.write_out(saved_model_dir, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.allow_custom_ops = True  # tensorflow-text's tokenizer kernels
+        content = converter.convert()
+    return write_file(path, lambda tmp: tmp.write_bytes(content))
