@@ -197,9 +197,12 @@ def test_a_bad_option_is_named(option, value, message):
         model.generate(inputs, **{**BASE, "pad_token_id": 0, option: value})
 
 
-def test_a_bad_run_time_option_is_named(models, run_time):
+def test_a_bad_run_time_option_is_named_and_an_empty_batch_answers(models, run_time):
     with pytest.raises(tf.errors.InvalidArgumentError, match="generate: num_beams must be >= 1"):
         run_time(models[2], **BASE, num_beams=0)
+    empty = {name: value[:0] for name, value in models[2].items()}
+    for beams in (1, 3):
+        assert run_time(empty, **BASE, num_beams=beams).shape[0] == 0
 
 
 def test_generate_names_what_it_lacks():

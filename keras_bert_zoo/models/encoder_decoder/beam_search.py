@@ -124,4 +124,4 @@ def beam_search(model, encoder_token_ids, encoder_padding_mask, options):
     best = loop[5]
     lengths = best["lengths"][:, 0]
     ids = tf.where(positions[None, :] < lengths[:, None], best["sequences"][:, 0], pad)
-    return ids, tf.reduce_max(lengths)
+    return ids, tf.maximum(tf.reduce_max(lengths), 1)  # an empty batch has the start token's column

@@ -43,6 +43,8 @@ def start(model, encoder_token_ids, encoder_padding_mask, start_token_id, max_le
     """Runs the encoder and the decoder's first step (the start token at position 0): the logits [rows, vocab] of
     the first generated token and the `DecoderState` after it, with self caches of `max_length` positions."""
     encoder = model.encoder
+    encoder_token_ids = tf.cast(encoder_token_ids, tf.int32)
+    encoder_padding_mask = tf.cast(encoder_padding_mask, tf.int32)
     encoded = encoder({"token_ids": encoder_token_ids, "segment_ids": tf.zeros_like(encoder_token_ids),
                        "padding_mask": encoder_padding_mask})["sequence_output"]
     rows, source = tf.shape(encoded)[0], tf.shape(encoded)[1]

@@ -93,7 +93,6 @@ def generate_ids(model, encoder_token_ids, encoder_padding_mask, options):
     checks = check_options(options, model.encoder.max_sequence_length, model.encoder.vocabulary_size)
     with tf.control_dependencies(checks):
         encoder_token_ids = tf.identity(tf.cast(encoder_token_ids, tf.int32))
-    encoder_padding_mask = tf.cast(encoder_padding_mask, tf.int32)
     return decoding_step.branch(
         options["num_beams"] > 1,
         lambda: beam_search(model, encoder_token_ids, encoder_padding_mask, options),

@@ -9,7 +9,7 @@ Example:
 >>> scores = block_repeated_ngrams(np.zeros((1, 8), "float32"), tokens, length=4, ngram_size=2)
 >>> np.isinf(scores.numpy()[0]).nonzero()[0].tolist()
 [6]
->>> forbid_early_end(np.zeros((1, 8), "float32"), length=4, min_length=5, end_token_id=3).numpy()[0, 3]
+>>> float(forbid_early_end(np.zeros((1, 8), "float32"), length=4, min_length=5, end_token_id=3)[0, 3])
 -inf
 """
 
