@@ -174,39 +174,6 @@ def test_task_contract_keras_file_and_mixed_precision():
         kbz.BertEncoderDecoder(kbz.DistilBertEncoder(50, 2, 2, 32, 64))
 
 
-def hf_generate(model, inputs, **settings):
-    with torch.no_grad():
-        return model.generate(**torch_seq2seq(inputs), num_beams=1, do_sample=False, **settings).numpy()
-
-
-@pytest.mark.parametrize("tie", [False, True])
-def test_greedy_generate_gives_transformers_token_ids(hf_folders, tie):
-    """Cached greedy decoding = EncoderDecoderModel.generate(num_beams=1): with an end token no row reaches,
-    then with one that ends rows at different steps (pad after it, the output as long as the longest row)."""
-    theirs, folder = hf_folders[tie]
-    ours = kbz.load(folder)
-    inputs = {key: value for key, value in seq2seq_inputs(batch=4).items() if key.startswith("encoder_")}
-    settings = dict(max_length=12, decoder_start_token_id=2, eos_token_id=3, pad_token_id=0)
-    unended = ours.generate(inputs, max_length=12, start_token_id=2, end_token_id=3)
-    np.testing.assert_array_equal(unended, hf_generate(theirs, inputs, **settings))
-    assert unended.shape == (4, 12) and (unended[:, 0] == 2).all()
-    end = int(unended[0, 4])  # row 0 ends at step 4, the others where this token first comes, or never
-    ended = ours.generate(inputs, max_length=12, start_token_id=2, end_token_id=end)
-    np.testing.assert_array_equal(ended, hf_generate(theirs, inputs, **{**settings, "eos_token_id": end}))
-    assert ended[0, 4] == end and (ended[0, 5:] == 0).all()
-
-
-def test_generate_names_what_it_lacks():
-    model = kbz.BertEncoderDecoder(kbz.BertEncoder(50, 1, 2, 32, 64))
-    inputs = {"encoder_token_ids": np.ones((1, 3), "int32"), "encoder_padding_mask": np.ones((1, 3), "int32")}
-    with pytest.raises(ValueError, match="start_token_id is needed: the model has no preprocessor"):
-        model.generate(inputs)
-    with pytest.raises(ValueError, match="max_length=513: it counts the start token and the decoder has 512"):
-        model.generate(inputs, max_length=513, start_token_id=2, end_token_id=3)
-    with pytest.raises(ValueError, match="encoder_inputs lacks encoder_padding_mask"):
-        model.generate({"encoder_token_ids": inputs["encoder_token_ids"]}, start_token_id=2, end_token_id=3)
-
-
 def test_shared_model_trains_one_set_of_weights():
     model = kbz.BertEncoderDecoder(kbz.BertEncoder(50, 1, 2, 32, 64, max_sequence_length=40),
                                    share_encoder_decoder=True)

@@ -1,28 +1,112 @@
-"""`generate_ids`: the one entry point exports call to decode with a `BertEncoderDecoder`, every option a run-time
-value.
+"""Generation for `BertEncoderDecoder`: the options, their checks, and the choice of search.
 
-TEMPORARY (export branch): this stand-in runs today's cached greedy search and ignores the options that choose
-beams or sampling; the generation branch's module of the same name and signature replaces it at merge.
+`generate_ids(model, encoder_token_ids, encoder_padding_mask, options)` is what `model.generate` and the exported
+SavedModel call. `options` holds every name of `DEFAULTS` plus `start_token_id` and `end_token_id`; each value is
+a Python number or a scalar tensor known only at run time (int32; float32 `length_penalty` and `top_p`; bool
+`early_stopping` and `do_sample`), so one traced graph serves every setting: `num_beams` 1 runs
+`greedy_search` (greedy, or sampling with `do_sample`), more runs `beam_search`. It returns (ids [batch,
+max_length] int32 padded with `pad_token_id`, length: an int32 scalar, how many columns are real). XLA
+(`jit_compile=True`) needs `max_length` and `num_beams` as Python numbers: they set the shapes.
+
+Bad options are named: a `ValueError` for Python values, an `InvalidArgumentError` at run time for tensors.
 
 Example:
->>> import keras, keras_bert_zoo as kbz
+>>> import numpy as np, keras_bert_zoo as kbz
 >>> model = kbz.BertEncoderDecoder(kbz.BertEncoder(100, 2, 2, 32, 64))
->>> options = {"max_length": 6, "min_length": 0, "num_beams": 1, "length_penalty": 1.0, "no_repeat_ngram_size": 0,
-...            "early_stopping": False, "do_sample": False, "top_k": 50, "top_p": 1.0, "seed": 0,
-...            "start_token_id": 2, "end_token_id": 3, "pad_token_id": 0}
->>> ids, length = generate_ids(model, keras.ops.ones((2, 7), "int32"), keras.ops.ones((2, 7), "int32"), options)
->>> tuple(ids.shape), int(length) <= 6
-((2, 6), True)
+>>> ids, mask = np.ones((2, 7), "int32"), np.ones((2, 7), "int32")
+>>> options = options_with_defaults(max_length=6, num_beams=2, start_token_id=2, end_token_id=3)
+>>> tuple(generate_ids(model, ids, mask, options)[0].shape)
+(2, 6)
+>>> generate_ids(model, ids, mask, {**options, "top_p": 0.0})
+Traceback (most recent call last):
+...
+ValueError: generate: top_p=0.0 must be in (0, 1].
 """
 
-from keras_bert_zoo.models.encoder_decoder import greedy_search
+import math
+
+import tensorflow as tf  # options as run-time tensors (the SavedModel's inputs)
+
+from keras_bert_zoo.models.encoder_decoder import decoding_step
+from keras_bert_zoo.models.encoder_decoder.beam_search import beam_search
+from keras_bert_zoo.models.encoder_decoder.greedy_search import greedy_search
+
+# name -> default, as transformers' GenerationConfig has them (top_k 50 applies only with do_sample).
+DEFAULTS = dict(max_length=20, min_length=0, num_beams=1, length_penalty=1.0, no_repeat_ngram_size=0,
+                early_stopping=False, do_sample=False, top_k=50, top_p=1.0, seed=0, pad_token_id=0)
+TOKENS = ("start_token_id", "end_token_id", "pad_token_id")
+DTYPES = {**{name: tf.int32 for name in (*DEFAULTS, *TOKENS)}, "length_penalty": tf.float32, "top_p": tf.float32,
+          "early_stopping": tf.bool, "do_sample": tf.bool}
+SHAPE_OPTIONS = ("max_length", "num_beams")  # XLA needs them as Python numbers
+
+
+def options_with_defaults(**options):
+    """`options` completed with `DEFAULTS`; a name generation does not know, or a missing token id, is an error."""
+    unknown = set(options) - set(DTYPES)
+    if unknown:
+        raise TypeError(f"generate: unknown option {', '.join(sorted(unknown))}; the options are "
+                        f"{', '.join(sorted(DTYPES))}.")
+    missing = [name for name in TOKENS if name not in options and name not in DEFAULTS]
+    if missing:
+        raise TypeError(f"generate: {', '.join(missing)} is needed.")
+    return {**DEFAULTS, **options}
+
+
+def _rules(options, positions, vocabulary_size):
+    """(name, holds, what it must be) of every option."""
+    o = options
+    rules = [
+        ("max_length", (o["max_length"] >= 2) & (o["max_length"] <= positions),
+         f"must be in [2, {positions}]: it counts the start token and the decoder has {positions} positions"),
+        ("min_length", (o["min_length"] >= 0) & (o["min_length"] <= o["max_length"]),
+         "must be in [0, max_length]"),
+        ("num_beams", o["num_beams"] >= 1, "must be >= 1"),
+        ("no_repeat_ngram_size", o["no_repeat_ngram_size"] >= 0, "must be >= 0 (0: no n-gram blocking)"),
+        ("top_k", o["top_k"] >= 0, "must be >= 0 (0: no top-k filtering)"),
+        ("top_p", (o["top_p"] > 0) & (o["top_p"] <= 1), "must be in (0, 1]"),
+    ]
+    rules += [(name, (o[name] >= 0) & (o[name] < vocabulary_size), f"must be a token id in [0, {vocabulary_size})")
+              for name in TOKENS]
+    return rules
+
+
+def check_options(options, positions, vocabulary_size):
+    """Raises a `ValueError` naming the first bad option among Python values; returns the run-time checks
+    (`tf.debugging.Assert` ops) of those that are tensors."""
+    checks = []
+    for name, holds, requirement in _rules(options, positions, vocabulary_size):
+        if isinstance(holds, bool):
+            if not holds:
+                raise ValueError(f"generate: {name}={options[name]!r} {requirement}.")
+        else:
+            checks.append(tf.debugging.Assert(holds, [f"generate: {name} {requirement}; it is", options[name]]))
+    penalty = options["length_penalty"]
+    if isinstance(penalty, (int, float)) and not math.isfinite(penalty):
+        raise ValueError(f"generate: length_penalty={penalty} must be a finite number.")
+    return checks
 
 
 def generate_ids(model, encoder_token_ids, encoder_padding_mask, options):
-    """Token ids int32 [batch, max_length] (padded with `pad_token_id`) and the real length, an int32 scalar.
+    """(ids [batch, max_length] int32 padded with `pad_token_id`, length int32): see the module's docstring."""
+    options = {name: value if isinstance(value, (bool, int, float)) else tf.cast(value, DTYPES[name])
+               for name, value in options_with_defaults(**options).items()}
+    checks = check_options(options, model.encoder.max_sequence_length, model.encoder.vocabulary_size)
+    with tf.control_dependencies(checks):
+        encoder_token_ids = tf.identity(tf.cast(encoder_token_ids, tf.int32))
+    return decoding_step.branch(
+        options["num_beams"] > 1,
+        lambda: beam_search(model, encoder_token_ids, encoder_padding_mask, options),
+        lambda: greedy_search(model, encoder_token_ids, encoder_padding_mask, options))
 
-    `options`: a dict of max_length, min_length, num_beams, length_penalty, no_repeat_ngram_size, early_stopping,
-    do_sample, top_k, top_p, seed, start_token_id, end_token_id, pad_token_id, each a scalar (a tensor known only
-    at run time inside a `tf.function`)."""
-    return greedy_search.greedy_search(model, encoder_token_ids, encoder_padding_mask, options["max_length"],
-                                       options["start_token_id"], options["end_token_id"], options["pad_token_id"])
+
+def compiled(model, static, jit_compile=False):
+    """`generate_ids` as one `tf.function` of (encoder_token_ids, encoder_padding_mask, {option: scalar tensor})
+    with the options of `static` ({name: Python value}: the shapes, and `do_sample`) fixed: traced once for
+    them, every other option a run-time input."""
+    run_time = {name: tf.TensorSpec((), dtype) for name, dtype in DTYPES.items() if name not in static}
+    ids = tf.TensorSpec((None, None), tf.int32)
+
+    def generate(encoder_token_ids, encoder_padding_mask, values):
+        return generate_ids(model, encoder_token_ids, encoder_padding_mask, {**values, **static})
+
+    return tf.function(generate, input_signature=[ids, ids, run_time], jit_compile=jit_compile)

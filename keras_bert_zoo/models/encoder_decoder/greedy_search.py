@@ -1,88 +1,59 @@
-"""Greedy decoding for `BertEncoderDecoder` with caches: the encoder runs once, each layer's cross-attention keys and
-values are computed once, self-attention keys and values are cached per step (keras-hub's `TransformerDecoder`
-caches). It gives the token ids transformers' `EncoderDecoderModel.generate(num_beams=1, do_sample=False)` gives.
+"""One hypothesis per row, cached: the most likely next token at each step (greedy), or one drawn after top-k /
+top-p filtering (`do_sample`), after the min-length and n-gram rules. It gives the token ids transformers'
+`EncoderDecoderModel.generate(num_beams=1)` gives: after a row's end token, the pad token; the loop stops when
+every row has ended or `max_length` tokens (the start token counted) are there.
 
 Example:
 >>> import numpy as np, keras_bert_zoo as kbz
+>>> from keras_bert_zoo.models.encoder_decoder import generation
 >>> model = kbz.BertEncoderDecoder(kbz.BertEncoder(100, 2, 2, 32, 64))
->>> ids = model.generate({"encoder_token_ids": np.ones((2, 7), "int32"),
-...                       "encoder_padding_mask": np.ones((2, 7), "int32")},
-...                      max_length=6, start_token_id=2, end_token_id=3)
->>> ids.shape[0], ids.shape[1] <= 6, ids[:, 0].tolist()
-(2, True, [2, 2])
+>>> options = generation.options_with_defaults(max_length=6, start_token_id=2, end_token_id=3, pad_token_id=0)
+>>> ids, length = greedy_search(model, np.ones((2, 7), "int32"), np.ones((2, 7), "int32"), options)
+>>> tuple(ids.shape), ids[:, 0].numpy().tolist()
+((2, 6), [2, 2])
 """
 
-import keras
-from keras import ops
+import tensorflow as tf  # tf.while_loop over run-time lengths
+
+from keras_bert_zoo.models.encoder_decoder import decoding_step, logits_processors, sampling
 
 
-def _step_logits(model, token_ids, index, encoded, encoder_padding_mask, self_caches, cross_caches, first):
-    """Logits [batch, vocab] of the next token after `token_ids` [batch, 1] at position `index`, and the caches."""
-    x = model.embed_decoder_tokens(token_ids, start_index=index)
-    new_self, new_cross = [], []
-    for layer, self_cache, cross_cache in zip(model.decoder_layers, self_caches, cross_caches):
-        x, self_cache, cross_cache = layer(
-            x, encoded, encoder_padding_mask=encoder_padding_mask,
-            self_attention_cache=self_cache, self_attention_cache_update_index=index,
-            cross_attention_cache=cross_cache, cross_attention_cache_update_index=0 if first else None)
-        new_self.append(self_cache)
-        new_cross.append(cross_cache)
-    logits = model.lm_head(x, mask_positions=ops.zeros_like(token_ids))[:, 0, :]
-    return ops.cast(logits, "float32"), new_self, new_cross
+def _choose(scores, options, step):
+    def greedy():
+        return tf.argmax(scores, axis=-1, output_type=tf.int32)
+
+    def sample():
+        return sampling.draw(sampling.warp(scores, options), options["seed"], step)
+
+    return decoding_step.branch(options["do_sample"], sample, greedy)
 
 
-def greedy_search(model, encoder_token_ids, encoder_padding_mask, max_length, start_token_id, end_token_id,
-                  pad_token_id):
-    """Token ids [batch, max_length]: `start_token_id`, then the most likely token at each step; after a row's
-    `end_token_id`, `pad_token_id`. Also returns how many steps ran (the output's real length)."""
-    encoder = model.encoder
-    encoded = encoder({"token_ids": encoder_token_ids, "segment_ids": ops.zeros_like(encoder_token_ids),
-                       "padding_mask": encoder_padding_mask})["sequence_output"]
-    batch = ops.shape(encoder_token_ids)[0]
-    heads, head_dim = encoder.num_heads, encoder.hidden_dim // encoder.num_heads
-    dtype = model.compute_dtype
-    self_caches = [ops.zeros((batch, 2, max_length, heads, head_dim), dtype) for _ in model.decoder_layers]
-    cross_caches = [ops.zeros((batch, 2, ops.shape(encoded)[1], heads, head_dim), dtype) for _ in model.decoder_layers]
-    tokens = ops.concatenate([ops.ones((batch, 1), "int32") * start_token_id,
-                              ops.ones((batch, max_length - 1), "int32") * pad_token_id], axis=1)
-    # The first step fills the cross-attention caches; the loop then reuses them.
-    logits, self_caches, cross_caches = _step_logits(model, tokens[:, :1], 0, encoded, encoder_padding_mask,
-                                                     self_caches, cross_caches, first=True)
-    done = ops.zeros((batch,), "bool")
+def greedy_search(model, encoder_token_ids, encoder_padding_mask, options):
+    """(ids [batch, max_length] int32, padded with `pad_token_id`; length: how many of them are real)."""
+    max_length, pad_token_id, end_token_id = options["max_length"], options["pad_token_id"], options["end_token_id"]
+    logits, state = decoding_step.start(model, encoder_token_ids, encoder_padding_mask, options["start_token_id"],
+                                        max_length)
+    batch = tf.shape(logits)[0]
+    tokens = tf.concat([tf.fill(tf.stack([batch, 1]), tf.cast(options["start_token_id"], tf.int32)),
+                        tf.fill(tf.stack([batch, max_length - 1]), tf.cast(pad_token_id, tf.int32))], axis=1)
 
-    def choose(logits, done):
-        chosen = ops.where(done, pad_token_id, ops.cast(ops.argmax(logits, axis=-1), "int32"))
-        return chosen, ops.logical_or(done, ops.equal(chosen, end_token_id))
+    def choose_and_write(logits, length, tokens, done):
+        """Writes the token after the first `length` ones; a row that has ended gets the pad token."""
+        scores = logits_processors.apply(logits, tokens, length, options)
+        chosen = tf.where(done, tf.cast(pad_token_id, tf.int32), _choose(scores, options, length))
+        tokens = tf.tensor_scatter_nd_update(
+            tokens, tf.stack([tf.range(batch), tf.fill([batch], length)], axis=1), chosen)
+        return tokens, tf.logical_or(done, tf.equal(chosen, end_token_id))
 
-    chosen, done = choose(logits, done)
-    tokens = ops.slice_update(tokens, (0, 1), chosen[:, None])
+    tokens, done = choose_and_write(logits, 1, tokens, tf.zeros([batch], tf.bool))
 
-    def cond(index, tokens, done, self_caches):
-        return ops.logical_and(index < max_length - 1, ops.logical_not(ops.all(done)))
+    def cond(length, tokens, done, state):
+        return tf.logical_and(length < max_length, tf.logical_not(tf.reduce_all(done)))
 
-    def body(index, tokens, done, self_caches):
-        current = ops.slice(tokens, (0, index), (batch, 1))
-        logits, self_caches, _ = _step_logits(model, current, index, encoded, encoder_padding_mask,
-                                              self_caches, cross_caches, first=False)
-        chosen, done = choose(logits, done)
-        tokens = ops.slice_update(tokens, (0, index + 1), chosen[:, None])
-        return index + 1, tokens, done, self_caches
+    def body(length, tokens, done, state):
+        logits, state = decoding_step.advance(model, tokens[:, length - 1], length - 1, state)
+        tokens, done = choose_and_write(logits, length, tokens, done)
+        return length + 1, tokens, done, state
 
-    index, tokens, done, _ = ops.while_loop(cond, body, (ops.convert_to_tensor(1), tokens, done, self_caches))
-    return tokens, index + 1
-
-
-def compiled(model, max_length):
-    """`greedy_search` for `max_length` as one graph function of (encoder_token_ids, encoder_padding_mask,
-    start_token_id, end_token_id, pad_token_id): the token ids are inputs, so it is traced once."""
-
-    def generate(encoder_token_ids, encoder_padding_mask, start_token_id, end_token_id, pad_token_id):
-        return greedy_search(model, encoder_token_ids, encoder_padding_mask, max_length, start_token_id,
-                             end_token_id, pad_token_id)
-
-    if keras.config.backend() == "tensorflow":
-        import tensorflow as tf  # the loop as one graph, as keras-hub's generate compiles it
-
-        ids, token = tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((), tf.int32)
-        return tf.function(generate, input_signature=[ids, ids, token, token, token])
-    return generate
+    length, tokens, _, _ = tf.while_loop(cond, body, (tf.constant(2), tokens, done, state))
+    return tokens, length

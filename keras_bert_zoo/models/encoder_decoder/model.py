@@ -1,13 +1,14 @@
 """BertEncoderDecoder: a BERT encoder and a BERT decoder with cross-attention (BERT2BERT, Rothe et al. 2020)."""
 
 import logging
+import random
 
 import keras
 from keras_hub.layers import MaskedLMHead, PositionEmbedding, ReversibleEmbedding, TransformerDecoder
 
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.bert.backbone import BertEncoder, bert_initializer
-from keras_bert_zoo.models.encoder_decoder import greedy_search
+from keras_bert_zoo.models.encoder_decoder import generation
 from keras_bert_zoo.models.encoder_decoder.shared_weights import share_block_weights
 from keras_bert_zoo.models.task import BertTask, float32_logits
 from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
@@ -120,27 +121,42 @@ class BertEncoderDecoder(BertTask):
             x = layer(x, encoded, decoder_padding_mask=padding_mask, encoder_padding_mask=encoder_padding_mask)
         return x
 
-    def generate(self, encoder_inputs, max_length=20, start_token_id=None, end_token_id=None, pad_token_id=0):
-        """Greedy decoding, cached (see `greedy_search`): token ids [batch, length <= max_length], each row
-        `start_token_id` (the decoder's first input; [CLS] of the preprocessor's vocabulary by default) then the
-        chosen tokens up to `end_token_id` ([SEP] by default), `pad_token_id` after it. `encoder_inputs`: a dict
-        with `encoder_token_ids` and `encoder_padding_mask`. Runs as one `tf.function`, traced once per max_length."""
-        start_token_id = self._special_id(start_token_id, "[CLS]", "start_token_id")
-        end_token_id = self._special_id(end_token_id, "[SEP]", "end_token_id")
-        if not 2 <= max_length <= self.encoder.max_sequence_length:
-            raise ValueError(f"max_length={max_length}: it counts the start token and the decoder has "
-                             f"{self.encoder.max_sequence_length} positions, so it must be in [2, "
-                             f"{self.encoder.max_sequence_length}].")
+    def generate(self, encoder_inputs, max_length=20, min_length=0, num_beams=1, length_penalty=1.0,
+                 no_repeat_ngram_size=0, early_stopping=False, do_sample=False, top_k=50, top_p=1.0, seed=None,
+                 start_token_id=None, end_token_id=None, pad_token_id=0, jit_compile=False):
+        """Token ids [batch, length <= max_length]: each row `start_token_id` (the decoder's first input; [CLS] of
+        the preprocessor's vocabulary by default), then the generated tokens up to `end_token_id` ([SEP] by
+        default), `pad_token_id` after it. `encoder_inputs`: a dict with `encoder_token_ids` and
+        `encoder_padding_mask`.
+
+        The options are transformers' `generate` ones, with its meanings and defaults (see `generation`): greedy
+        (`num_beams=1`), beam search (`num_beams`, `length_penalty`, `early_stopping`), top-k / top-p sampling
+        (`do_sample`, `top_k`, `top_p`; with `num_beams` > 1, beam sampling) drawn from `seed` (None: a random
+        one), and with all of them `min_length` and `no_repeat_ngram_size`. Cached (`decoding_step`), it runs as
+        one `tf.function` traced once per (max_length, num_beams, do_sample), under XLA with `jit_compile=True`.
+        """
+        options = dict(
+            max_length=max_length, min_length=min_length, num_beams=num_beams, length_penalty=float(length_penalty),
+            no_repeat_ngram_size=no_repeat_ngram_size, early_stopping=bool(early_stopping),
+            do_sample=bool(do_sample), top_k=top_k, top_p=float(top_p),
+            seed=random.randrange(2**31) if seed is None else seed,
+            start_token_id=self._special_id(start_token_id, "[CLS]", "start_token_id"),
+            end_token_id=self._special_id(end_token_id, "[SEP]", "end_token_id"), pad_token_id=pad_token_id)
+        options = {name: value if isinstance(value, (bool, float)) else int(value) for name, value in options.items()}
+        generation.check_options(options, self.encoder.max_sequence_length, self.encoder.vocabulary_size)
         missing = {ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK} - set(encoder_inputs)
         if missing:
             raise ValueError(f"encoder_inputs lacks {', '.join(sorted(missing))}; it has {', '.join(encoder_inputs)}.")
-        functions = self.__dict__.setdefault("_generate_functions", {})  # traced once per max_length
-        if max_length not in functions:
-            functions[max_length] = greedy_search.compiled(self, max_length)
-        tokens, length = functions[max_length](
+        static = {name: options[name] for name in (*generation.SHAPE_OPTIONS, "do_sample")}
+        key = (*static.values(), bool(jit_compile))
+        functions = self.__dict__.setdefault("_generate_functions", {})  # traced once per key
+        if key not in functions:
+            functions[key] = generation.compiled(self, static, jit_compile=jit_compile)
+        tokens, length = functions[key](
             *(keras.ops.convert_to_tensor(encoder_inputs[name], "int32")
               for name in (ENCODER_TOKEN_IDS, ENCODER_PADDING_MASK)),
-            *(keras.ops.convert_to_tensor(token, "int32") for token in (start_token_id, end_token_id, pad_token_id)))
+            {name: keras.ops.convert_to_tensor(value, generation.DTYPES[name].name)
+             for name, value in options.items() if name not in static})
         return keras.ops.convert_to_numpy(tokens)[:, :int(length)]
 
     def _special_id(self, value, token, argument):
