@@ -9,7 +9,8 @@ fine-tuning (`FakeQuantWeights`, QAT_STEPS steps of batch 32 from the float mode
 heads and FFN neurons pruned by gate importance on 256 train sentences, without fine-tuning afterwards.
 Agreement on the dev sentences (held out from training): `cosine`, the cosine between the float model's and
 the variant's per-sentence logit margins log(p1/p0) over the whole dev set; `mean |dp|`, the mean absolute
-change of the probabilities; `argmax`, the share of sentences with the float model's label.
+change of the probabilities; `argmax`, the share of sentences with the float model's label. Size: the file
+(SavedModel folder, .tflite), or the weights' bytes for Keras models.
 """
 
 import csv
@@ -49,6 +50,11 @@ def tflite_probabilities(path, texts):
                            for i in range(0, len(texts), 64)])
 
 
+def weight_bytes(model):
+    """The bytes of a Keras model's weights (a .keras file adds a compiled model's optimizer state)."""
+    return sum(np.asarray(w).nbytes for w in model.get_weights())
+
+
 def row(name, probabilities, reference, labels, size=None):
     margin = np.log(np.clip(probabilities[:, 1], 1e-7, 1)) - np.log(np.clip(probabilities[:, 0], 1e-7, 1))
     base = np.log(np.clip(reference[:, 1], 1e-7, 1)) - np.log(np.clip(reference[:, 0], 1e-7, 1))
@@ -71,11 +77,11 @@ def main(run_dir):
     print("|---|---|---|---|---|---|---|")
     reference = keras_probabilities(model, preprocessor, texts)
     model.save(out / "float.keras")
-    row("float32 Keras", reference, reference, labels, (out / "float.keras").stat().st_size)
+    row("float32 Keras", reference, reference, labels, weight_bytes(model))
 
     quantized = quantize_int8(model)
     int8_keras = keras_probabilities(quantized, preprocessor, texts)
-    row("Keras int8 weights (`quantize_int8`)", int8_keras, reference, labels)
+    row("Keras int8 weights (`quantize_int8`)", int8_keras, reference, labels, weight_bytes(quantized))
     path = kbz.export.saved_model(quantized, out / "int8_saved_model")
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     served = np.concatenate([serve(text=tf.constant(texts[i:i + 64]))["probabilities"].numpy()
@@ -105,10 +111,8 @@ def main(run_dir):
     importance = gate_importance(model, data)
     for heads, ffn in ((0.2, None), (0.4, None), (0.6, None), (None, 0.3), (0.4, 0.3)):
         small = prune(model, heads=heads, ffn=ffn, importance=importance)
-        small.save(out / "pruned.keras")
         name = f"pruned: {int((heads or 0) * 100)}% heads, {int((ffn or 0) * 100)}% FFN, no fine-tuning"
-        row(name, keras_probabilities(small, preprocessor, texts), reference, labels,
-            (out / "pruned.keras").stat().st_size)
+        row(name, keras_probabilities(small, preprocessor, texts), reference, labels, weight_bytes(small))
 
 
 if __name__ == "__main__":

@@ -13,15 +13,14 @@ weights suit `kbz.export.tflite(model, path, "int8", representative_texts)`. Act
 fake-quantized: the converter calibrates their ranges on the representative texts.
 
 Example:
->>> import numpy as np, keras, keras_bert_zoo as kbz
+>>> import numpy as np, keras_bert_zoo as kbz
 >>> model = kbz.BertClassifier(kbz.BertEncoder(50, 1, 2, 16, 32), num_classes=2)
 >>> ids = np.ones((2, 6), "int32")
 >>> inputs = {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": ids}
 >>> small = quantize_int8(model)
 >>> small.get_layer("logits").quantization_mode, float(np.abs(small(inputs) - model(inputs)).max()) < 0.01
 ('int8', True)
->>> model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
->>> _ = model.fit(inputs, np.array([0, 1]), epochs=1, verbose=0, callbacks=[FakeQuantWeights()])
+>>> callback = FakeQuantWeights()  # model.fit(data, callbacks=[callback]): quantization-aware fine-tuning
 """
 
 import warnings
