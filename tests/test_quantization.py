@@ -8,7 +8,7 @@ import tensorflow as tf
 from helpers import TINY_VOCABULARY, TINY_WORDS, tiny_encoder, tiny_preprocessor
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.compress import FakeQuantWeights, quantize_int8
+from keras_bert_zoo.compress import FakeQuantWeights, prune, quantize_int8
 from keras_bert_zoo.compress.quantization import fake_quant
 
 TEXTS = ["a good movie", "not the bad film .", "the cat sat on the mat", "great", ""]
@@ -77,12 +77,12 @@ def test_a_step_updates_the_float_kernel_with_the_gradient_at_the_rounded_one(cl
     assert not np.allclose(after[query], fake_quant(after[query], (0,)), atol=1e-6)  # float, off the int8 grid
 
 
-def test_quantization_aware_model_exports_to_int8_tflite(classifier, tmp_path):
+def test_quantization_aware_model_exports_to_int8_tflite(classifier, tmp_path):  # pruned: its TFLite export too
     keras.utils.set_random_seed(1)  # the fits' shuffles
     rng = np.random.default_rng(1)
     texts = [" ".join(rng.choice(TINY_WORDS, size=rng.integers(1, 8))) for _ in range(256)]
     labels = np.array(["good" in text or "great" in text for text in texts], "int32")
-    model = copy_of(classifier)
+    model = prune(classifier, heads={0: [1]}, ffn={1: list(range(0, 128, 4))})
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     ids = classifier.preprocessor(texts)
     model.fit(ids, labels, batch_size=32, epochs=2, verbose=0)  # float fine-tuning, then a few steps of QAT
