@@ -147,6 +147,8 @@ def test_bad_requests_say_what_is_wrong(classifier):
         prune(classifier, heads={0: [0, 1, 2, 3]})
     with pytest.raises(ValueError, match=r"heads\[2\]=\[4\]: layer 2 has 4"):
         prune(classifier, heads={2: [4]})
+    with pytest.raises(ValueError, match=r"ffn=1: give a fraction in \[0, 1\)"):
+        prune(classifier, ffn=1)
     with pytest.raises(ValueError, match="pass dataset="):
         prune(classifier, heads=0.4)
     with pytest.raises(ValueError, match="not all"):

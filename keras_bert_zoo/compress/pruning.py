@@ -42,6 +42,9 @@ def prune(model, heads=None, ffn=None, layers=(), dataset=None, loss=None, impor
     Layer indices are the model's current ones; the result renumbers the layers it keeps.
     """
     encoder = encoder_of(model)
+    for name, value in (("heads", heads), ("ffn", ffn)):
+        if not (value is None or isinstance(value, dict) or (isinstance(value, float) and 0 <= value < 1)):
+            raise ValueError(f"{name}={value!r}: give a fraction in [0, 1) or {{layer: [indices]}}.")
     lost = encoder.pruned_heads or {}
     current_heads = [encoder.num_heads - len(lost.get(i, ())) for i in range(encoder.num_layers)]
     current_neurons = encoder.intermediate_dims or [encoder.intermediate_dim] * encoder.num_layers
