@@ -18,6 +18,7 @@ LEVELS = [
     ["loading", "saving"],
     ["data", "metrics"],
     ["training", "training.runs", "distribute"],
+    ["compress"],
     ["export"],
     ["tasks", "tasks.classify", "tasks.multiple_choice", "tasks.ner", "tasks.pretrain", "tasks.pretrain_electra",
      "tasks.squad", "tasks.summarize_extractive"],

@@ -5,6 +5,7 @@ from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, Transformer
 
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
+from keras_bert_zoo.models.bert.pruned_block import PrunedTransformerEncoder
 from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 
 
@@ -29,6 +30,9 @@ class BertEncoder(Backbone):
         dropout: dropout rate for embeddings, attention probabilities and residual branches.
         activation: feed-forward activation; "gelu" is BERT's exact (erf) GELU.
         layer_norm_epsilon: epsilon of every LayerNorm.
+        pruned_heads: {layer index: the indices (among its `num_heads`) of the heads it lost}, set by
+            `kbz.compress.prune`; the other heads keep their size, hidden_dim / num_heads.
+        intermediate_dims: one feed-forward size per layer (pruned neurons), None for `intermediate_dim` in all.
         dtype: a dtype or `keras.DTypePolicy` (e.g. "mixed_bfloat16").
 
     Example:
@@ -43,7 +47,8 @@ class BertEncoder(Backbone):
     """
 
     config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
-                   "max_sequence_length", "num_segments", "dropout", "activation", "layer_norm_epsilon")
+                   "max_sequence_length", "num_segments", "dropout", "activation", "layer_norm_epsilon",
+                   "pruned_heads", "intermediate_dims")
     # The heads Hugging Face's BERT classes put on it (see BertClassifier, BertMultipleChoice).
     default_classifier_head = "pooled"
     default_multiple_choice_head = "pooled"
@@ -60,6 +65,8 @@ class BertEncoder(Backbone):
         dropout=0.1,
         activation="gelu",
         layer_norm_epsilon=1e-12,
+        pruned_heads=None,
+        intermediate_dims=None,
         dtype=None,
         **kwargs,
     ):
@@ -67,6 +74,8 @@ class BertEncoder(Backbone):
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}."
             )
+        pruned_heads = check_pruned_heads(pruned_heads, num_layers, num_heads)
+        intermediate_dims = check_intermediate_dims(intermediate_dims, num_layers, intermediate_dim)
         # === Layers ===
         self.token_embedding = ReversibleEmbedding(
             vocabulary_size,
@@ -94,19 +103,21 @@ class BertEncoder(Backbone):
         self.embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
-        self.transformer_layers = [
-            TransformerEncoder(
-                num_heads=num_heads,
-                intermediate_dim=intermediate_dim,
+        self.transformer_layers = []
+        for i in range(num_layers):
+            block, lost = {}, len(pruned_heads.get(i, ()))
+            if lost:  # fewer heads of the original size
+                block = {"num_heads": num_heads - lost, "key_dim": hidden_dim // num_heads}
+            self.transformer_layers.append((PrunedTransformerEncoder if lost else TransformerEncoder)(
+                **{"num_heads": num_heads, **block},
+                intermediate_dim=intermediate_dims[i] if intermediate_dims else intermediate_dim,
                 activation=get_activation(activation),
                 dropout=dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=bert_initializer(),
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+            ))
         self.pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
@@ -144,3 +155,39 @@ class BertEncoder(Backbone):
         self.dropout = dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.pruned_heads = pruned_heads or None
+        self.intermediate_dims = intermediate_dims
+
+    @property
+    def is_pruned(self):
+        """True when a layer lost heads or feed-forward neurons (`kbz.compress.prune`)."""
+        return bool(self.pruned_heads) or self.intermediate_dims is not None
+
+
+def check_pruned_heads(pruned_heads, num_layers, num_heads):
+    """`pruned_heads` as {int layer: sorted head indices} ({} for None; a config file's keys are strings),
+    or a ValueError naming the entry that does not fit the encoder."""
+    checked = {}
+    for layer, heads in (pruned_heads or {}).items():
+        layer, heads = int(layer), sorted({int(head) for head in heads})
+        if not 0 <= layer < num_layers:
+            raise ValueError(f"pruned_heads names layer {layer}; the encoder has layers 0..{num_layers - 1}.")
+        if any(not 0 <= head < num_heads for head in heads):
+            raise ValueError(f"pruned_heads[{layer}]={heads} names heads outside 0..{num_heads - 1}.")
+        if len(heads) == num_heads:
+            raise ValueError(f"pruned_heads[{layer}] removes all {num_heads} heads; keep one, or remove the layer.")
+        if heads:
+            checked[layer] = heads
+    return checked
+
+
+def check_intermediate_dims(intermediate_dims, num_layers, intermediate_dim):
+    """`intermediate_dims` as a list of ints in 1..intermediate_dim, one per layer (None stays None), or a
+    ValueError."""
+    if intermediate_dims is None:
+        return None
+    intermediate_dims = [int(dim) for dim in intermediate_dims]
+    if len(intermediate_dims) != num_layers or not all(0 < dim <= intermediate_dim for dim in intermediate_dims):
+        raise ValueError(f"intermediate_dims={intermediate_dims} must hold one size in 1..{intermediate_dim} per "
+                         f"layer ({num_layers} layers).")
+    return intermediate_dims
