@@ -4,7 +4,7 @@ The loss of a batch is
 
     alpha * hard + (1 - alpha) * soft + hidden_weight * hidden + attention_weight * attention
 
-- hard: the loss given to `compile` on the labels (the task's own, e.g. SparseCategoricalCrossentropy),
+- hard: the loss given to `compile` on the labels (none needed with alpha=0) (the task's own, e.g. SparseCategoricalCrossentropy),
   computed on the student's outputs; `compile`'s metrics measure the student too.
 - soft: `distillation_losses.soft_target_loss` of the teacher's and student's outputs at `temperature`,
   as the head's outputs call for: per example (BertClassifier, BertMultipleChoice, NSP), per real token
@@ -118,7 +118,8 @@ class Distiller(keras.Model):
         return super().compute_metrics(x, y, y_pred["outputs"], sample_weight)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        hard = super().compute_loss(x, y, y_pred["outputs"], sample_weight, training)
+        # compile's loss on the labels; alpha=0 needs none (compile(optimizer) alone: pure distillation).
+        hard = super().compute_loss(x, y, y_pred["outputs"], sample_weight, training) if self.alpha else 0.0
         teacher = (self.teacher_view or self.teacher)(x, training=False)
         teacher = keras.tree.map_structure(ops.stop_gradient, teacher if self.intermediate else {"outputs": teacher})
         terms = {"hard_loss": hard, "soft_loss": self._soft(teacher["outputs"], y_pred["outputs"], x, sample_weight)}
