@@ -3,6 +3,7 @@ attention probabilities we read equal transformers' (output_hidden_states / outp
 start as exact copies of the chosen teacher layers for every family and head, and a few `fit` steps of the
 Distiller lower its loss, train only the student, which saves to `.keras` and loads back."""
 
+import keras
 import numpy as np
 import pytest
 import torch
@@ -197,7 +198,7 @@ def test_random_and_smaller_backbone_students_keep_the_head_class():
 
 @pytest.fixture(scope="module")
 def sentences():
-    import keras
+
 
     keras.utils.set_random_seed(1)
     inputs = padded_inputs(batch=16, seq=10, vocabulary_size=99)
@@ -206,7 +207,7 @@ def sentences():
 
 
 def test_distiller_fit_lowers_every_term_trains_only_the_student_and_it_saves(sentences, tmp_path):
-    import keras
+
 
     inputs, labels = sentences
     teacher = kbz.BertClassifier(kbz.BertEncoder(99, 4, 2, 32, 64, dropout=0.0), num_classes=2, dropout=0.0)
@@ -228,7 +229,7 @@ def test_distiller_fit_lowers_every_term_trains_only_the_student_and_it_saves(se
 
 
 def test_distiller_soft_term_is_the_soft_target_loss_and_narrow_students_get_a_projection(sentences):
-    import keras
+
 
     inputs, labels = sentences
     teacher = kbz.BertSpanQA(kbz.BertEncoder(99, 2, 2, 32, 64, dropout=0.0))

@@ -4,8 +4,8 @@ The loss of a batch is
 
     alpha * hard + (1 - alpha) * soft + hidden_weight * hidden + attention_weight * attention
 
-- hard: the loss given to `compile` on the labels (none needed with alpha=0) (the task's own, e.g. SparseCategoricalCrossentropy),
-  computed on the student's outputs; `compile`'s metrics measure the student too.
+- hard: the loss given to `compile` on the labels (the task's own, e.g. SparseCategoricalCrossentropy;
+  none needed with alpha=0), computed on the student's outputs; `compile`'s metrics measure the student too.
 - soft: `distillation_losses.soft_target_loss` of the teacher's and student's outputs at `temperature`,
   as the head's outputs call for: per example (BertClassifier, BertMultipleChoice, NSP), per real token
   (BertTokenClassifier), per masked position (BertPretrainer's MLM, weighted by the batch's
