@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 # A module is imported only when one of its names is used.
 _LAZY = {
     # submodules
+    "compress": "keras_bert_zoo.compress",
     "data": "keras_bert_zoo.data",
     "distribute": "keras_bert_zoo.distribute",
     "export": "keras_bert_zoo.export",

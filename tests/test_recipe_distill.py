@@ -29,22 +29,24 @@ def test_distill_recipe_writes_student_runs_that_export_and_compares_them_last(t
     for name, rows in (("train", SENTENCES * 4), ("dev", SENTENCES)):
         (tmp_path / f"{name}.tsv").write_text("sentence\tlabel\n" + "".join(f"{s}\t{y}\n" for s, y in rows))
 
-    distill.main(["--teacher", str(tmp_path / "teacher"), "--student-layers", "2,1", "--train-file",
-                  str(tmp_path / "train.tsv"), "--dev-file", str(tmp_path / "dev.tsv"), "--batch-size", "8",
-                  "--latency-runs", "2",
-                  "--model-dir", str(tmp_path / "distill")])
+    data = ["--train-file", str(tmp_path / "train.tsv"), "--dev-file", str(tmp_path / "dev.tsv"), "--batch-size",
+            "8", "--latency-runs", "2"]
+    distill.main(["--teacher", str(tmp_path / "teacher"), "--student-layers", "2", "--model-dir",
+                  str(tmp_path / "distill"), *data])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert re.match(r"student-L1: [\d.]+x the teacher's dev accuracy, [\d.]+x its speed at batch 1, [\d.]+x at "
+    assert re.match(r"student-L2: [\d.]+x the teacher's dev accuracy, [\d.]+x its speed at batch 1, [\d.]+x at "
                     r"batch 32, 0\.\d+x its size$", lines[-1]), lines[-1]
-    table = [line.split() for line in lines[-5:-2]]  # name, layers, dev accuracy, size, batch 1 and 32 ms
-    assert [row[:2] for row in table] == [["teacher", "4"], ["student-L2", "2"], ["student-L1", "1"]]
+    table = [line.split() for line in lines[-3:-1]]  # name, layers, dev accuracy, size, batch 1 and 32 ms
+    assert [row[:2] for row in table] == [["teacher", "4"], ["student-L2", "2"]]
     assert all(0 <= float(row[2]) <= 1 and float(row[4]) > 0 for row in table)
-
     student = kbz.load(runs.model_file(tmp_path / "distill" / "L2"))
     assert (type(student), student.encoder.num_layers, student.label_names) == (kbz.BertClassifier, 2,
                                                                                  ["negative", "positive"])
-    x = preprocessor(["a good movie ."])
-    assert np.asarray(student(x)).shape == (1, 2)
-    cli.main(["export", str(tmp_path / "distill" / "L2"), "--format", "saved_model", "--output-dir",
-              str(tmp_path / "saved")])
-    assert list((tmp_path / "saved" / "sst2_distilled_l2").iterdir())
+    assert np.asarray(student(preprocessor(["a good movie ."]))).shape == (1, 2)
+
+    # The CLI: one student, its own run folder, which `export` ships under the name the run recorded.
+    cli.main(["compress", str(tmp_path / "teacher"), "--distill-layers", "1", "--output", str(tmp_path / "small"),
+              *data])
+    assert kbz.load(runs.model_file(tmp_path / "small")).encoder.num_layers == 1
+    cli.main(["export", str(tmp_path / "small"), "--format", "saved_model", "--output-dir", str(tmp_path / "saved")])
+    assert list((tmp_path / "saved" / "sst2_distilled_l1").iterdir())

@@ -13,4 +13,5 @@ give the files with --train-file, ...).
 The task level sits above export and below the CLI: importing this package imports no task (nor TensorFlow).
 """
 
-TASKS = ("classify", "multiple_choice", "ner", "pretrain", "pretrain_electra", "squad", "summarize_extractive")
+TASKS = ("classify", "multiple_choice", "ner", "pretrain", "pretrain_electra", "squad", "summarize_extractive",
+         "distill")

@@ -65,8 +65,12 @@ def parser(prog=None):
     return parser
 
 
-def main(argv=None, prog=None):
-    """Distils, evaluates and compares as the flags in `argv` (default: the command line's) say."""
+def main(argv=None, prog=None, student_dir=None):
+    """Distils, evaluates and compares as the flags in `argv` (default: the command line's) say.
+
+    `student_dir(layers)`: the run folder of the student of `layers` layers (default <model-dir>/L<layers>);
+    `keras-bert-zoo compress` names its own.
+    """
     args = parser(prog).parse_args(argv)
     _use_threads(args.threads)  # before TensorFlow's runtime starts
     runs.require_files(("--train-file", args.train_file), ("--dev-file", args.dev_file))
@@ -106,7 +110,7 @@ def main(argv=None, prog=None):
         distiller.compile(optimizer=create_optimizer(args.learning_rate, steps, int(args.warmup_fraction * steps)),
                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         distiller.fit(train_ds, epochs=args.epochs, verbose=2)
-        run = Path(args.model_dir) / f"L{count}"
+        run = Path(student_dir(count) if student_dir else Path(args.model_dir) / f"L{count}")
         run.mkdir(parents=True, exist_ok=True)
         save_keras(student, run / "last.keras")
         row = _measure(f"student-L{count}", student, run / "last.keras", dev_ds, sample, args.latency_runs)
