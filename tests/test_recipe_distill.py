@@ -19,7 +19,8 @@ SENTENCES = [("a good movie .", 1), ("a great film .", 1), ("not a good film", 0
 
 
 @pytest.mark.slow
-def test_distill_recipe_writes_student_runs_that_export_and_compares_them_last(tmp_path, capsys):
+def test_distill_recipe_writes_student_runs_that_export_and_compares_them_last(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative run folders, as the recipes' defaults are
     keras.utils.set_random_seed(0)
     preprocessor = kbz.BertPreprocessor(kbz.BertTokenizer(TINY_VOCABULARY), sequence_length=12)
     teacher = kbz.BertClassifier(kbz.BertEncoder(len(TINY_VOCABULARY), 4, 2, 16, 32, max_sequence_length=16),
@@ -31,8 +32,7 @@ def test_distill_recipe_writes_student_runs_that_export_and_compares_them_last(t
 
     data = ["--train-file", str(tmp_path / "train.tsv"), "--dev-file", str(tmp_path / "dev.tsv"), "--batch-size",
             "8", "--latency-runs", "2"]
-    distill.main(["--teacher", str(tmp_path / "teacher"), "--student-layers", "2", "--model-dir",
-                  str(tmp_path / "distill"), *data])
+    distill.main(["--teacher", "teacher", "--student-layers", "2", "--model-dir", "distill", *data])
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.match(r"student-L2: [\d.]+x the teacher's dev accuracy, [\d.]+x its speed at batch 1, [\d.]+x at "
                     r"batch 32, 0\.\d+x its size$", lines[-1]), lines[-1]
@@ -42,7 +42,7 @@ def test_distill_recipe_writes_student_runs_that_export_and_compares_them_last(t
     student = kbz.load(runs.model_file(tmp_path / "distill" / "L2"))
     assert (type(student), student.encoder.num_layers, student.label_names) == (kbz.BertClassifier, 2,
                                                                                  ["negative", "positive"])
-    assert np.asarray(student(preprocessor(["a good movie ."]))).shape == (1, 2)
+    assert np.asarray(student(student.preprocessor(["a good movie ."]))).shape == (1, 2)  # its vocabulary inside
 
     # The CLI: one student, its own run folder, which `export` ships under the name the run recorded.
     cli.main(["compress", str(tmp_path / "teacher"), "--distill-layers", "1", "--output", str(tmp_path / "small"),
