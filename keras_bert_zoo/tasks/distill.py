@@ -109,7 +109,7 @@ def main(argv=None, prog=None, student_dir=None):
                               hidden_weight=args.hidden_weight, attention_weight=args.attention_weight)
         distiller.compile(optimizer=create_optimizer(args.learning_rate, steps, int(args.warmup_fraction * steps)),
                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        distiller.fit(train_ds, epochs=args.epochs, verbose=2)
+        distiller.fit(train_ds, epochs=args.epochs, verbose=2, shuffle=False)  # the passes are shuffled already
         run = Path(student_dir(count) if student_dir else Path(args.model_dir) / f"L{count}")
         run.mkdir(parents=True, exist_ok=True)
         save_keras(student, run / "last.keras")
