@@ -54,7 +54,7 @@ def parser(prog=None):
     parser.add_argument("--hidden-weight", type=float, default=0.0, help="weight of the hidden-state MSE term")
     parser.add_argument("--attention-weight", type=float, default=0.0, help="weight of the attention KL term")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of the latency measurement (and run)")
-    parser.add_argument("--latency-runs", type=int, default=20, help="timed calls per batch size (median)")
+    parser.add_argument("--latency-runs", type=int, default=50, help="timed calls per batch size (median)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-4, help="peak, after warmup")
@@ -99,7 +99,11 @@ def main(argv=None, prog=None, student_dir=None):
     train_ds = dataset(train, shuffle=True, seed=args.seed, max_examples=num_train)
     steps = runs.count_batches(train_ds) * args.epochs
     sample = preprocessor(list(dev.texts[0][:32]))
-    rows = [_measure("teacher", teacher, teacher_file, dev_ds, sample, args.latency_runs)]
+    # The teacher's file as a student's is written: the model alone (a run's .keras also holds its optimizer).
+    teacher_alone = Path(args.model_dir) / "teacher.keras"
+    teacher_alone.parent.mkdir(parents=True, exist_ok=True)
+    save_keras(student_from_layers(teacher, range(teacher.encoder.num_layers)), teacher_alone)
+    rows = [_measure("teacher", teacher, teacher_alone, dev_ds, sample, args.latency_runs)]
     for count in layer_counts:
         layers = alternate_layers(teacher.encoder.num_layers, count)
         student = student_from_layers(teacher, layers)
