@@ -79,7 +79,7 @@ def main(argv=None, prog=None, student_dir=None):
     layer_counts = [int(n) for n in args.student_layers.split(",")]
 
     teacher_file = _teacher_file(args, argv)
-    teacher = kbz.load(teacher_file)
+    teacher = keras.saving.load_model(teacher_file, compile=False)  # a run's file: its training state not needed
     if not isinstance(teacher, kbz.BertClassifier) or teacher.preprocessor is None:
         raise SystemExit(f"error: --teacher {args.teacher}: a classifier carrying its preprocessor is needed, as "
                          f"recipes/classify.py writes; this is a {type(teacher).__name__}.")
