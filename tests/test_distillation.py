@@ -141,7 +141,9 @@ def test_a_student_from_layers_computes_the_chosen_teacher_layers():
     """The student of blocks [1, 3] equals running the teacher's embeddings, blocks 1 and 3 and head by hand."""
     kbz_teacher = kbz.BertClassifier(kbz.BertEncoder(99, 4, 2, 32, 64, dropout=0.0), num_classes=3, dropout=0.0)
     inputs = bert_inputs(kbz_teacher.encoder)
+    kbz_teacher.trainable = False  # as a Distiller leaves it: its students train all the same
     student = student_from_layers(kbz_teacher, [1, 3])
+    assert student.encoder.trainable and len(student.trainable_weights) == len(student.weights)
     encoder = kbz_teacher.encoder
     x = with_intermediate_outputs(kbz_teacher)(inputs)["hidden_states"][0]  # the embeddings' output
     for i in (1, 3):

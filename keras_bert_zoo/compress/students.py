@@ -41,7 +41,8 @@ def alternate_layers(num_teacher_layers, num_student_layers):
 
 
 def _rebuild_backbone(backbone, **changes):
-    return type(backbone).from_config({**backbone.get_config(), **changes})
+    # Trainable whatever the teacher is (a Distiller freezes its teacher, backbone included).
+    return type(backbone).from_config({**backbone.get_config(), "trainable": True, **changes})
 
 
 def _with_backbone(teacher, backbone):
