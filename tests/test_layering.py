@@ -1,7 +1,7 @@
 """The package's layering, kept: importing a level never loads a module of a higher level.
 
 layers -> models (backbones per family, heads) and checkpoints/presets (files and data, beside each
-other) -> text -> loading/saving -> data -> training/distribute -> export -> tasks -> cli. Functions may not
+other) -> text -> loading/saving -> data -> training/distribute -> compress -> export -> tasks -> cli. Functions may not
 work around it with imports inside them (only optional heavy dependencies and cli's lazy imports do).
 """
 
@@ -21,7 +21,7 @@ LEVELS = [
     ["compress"],
     ["export"],
     ["tasks", "tasks.classify", "tasks.multiple_choice", "tasks.ner", "tasks.pretrain", "tasks.pretrain_electra",
-     "tasks.squad", "tasks.summarize_extractive"],
+     "tasks.squad", "tasks.summarize_extractive", "tasks.distill"],
     ["cli"],
 ]
 

@@ -25,7 +25,7 @@ _FIRST = ("metadata.json", "config.json", "model.weights.h5")
 
 def save_keras(model, path):
     """Writes `model` (with its optimizer, as `model.save` does) to the `.keras` file `path`, replacing it."""
-    path = Path(path)
+    path = Path(path).absolute()  # Keras drops the assets of a relative unzipped save (the vocabulary: lost)
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as folder:
         model.save(folder, zipped=False)
         names = sorted((file.relative_to(folder).as_posix() for file in Path(folder).rglob("*") if file.is_file()),

@@ -116,7 +116,8 @@ class RelativeEmbedding(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class DisentangledSelfAttention(keras.layers.Layer):
     """Multi-head disentangled self-attention: `call(hidden, padding_mask, relative_table)` -> the
-    heads' concatenated outputs [batch, seq, hidden] (before the output projection).
+    heads' concatenated outputs [batch, seq, hidden] (before the output projection); with
+    `return_attention_scores=True`, also the attention probabilities [batch, heads, seq, seq].
 
     Args:
         num_heads: attention heads; each has hidden_dim / num_heads dimensions.
@@ -182,7 +183,7 @@ class DisentangledSelfAttention(keras.layers.Layer):
         x = ops.reshape(x, (*ops.shape(x)[:-1], self.num_heads, self.head_dim))
         return ops.swapaxes(x, -2, -3)
 
-    def call(self, hidden, padding_mask, table, training=None):
+    def call(self, hidden, padding_mask, table, training=None, return_attention_scores=False):
         length = ops.shape(hidden)[1]
         query, key = self._heads(self.query(hidden)), self._heads(self.key(hidden))  # [b, h, s, d]
         value = self._heads(self.value(hidden))
@@ -215,11 +216,13 @@ class DisentangledSelfAttention(keras.layers.Layer):
         pairs = ops.logical_and(mask[:, None, :, None], mask[:, None, None, :])
         scores = ops.cast(scores, "float32")  # softmax in float32 under mixed precision
         scores = ops.where(pairs, scores, -3.4e38)  # float32 min, as transformers fills
-        probabilities = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
-        probabilities = self.probabilities_dropout(probabilities, training=training)
+        probabilities_before_dropout = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+        probabilities = self.probabilities_dropout(probabilities_before_dropout, training=training)
         context = ops.matmul(probabilities, value)  # [b, h, s, d]
         context = ops.swapaxes(context, 1, 2)
-        return ops.reshape(context, (ops.shape(hidden)[0], length, self.num_heads * self.head_dim))
+        context = ops.reshape(context, (ops.shape(hidden)[0], length, self.num_heads * self.head_dim))
+        # The probabilities before dropout, [b, h, s, s], as keras' MultiHeadAttention returns its scores.
+        return (context, probabilities_before_dropout) if return_attention_scores else context
 
     def compute_output_shape(self, hidden_shape, padding_mask_shape=None, table_shape=None):
         return hidden_shape

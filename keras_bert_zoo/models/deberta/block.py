@@ -11,7 +11,8 @@ class DebertaBlock(keras.layers.Layer):
     """Attention, dense, dropout, residual, LayerNorm; then dense, activation, dense, dropout, residual,
     LayerNorm (BERT's layer; transformers' `DebertaV2Layer`). `call(hidden, padding_mask, table)`: `table`
     is the relative position table (`RelativeEmbedding`); the attention options are
-    `DisentangledSelfAttention`'s.
+    `DisentangledSelfAttention`'s. `return_attention_scores=True` also returns the attention
+    probabilities, as keras-hub's `TransformerEncoder` does.
 
     Written as its own layer because keras-hub's `TransformerEncoder` takes no other attention.
 
@@ -61,12 +62,16 @@ class DebertaBlock(keras.layers.Layer):
         self.output_dense.build((*hidden_shape[:-1], self.intermediate_dim))
         self.output_layer_norm.build(hidden_shape)
 
-    def call(self, hidden, padding_mask, table, training=None):
-        context = self.self_attention(hidden, padding_mask, table, training=training)
+    def call(self, hidden, padding_mask, table, training=None, return_attention_scores=False):
+        context = self.self_attention(hidden, padding_mask, table, training=training,
+                                      return_attention_scores=return_attention_scores)
+        if return_attention_scores:
+            context, probabilities = context
         x = self.attention_dropout_layer(self.attention_output(context), training=training)
         x = self.attention_layer_norm(x + hidden)
         y = self.output_dropout(self.output_dense(self.intermediate_dense(x)), training=training)
-        return self.output_layer_norm(y + x)
+        y = self.output_layer_norm(y + x)
+        return (y, probabilities) if return_attention_scores else y
 
     def compute_output_shape(self, hidden_shape, padding_mask_shape=None, table_shape=None):
         return hidden_shape
