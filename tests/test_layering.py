@@ -20,7 +20,8 @@ LEVELS = [
     ["training", "training.runs", "distribute"],
     ["export"],
     ["tasks", "tasks.classify", "tasks.multiple_choice", "tasks.ner", "tasks.pretrain", "tasks.pretrain_electra",
-     "tasks.squad", "tasks.summarize_extractive"],
+     "tasks.squad", "tasks.summarize_extractive",
+     "tasks.seq2seq", "tasks.summarize", "tasks.translate"],
     ["cli"],
 ]
 
