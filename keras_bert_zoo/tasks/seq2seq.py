@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from keras_bert_zoo.data.seq2seq import decode_ids
+from keras_bert_zoo.export.saved_model_export import saved_model
 from keras_bert_zoo.models.encoder_decoder.model import ENCODER_PADDING_MASK, ENCODER_TOKEN_IDS
 from keras_bert_zoo.names import PADDING_MASK, TOKEN_IDS
 
@@ -60,11 +61,16 @@ def generate_texts(model, preprocessor, target_tokenizer, sources, batch_size, m
     return outputs
 
 
-def export_generator(model, export_dir, target_tokenizer, card=None):
-    """The task's text-to-text export: a SavedModel of `model` (its preprocessor tokenizes the sources) that
-    decodes with `target_tokenizer`, under `export_dir`. Not in this branch: the text-to-text SavedModel
-    export (issue 19, "Export") is wired here when it is merged; until then the run's `.keras` files in
-    --model-dir hold the trained model, its preprocessor inside. Returns the export's path, or None."""
-    print(f"export: not done (no text-to-text SavedModel export in this version); the trained model is in "
-          f"{export_dir} once it is", flush=True)
-    return None
+def export_generator(model, export_dir, target_tokenizer, max_length, card=None):
+    """The task's text-to-text SavedModel (raw source strings in, generated text out) under `export_dir`, through
+    `keras_bert_zoo.export.saved_model` with the decoder's `target_tokenizer` and `max_length` as the serving
+    default; returns its path. A package whose export has no generator graph (issue 19's export not merged) says
+    so and returns None: the run's .keras files in --model-dir hold the trained model, its preprocessor inside."""
+    try:
+        path = saved_model(model, export_dir, target_tokenizer=target_tokenizer,
+                           generation={"max_length": max_length}, card=card)
+    except TypeError as error:  # saved_model without a generator (no such argument, or no such task)
+        print(f"export: skipped, this version has no text-to-text SavedModel export ({error})", flush=True)
+        return None
+    print(f"export: SavedModel in {path}", flush=True)
+    return path

@@ -99,16 +99,18 @@ def main(argv=None, prog=None):
 
     runs.fit(model, args, lambda seed: dataset(train, shuffle=True, seed=seed), steps,
              validation_data=dataset(dev, cache=True))
-    runs.save_run_info(args.model_dir, export_dir=args.export_dir)
-    export_generator(model, args.export_dir, tokenizer)
-    runs.finish(args.model_dir)
 
-    # 4. Summarize the test articles greedily; ROUGE against the reference summaries, beside Lead-N.
+    # 4. Summarize the test articles greedily; ROUGE against the reference summaries, beside Lead-N. Export.
     print(f"summarizing {len(test):,} test articles...", flush=True)
     summaries = generate_texts(model, preprocessor, tokenizer, test.sources, args.batch_size, args.target_length)
     lead = [" ".join(article_sentences(article)[:args.lead_sentences]) for article in test.sources]
     results = {f"Lead-{args.lead_sentences}": mean_rouge(lead, test.targets),
                "model": mean_rouge(summaries, test.targets)}
+    card = runs.card_facts(args, argv, __file__, f"BBC News Summary: {len(train):,} training articles",
+                           {f"test {key.upper()}": value for key, value in results["model"].items()}, prog)
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
+    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card)
+    runs.finish(args.model_dir)
     print(f"example: {summaries[0][:300]!r}")
     print(f"test: {len(test)} articles; ROUGE F (rouge-score, stemmed) against the reference summaries")
     for name, scores in results.items():

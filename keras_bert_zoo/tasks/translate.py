@@ -52,7 +52,6 @@ def parser(prog=None):
     parser.add_argument("--max-test-examples", type=int, help="translate only the first N test sentences")
     runs.add_common_flags(parser, checkpoint=None, model_dir="runs/translate", export_dir="saved_models/translate",
                           learning_rate=1e-3, batch_size=64, sequence_length=64, epochs=3)
-    # CPU: the default run (5,000 pairs, 3 epochs) ... on 2 cores.
     parser.set_defaults(max_train_examples=5000)
     return parser
 
@@ -113,15 +112,17 @@ def main(argv=None, prog=None):
 
     runs.fit(model, args, lambda seed: dataset(train, shuffle=True, seed=seed), steps,
              validation_data=dataset(dev, cache=True))
-    runs.save_run_info(args.model_dir, export_dir=args.export_dir)
-    export_generator(model, args.export_dir, tokenizer)
-    runs.finish(args.model_dir)
 
-    # 4. Translate the test set greedily; BLEU on the detokenized text against the references.
+    # 4. Translate the test set greedily; BLEU on the detokenized text against the references. Export.
     print(f"translating {len(test):,} test sentences...", flush=True)
     hypotheses = generate_texts(model, model.preprocessor, tokenizer, test.sources, args.batch_size,
                                 args.target_length)
     bleu = sacrebleu.corpus_bleu(hypotheses, [test.targets])
+    card = runs.card_facts(args, argv, __file__, f"Multi30k en-de: {len(train):,} training pairs",
+                           {"test BLEU": bleu.score}, prog)
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
+    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card)
+    runs.finish(args.model_dir)
     print(f"example: {test.sources[0]!r} -> {hypotheses[0]!r}")
     print(f"test: {len(test):,} sentences, {bleu}")
     print(f"test BLEU: {bleu.score:.2f}")
