@@ -2,6 +2,7 @@
 tokenizer's own ids), bucketing, line-aligned files; the WordPiece vocabulary builder round trip."""
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,7 +110,8 @@ def test_read_parallel_text_names_the_bad_file(tmp_path):
 
 def test_learnt_vocabulary_round_trips_its_text(tmp_path):
     """A vocabulary learnt from a text tokenizes it with no [UNK], and `decode_ids` gives the text back."""
-    with gzip.open("recipes/data/multi30k/val.de.gz", "rt", encoding="utf-8") as file:
+    with gzip.open(Path(__file__).parents[1] / "recipes" / "data" / "multi30k" / "val.de.gz", "rt",
+                   encoding="utf-8") as file:
         texts = file.read().splitlines()[:200]
     vocabulary = build_wordpiece_vocabulary(texts, 600)
     assert vocabulary[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

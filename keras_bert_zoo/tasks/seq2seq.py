@@ -5,8 +5,8 @@ Example:
 >>> import numpy as np
 >>> loss = SmoothedCrossEntropy(label_smoothing=0.1)
 >>> logits = np.log(np.array([[[0.7, 0.2, 0.1]]], "float32"))
->>> round(float(loss(np.array([[0]]), logits, sample_weight=np.array([[1.0]]))), 4)
-0.5279
+>>> round(float(loss(np.array([[0]]), logits, np.array([[1.0]]))), 4)  # 0.9 * -log 0.7 + 0.1 * mean(-log p)
+0.4633
 """
 
 import keras
