@@ -1,7 +1,7 @@
 """Train a small BERT encoder-decoder from scratch on Multi30k English -> German and score it with BLEU.
 
     python recipes/translate.py          # the same run as: keras-bert-zoo train translate
-    python recipes/translate.py --max-train-examples 29000 --epochs 8   # the full run (benchmarks/RESULTS.md)
+    python recipes/translate.py --max-train-examples 29000 --epochs 3   # the full run: test BLEU 30.82 (RESULTS.md)
     python recipes/translate.py --help   # every flag (data files, vocabulary size, model size, ...)
 
 It learns a joint WordPiece vocabulary from the training pairs, trains on the pairs in recipes/data/multi30k,

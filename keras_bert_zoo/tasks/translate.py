@@ -10,7 +10,7 @@ With no arguments it is a short run on the first --max-train-examples pairs; the
 benchmarks/RESULTS.md records:
 
     python recipes/translate.py          # or: keras-bert-zoo train translate
-    python recipes/translate.py --max-train-examples 29000 --epochs 8
+    python recipes/translate.py --max-train-examples 29000 --epochs 3
 """
 
 from pathlib import Path
@@ -51,7 +51,7 @@ def parser(prog=None):
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--max-test-examples", type=int, help="translate only the first N test sentences")
     runs.add_common_flags(parser, checkpoint=None, model_dir="runs/translate", export_dir="saved_models/translate",
-                          learning_rate=1e-3, batch_size=64, sequence_length=64, epochs=3)
+                          learning_rate=7e-4, batch_size=64, sequence_length=64, epochs=3)
     parser.set_defaults(max_train_examples=5000)
     return parser
 
