@@ -17,6 +17,7 @@ import keras_bert_zoo as kbz
 from keras_bert_zoo import cli
 from keras_bert_zoo.export.saved_model_files import WARMUP_FILE
 from keras_bert_zoo.export.serving.wordpiece_decoding import wordpiece_decoder
+from keras_bert_zoo.text.wordpiece_text import decode_wordpiece, space_as_written
 
 UNCASED = Path(__file__).parents[1] / "keras_bert_zoo" / "vocab" / "uncased.txt"
 VOCABULARY_SIZE = 5000  # the uncased vocabulary's first tokens: specials, punctuation, words and "##" pieces
@@ -63,10 +64,17 @@ def test_wordpiece_decoding_equals_transformers_decode():
     ids[:, 2] = rng.choice([0, 100, 101, 102, 103, 1005, 1010, 1012, 1029, 999, 2015, 2102], 300)
     ids[:40, 0] = 2015  # "##s" first
     num_tokens = rng.integers(0, 13, 300)
-    ours = wordpiece_decoder(kbz.BertTokenizer(UNCASED))(tf.constant(ids), tf.constant(num_tokens)).numpy()
+    tokenizer = kbz.BertTokenizer(UNCASED)
+    ours = wordpiece_decoder(tokenizer)(tf.constant(ids), tf.constant(num_tokens)).numpy()
     theirs = transformers.BertTokenizer(str(UNCASED))
-    assert [text.decode() for text in ours] == [theirs.decode(row[:n].tolist(), skip_special_tokens=True)
-                                                for row, n in zip(ids, num_tokens)]
+    expected = [theirs.decode(row[:n].tolist(), skip_special_tokens=True) for row, n in zip(ids, num_tokens)]
+    assert [text.decode() for text in ours] == expected
+    # The Python decoder the seq2seq recipes score with gives the same text, and so does the graph with
+    # written spacing (RE2 in the graph, Python's re there).
+    assert [decode_wordpiece(tokenizer, row[:n]) for row, n in zip(ids, num_tokens)] == expected
+    written = wordpiece_decoder(tokenizer, written_spacing=True)(tf.constant(ids), tf.constant(num_tokens)).numpy()
+    assert [text.decode() for text in written] == [space_as_written(text) for text in expected]
+    assert sum(space_as_written(text) != text for text in expected) > 100
 
 
 def reference_ids(exported, texts, max_length=MAX_LENGTH):

@@ -21,7 +21,8 @@ LEVELS = [
     ["compress"],
     ["export"],
     ["tasks", "tasks.classify", "tasks.multiple_choice", "tasks.ner", "tasks.pretrain", "tasks.pretrain_electra",
-     "tasks.squad", "tasks.summarize_extractive", "tasks.distill"],
+     "tasks.squad", "tasks.summarize_extractive", "tasks.distill",
+     "tasks.seq2seq", "tasks.summarize", "tasks.translate"],
     ["cli"],
 ]
 

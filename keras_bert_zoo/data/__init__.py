@@ -7,8 +7,8 @@
 * One pipeline per task, all with one signature:
   `<task>_dataset(examples, preprocessor, batch_size, *, task options, **dataset options)`
   (`classification_dataset`, `ner_dataset`, `squad_dataset`, `multiple_choice_dataset`,
-  `pretraining_dataset`), yielding fit-ready `(x, y)` or `(x, y, sample_weight)` batches with static
-  ranks and known cardinality. The dataset options (batching, shuffling, bucketing by length,
+  `pretraining_dataset`, `seq2seq_dataset`), yielding fit-ready `(x, y)` or `(x, y, sample_weight)`
+  batches with static ranks and known cardinality. The dataset options (batching, shuffling, bucketing by length,
   caching, sharding, limits) are the fields of `DatasetOptions`; see `keras_bert_zoo.data.options`.
 
 Shared names (`ENCODER_INPUTS`, `IGNORE_LABEL`) live in `keras_bert_zoo.names`.
@@ -33,5 +33,6 @@ from keras_bert_zoo.data.readers import (
     read_squad,
     read_swag_csv,
 )
+from keras_bert_zoo.data.seq2seq import ParallelTexts, decode_ids, read_parallel_text, seq2seq_dataset
 from keras_bert_zoo.data.squad import SquadFeatures, decode_answers, squad_dataset, squad_features
 from keras_bert_zoo.names import ENCODER_INPUTS, IGNORE_LABEL

@@ -57,7 +57,7 @@ def serving_graph(task_model, preprocessor, options=ServingOptions(), limits=Ser
 def saved_model(
     task_model, base_path, *, preprocessor=None, pair=False, warmup_examples=None, max_chars_per_text=1_000_000,
     max_texts_per_request=1_000, max_windows_per_context=1_000, encoder_batch_size=64, card=None,
-    target_tokenizer=None, generation=None,
+    target_tokenizer=None, generation=None, written_spacing=False,
 ):
     """Writes `<base_path>/<next version>/`, a SavedModel TF Serving loads, and returns its path.
 
@@ -85,7 +85,9 @@ def saved_model(
         target_tokenizer, generation: for a `BertEncoderDecoder` (`serving.generator`): the `BertTokenizer` whose
             vocabulary the decoder writes (default: the preprocessor's) and the decoding options of
             `serving_default` (a dict, e.g. {"max_length": 64, "num_beams": 4}); its `generate` signature
-            takes them per request.
+            takes them per request. written_spacing: the generated text with punctuation spaced as written
+            text spaces it ("T-Shirt, 2.5", `keras_bert_zoo.text.wordpiece_text.space_as_written`), not as
+            transformers' `decode` leaves it ("T - Shirt, 2. 5").
         card: facts for the model card, `README.md` in the version folder (`keras_bert_zoo.export.model_card`):
             a dict with any of base_model, training_data, metrics {name: value}, command. The task, labels,
             limits, inputs and how to serve it are filled in without them.
@@ -94,9 +96,10 @@ def saved_model(
     """
     limits = ServingLimits(max_chars_per_text, max_texts_per_request, max_windows_per_context, encoder_batch_size)
     preprocessor, options = model_contract(task_model, preprocessor, pair)
-    if target_tokenizer is not None or generation is not None:
+    if target_tokenizer is not None or generation is not None or written_spacing:
         options = dataclasses.replace(options, target_tokenizer=target_tokenizer or options.target_tokenizer,
-                                      generation=generation or options.generation)
+                                      generation=generation or options.generation,
+                                      written_spacing=written_spacing or options.written_spacing)
     graph = serving_graph(task_model, preprocessor, options, limits)
     facts = check_facts(card)
     with phase(f"exporting a SavedModel to {base_path}"):

@@ -164,14 +164,16 @@ def _in_chunks(run, inputs, chunk_size):
     return array.concat()
 
 
-def generator_graph(model, preprocessor, target_tokenizer=None, generation=None, limits=ServingLimits()):
+def generator_graph(model, preprocessor, target_tokenizer=None, generation=None, limits=ServingLimits(),
+                    written_spacing=False):
     """The `ServingGraph` of `model` (a `BertEncoderDecoder`): `serving_default` and `from_ids` with the options
-    `generation` (a dict, see `GENERATION_OPTIONS`), and `generate` taking them (see the module docstring)."""
+    `generation` (a dict, see `GENERATION_OPTIONS`), and `generate` taking them (see the module docstring);
+    `written_spacing`: punctuation in the text spaced as written (`text.wordpiece_text.space_as_written`)."""
     tokenizer = target_tokenizer_of(model, preprocessor, target_tokenizer)
     max_positions = model.encoder.max_sequence_length
     defaults = generation_defaults(generation, max_positions)
     tokens = {"start_token_id": tokenizer.cls_id, "end_token_id": tokenizer.sep_id, "pad_token_id": tokenizer.pad_id}
-    decode = wordpiece_decoder(tokenizer)
+    decode = wordpiece_decoder(tokenizer, written_spacing)
 
     def from_ids(inputs, options):
         def run(rows):
@@ -218,7 +220,7 @@ GENERATION = OutputSchema(
 SERVING = TaskServing(
     kind="BertEncoderDecoder",
     graph=lambda model, preprocessor, options, limits: generator_graph(
-        model, preprocessor, options.target_tokenizer, options.generation, limits),
+        model, preprocessor, options.target_tokenizer, options.generation, limits, options.written_spacing),
     schemas=(GENERATION,),
-    takes=frozenset({"target_tokenizer", "generation"}),
+    takes=frozenset({"target_tokenizer", "generation", "written_spacing"}),
 )

@@ -142,6 +142,7 @@ class ServingOptions:
     null_score_threshold: float = 0.0
     target_tokenizer: object = None  # a generator's, when its decoder writes another vocabulary than it reads
     generation: dict = None  # a generator's decoding options (`serving.generator.GENERATION_OPTIONS`)
+    written_spacing: bool = False  # a generator's text with punctuation spaced as written ("T-Shirt, 2.5")
 
 
 @dataclasses.dataclass

@@ -19,23 +19,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_zoo.text.tokenizer import SPECIAL_TOKENS
-
-PREFIX = "##"
-# The `tokenizers` WordPiece decoder's clean-up, in its order (decoders/wordpiece.rs `cleanup`).
-CLEANUP = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-           (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
+from keras_bert_zoo.text.wordpiece_text import PREFIX, WRITTEN_SPACING, cleanup
 
 
-def cleanup(token):
-    """One decoded token after the decoder's clean-up."""
-    for dirty, clean in CLEANUP:
-        token = token.replace(dirty, clean)
-    return token
-
-
-def wordpiece_decoder(tokenizer):
+def wordpiece_decoder(tokenizer, written_spacing=False):
     """A graph function `(ids [batch, n] int, num_tokens [batch] int) -> text [batch] string` for the `BertTokenizer`
-    `tokenizer`: the first `num_tokens` ids of each row, decoded as transformers decodes them."""
+    `tokenizer`: the first `num_tokens` ids of each row, decoded as transformers decodes them (and with
+    `written_spacing`, punctuation spaced as `keras_bert_zoo.text.wordpiece_text.space_as_written` spaces it)."""
     vocabulary = tokenizer.get_vocabulary()
     size = len(vocabulary)
     # Rows: [first token of the text, "##" continuation, any other token], each after the clean-up.
@@ -52,6 +42,9 @@ def wordpiece_decoder(tokenizer):
         keep = (positions < tf.cast(num_tokens, tf.int32)[:, tf.newaxis]) & ~tf.gather(special, ids)
         first = keep & (tf.cumsum(tf.cast(keep, tf.int32), axis=1) == 1)
         text = tf.gather(table, tf.where(first, ids, ids + size))
-        return tf.strings.reduce_join(tf.where(keep, text, ""), axis=1)
+        text = tf.strings.reduce_join(tf.where(keep, text, ""), axis=1)
+        for pattern, replacement in WRITTEN_SPACING if written_spacing else ():
+            text = tf.strings.regex_replace(text, pattern, replacement)
+        return text
 
     return decode
