@@ -74,7 +74,7 @@ def test_wordpiece_decoding_equals_transformers_decode():
     assert [decode_wordpiece(tokenizer, row[:n]) for row, n in zip(ids, num_tokens)] == expected
     written = wordpiece_decoder(tokenizer, written_spacing=True)(tf.constant(ids), tf.constant(num_tokens)).numpy()
     assert [text.decode() for text in written] == [space_as_written(text) for text in expected]
-    assert sum(space_as_written(text) != text for text in expected) > 100
+    assert sum(space_as_written(text) != text for text in expected) > 20  # rows it changes
 
 
 def reference_ids(exported, texts, max_length=MAX_LENGTH):
