@@ -1,7 +1,8 @@
 """Training tasks: one module per task holds its whole training run as library code.
 
 Each of `classify`, `ner`, `squad`, `multiple_choice`, `pretrain`, `pretrain_electra`, `summarize_extractive` and
-`distill` (its students are run folders that `keras-bert-zoo export` ships) has `parser(prog=None)` (its flags, the shared ones from `keras_bert_zoo.training.runs` included) and
+`distill` (its students are run folders that `keras-bert-zoo export` ships) has `parser(prog=None)` (its flags,
+the shared ones from `keras_bert_zoo.training.runs` included) and
 `main(argv=None, prog=None)`: read the data, build the model under the strategy, train (resumable),
 evaluate, export. `recipes/<task>.py` and `keras-bert-zoo train TASK [flags]` both call `main`; with no
 flags it runs on the samples a source checkout ships in recipes/data/ (an installed package has none:
