@@ -23,6 +23,18 @@ def rouge(summary, reference):
     return {name: scores[name].fmeasure for name in ROUGE_TYPES}
 
 
+def mean_rouge(summaries, references):
+    """{rouge type: mean F} of `summaries` against `references` (strings, in the same order)."""
+    scores = [rouge(summary, reference) for summary, reference in zip(summaries, references)]
+    return {name: sum(score[name] for score in scores) / max(len(scores), 1) for name in ROUGE_TYPES}
+
+
+def rouge_line(name, scores):
+    """One printed result line: `name` right-aligned, then "ROUGE-1 0.1234  ROUGE-2 ..."."""
+    return f"{name:>8}: " + "  ".join(f"{key.upper().replace('ROUGE', 'ROUGE-')} {value:.4f}"
+                                     for key, value in scores.items())
+
+
 def _ngrams(tokens, n):
     return Counter(zip(*(tokens[i:] for i in range(n))))
 

@@ -19,11 +19,10 @@ from keras_bert_zoo.quiet import import_tensorflow
 
 import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
 
-import numpy as np  # noqa: E402
 
 from keras_bert_zoo.data.seq2seq import ParallelTexts, seq2seq_dataset  # noqa: E402
 from keras_bert_zoo.data.summarization import article_sentences, read_articles, split_articles  # noqa: E402
-from keras_bert_zoo.data.summarization_oracle import ROUGE_TYPES, rouge  # noqa: E402
+from keras_bert_zoo.data.summarization_oracle import mean_rouge, rouge_line  # noqa: E402
 from keras_bert_zoo.models.encoder_decoder.model import BertEncoderDecoder  # noqa: E402
 from keras_bert_zoo.tasks.seq2seq import SmoothedCrossEntropy, export_generator, generate_texts  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
@@ -53,17 +52,6 @@ def parser(prog=None):
 def as_pairs(rows):
     """`ParallelTexts` of (article, summary)."""
     return ParallelTexts([row["article"] for row in rows], [row["summary"] for row in rows])
-
-
-def mean_rouge(summaries, references):
-    """{rouge type: mean F} of `summaries` against `references`."""
-    scores = [rouge(summary, reference) for summary, reference in zip(summaries, references)]
-    return {name: float(np.mean([score[name] for score in scores])) for name in ROUGE_TYPES}
-
-
-def rouge_line(name, scores):
-    return f"{name:>8}: " + "  ".join(f"{key.upper().replace('ROUGE', 'ROUGE-')} {value:.4f}"
-                                     for key, value in scores.items())
 
 
 def main(argv=None, prog=None):

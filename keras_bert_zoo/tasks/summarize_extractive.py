@@ -32,7 +32,12 @@ from keras_bert_zoo.data.summarization import (  # noqa: E402
     split_articles,
     summarization_dataset,
 )
-from keras_bert_zoo.data.summarization_oracle import ROUGE_TYPES, oracle_selection, rouge, select_sentences  # noqa: E402
+from keras_bert_zoo.data.summarization_oracle import (  # noqa: E402
+    mean_rouge,
+    oracle_selection,
+    rouge_line,
+    select_sentences,
+)
 from keras_bert_zoo.models.extractive_summarizer import BertExtractiveSummarizer, sentence_loss  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
 from keras_bert_zoo.training.progress import batch_progress  # noqa: E402
@@ -75,12 +80,6 @@ def oracle_labels(documents, sentences, rows, max_sentences=None):
     for row, (document, article, data) in enumerate(zip(documents, sentences, rows)):
         labels[row, oracle_selection(article[:document.num_sentences], data["summary"], max_sentences)] = 1
     return labels
-
-
-def mean_rouge(summaries, rows):
-    """{rouge type: mean F} of `summaries` against the rows' reference summaries."""
-    scores = [rouge(summary, row["summary"]) for summary, row in zip(summaries, rows)]
-    return {name: float(np.mean([score[name] for score in scores])) for name in ROUGE_TYPES}
 
 
 def main(argv=None, prog=None):
@@ -138,14 +137,14 @@ def main(argv=None, prog=None):
     k = args.summary_sentences
     picks = [select_sentences(row_logits[:d.num_sentences], s[:d.num_sentences], k)
              for row_logits, d, s in zip(logits, documents, sentences)]
+    references = [row["summary"] for row in test]
     results = {
-        "model": mean_rouge([" ".join(s[i] for i in pick) for pick, s in zip(picks, sentences)], test),
-        f"Lead-{k}": mean_rouge([" ".join(s[:k]) for s in sentences], test),
+        "model": mean_rouge([" ".join(s[i] for i in pick) for pick, s in zip(picks, sentences)], references),
+        f"Lead-{k}": mean_rouge([" ".join(s[:k]) for s in sentences], references),
         "oracle": mean_rouge([" ".join(s[i] for i in oracle_selection(s, row["summary"]))
-                              for s, row in zip(sentences, test)], test),
+                              for s, row in zip(sentences, test)], references),
     }
     print(f"test: {len(test)} articles; ROUGE F (rouge-score, stemmed) against the reference summaries")
     for name, scores in results.items():
-        print(f"{name:>8}: " + "  ".join(f"{key.upper().replace('ROUGE', 'ROUGE-')} {value:.4f}"
-                                         for key, value in scores.items()))
+        print(rouge_line(name, scores))
     return results
