@@ -9,6 +9,7 @@ is in the range the code was written and tested for (the minor version pinned in
 this module imports neither Keras nor TensorFlow.
 """
 
+import contextlib
 import functools
 import importlib
 import re
@@ -210,6 +211,29 @@ def mlir_quantize(calibrated, **kwargs):
     from tensorflow.lite.python import convert as lite_convert
 
     return lite_convert.mlir_quantize(calibrated, **kwargs)
+
+
+@contextlib.contextmanager
+@_needs("keras", "tensorflow")
+def argmax_without_bitwise_and():
+    """Traces `keras.ops.argmax` as a plain `tf.argmax` while active (`keras.src.backend.tensorflow.numpy.argmax`
+    swapped): Keras' TensorFlow argmax orders -0.0 before 0.0 with a BitwiseAnd that LiteRT has no kernel for
+    (logits never need that order). The TFLite generator export traces its decoding loop inside it."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import numpy as backend_numpy
+
+    def argmax(x, axis=None, keepdims=False):
+        if axis is None:
+            x, axis = tf.reshape(x, [-1]), 0
+        result = tf.argmax(x, axis=axis, output_type=tf.int32)
+        return tf.expand_dims(result, axis) if keepdims else result
+
+    keras_argmax = backend_numpy.argmax
+    backend_numpy.argmax = argmax
+    try:
+        yield
+    finally:
+        backend_numpy.argmax = keras_argmax
 
 
 # --- LiteRT (ai-edge-litert) -------------------------------------------------------------------

@@ -17,37 +17,17 @@ Example:
 >>> runner(text=np.array(["a long article ..."], object))["token_ids"]  # doctest: +SKIP
 """
 
-import contextlib
 import tempfile
 from pathlib import Path
 
 import keras
 import tensorflow as tf
-from keras.src.backend.tensorflow import numpy as backend_numpy
 
+from keras_bert_zoo import compat
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving.generator import generation_defaults, row_lengths, target_tokenizer_of
 from keras_bert_zoo.models.encoder_decoder.generation import generate_ids
 from keras_bert_zoo.progress import phase
-
-
-def _argmax(x, axis=None, keepdims=False):
-    if axis is None:
-        x, axis = tf.reshape(x, [-1]), 0
-    result = tf.argmax(x, axis=axis, output_type=tf.int32)
-    return tf.expand_dims(result, axis) if keepdims else result
-
-
-@contextlib.contextmanager
-def _argmax_without_bitwise_and():
-    """Traces `keras.ops.argmax` as a plain `tf.argmax`: Keras' TensorFlow argmax orders -0.0 before 0.0 with a
-    BitwiseAnd that LiteRT has no kernel for (logits never need that order)."""
-    keras_argmax = backend_numpy.argmax
-    backend_numpy.argmax = _argmax
-    try:
-        yield
-    finally:
-        backend_numpy.argmax = keras_argmax
 
 
 def tflite_generator(model, path, *, target_tokenizer=None, generation=None):
@@ -78,7 +58,7 @@ def tflite_generator(model, path, *, target_tokenizer=None, generation=None):
     archive.track(model)
     archive.track(preprocessor)
     with phase(f"converting to TFLite: {path}"), tempfile.TemporaryDirectory() as saved_model_dir:
-        with _argmax_without_bitwise_and():
+        with compat.argmax_without_bitwise_and():
             archive.add_endpoint("serving_default", serve, input_signature=[tf.TensorSpec([None], tf.string,
                                                                                           name="text")])
             archive.write_out(saved_model_dir, verbose=False)

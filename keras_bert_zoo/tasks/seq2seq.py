@@ -9,13 +9,17 @@ Example:
 0.4633
 """
 
-import keras
-import numpy as np
+from keras_bert_zoo.quiet import import_tensorflow
 
-from keras_bert_zoo.data.seq2seq import decode_ids
-from keras_bert_zoo.export.saved_model_export import saved_model
-from keras_bert_zoo.models.encoder_decoder.model import ENCODER_PADDING_MASK, ENCODER_TOKEN_IDS
-from keras_bert_zoo.names import PADDING_MASK, TOKEN_IDS
+import_tensorflow()  # without its start-up log lines (KERAS_BERT_ZOO_VERBOSE=1 shows them)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_bert_zoo.data.seq2seq import decode_ids  # noqa: E402
+from keras_bert_zoo.export.saved_model_export import saved_model  # noqa: E402
+from keras_bert_zoo.models.encoder_decoder.model import ENCODER_PADDING_MASK, ENCODER_TOKEN_IDS  # noqa: E402
+from keras_bert_zoo.names import PADDING_MASK, TOKEN_IDS  # noqa: E402
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
