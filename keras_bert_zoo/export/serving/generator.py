@@ -39,7 +39,7 @@ from keras_bert_zoo.export.serving.graph import (
     string_inputs,
 )
 from keras_bert_zoo.export.serving.wordpiece_decoding import wordpiece_decoder
-from keras_bert_zoo.models.encoder_decoder.generation import generate_ids
+from keras_bert_zoo.models.encoder_decoder.generation import DEFAULTS, DTYPES, generate_ids
 from keras_bert_zoo.text.tokenizer import BertTokenizer
 
 ENCODER_IDS = ("encoder_token_ids", "encoder_padding_mask")
@@ -57,20 +57,15 @@ class Option:
     low_exclusive: bool = False
 
 
-# Every option of `generate_ids` a caller may set, with transformers' `generate` default; max_length's upper bound
-# is the decoder's positions.
-GENERATION_OPTIONS = {
-    "max_length": Option(tf.int32, 20, 2),
-    "min_length": Option(tf.int32, 0, 0),
-    "num_beams": Option(tf.int32, 1, 1, MAX_NUM_BEAMS),
-    "length_penalty": Option(tf.float32, 1.0, -1e9, 1e9),
-    "no_repeat_ngram_size": Option(tf.int32, 0, 0),
-    "early_stopping": Option(tf.bool, False),
-    "do_sample": Option(tf.bool, False),
-    "top_k": Option(tf.int32, 50, 0),
-    "top_p": Option(tf.float32, 1.0, 0.0, 1.0, low_exclusive=True),
-    "seed": Option(tf.int32, 0),
+# Every option of `generate_ids` a caller may set, with its dtype and transformers' default from `generation`, and the
+# range a request's value must be in here (max_length's upper bound is the decoder's positions).
+_RANGES = {
+    "max_length": (2, None), "min_length": (0, None), "num_beams": (1, MAX_NUM_BEAMS),
+    "length_penalty": (-1e9, 1e9), "no_repeat_ngram_size": (0, None), "early_stopping": (None, None),
+    "do_sample": (None, None), "top_k": (0, None), "top_p": (0.0, 1.0), "seed": (None, None),
 }
+GENERATION_OPTIONS = {name: Option(DTYPES[name], DEFAULTS[name], low, high, low_exclusive=name == "top_p")
+                      for name, (low, high) in _RANGES.items()}
 
 
 def _bounds(name, option, max_positions):
