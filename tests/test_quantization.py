@@ -46,6 +46,22 @@ def test_keras_int8_model_serves_as_a_saved_model(classifier, tmp_path):
     np.testing.assert_allclose(served["probabilities"], keras.ops.softmax(logits).numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("part", ["task", "encoder", "pruned task"])
+def test_keras_int8_model_loads_back_from_its_keras_file(classifier, part, tmp_path):
+    model = {"task": classifier, "encoder": classifier.encoder,
+             "pruned task": prune(classifier, heads={0: [1]}, ffn={1: list(range(64))})}[part]
+    quantized = quantize_int8(model)
+    quantized.save(tmp_path / "int8.keras")
+    loaded = keras.saving.load_model(tmp_path / "int8.keras")
+    assert [v.path for v in loaded.weights] == [v.path for v in quantized.weights]
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), quantized.get_weights()))
+    assert {layer.quantization_mode for layer in loaded._flatten_layers() if hasattr(layer, "_kernel")} == {"int8"}
+    ids = classifier.preprocessor(TEXTS)
+    out = loaded(ids) if part != "encoder" else loaded(ids)["sequence_output"]
+    expected = quantized(ids) if part != "encoder" else quantized(ids)["sequence_output"]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), keras.ops.convert_to_numpy(expected))
+
+
 def test_fake_quant_rounds_as_keras_int8_does():
     value = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
     quantized, scale = keras.quantizers.abs_max_quantize(value, axis=0, to_numpy=True)

@@ -2,9 +2,8 @@
 
 `quantize_int8(model)` is a copy of a task model (or encoder) after Keras 3's `model.quantize("int8")`: the
 dense and einsum-dense kernels become int8 with a float scale per output channel, and the model runs and
-exports as a SavedModel (`kbz.export.saved_model`) like the float one. Keep the float model's `.keras` file and
-quantize after loading: the backbones' configs do not record per-layer quantization, so a quantized model's
-`.keras` file does not load back.
+exports as a SavedModel (`kbz.export.saved_model`) like the float one. Its config records the mode
+(`models.backbone.quantization_of`), so its `.keras` file loads back quantized.
 
 `FakeQuantWeights` is a `model.fit` callback for quantization-aware fine-tuning: each step runs forward and
 backward with the dense kernels rounded to int8 per output channel (as the TFLite int8 converter rounds them)

@@ -3,7 +3,7 @@
 
 import keras
 
-from keras_bert_zoo.models.backbone import Backbone
+from keras_bert_zoo.models.backbone import Backbone, quantization_of, quantize_the_rest
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 
 
@@ -64,20 +64,24 @@ class BertTask(keras.Model):
         return [layer for layer in super().layers if layer is not getattr(self, "preprocessor", None)]
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),  # None stays None
             **{key: getattr(self, key) for key in self.config_keys},
         }
+        mode = quantization_of(self)  # the encoder's config records its own; this one the head's
+        return config if mode is None else {**config, "quantization": mode}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        mode = config.pop("quantization", None)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         config["preprocessor"] = keras.saving.deserialize_keras_object(config.get("preprocessor"))
-        return cls(**config)
+        model = cls(**config)
+        return model if mode is None else quantize_the_rest(model, mode)
 
 
 def check_label_names(label_names, num_classes):
