@@ -97,20 +97,11 @@ def train(args, task_args):
     task.main(task_args, prog=f"keras-bert-zoo train {args.task}")
 
 
-def compress(args, distill_args):
-    """Distils a classify run into a student of --distill-layers layers (`keras_bert_zoo.tasks.distill`, the
-    remaining flags its own), written as the run folder --output that `export` ships."""
-    if args.help:
-        args.parser.print_help()
-        return
-    if args.run_dir is None or args.distill_layers is None:
-        args.parser.error("give RUN and --distill-layers N (the student's layers).")
-    output = Path(args.output or f"{Path(args.run_dir).with_suffix('')}_l{args.distill_layers}")
-    from keras_bert_zoo.tasks import distill
+def compress(args, argv):
+    """Distils, prunes and quantizes a classify run into a new run folder (`keras_bert_zoo.tasks.compress`)."""
+    from keras_bert_zoo.tasks import compress as task
 
-    distill.main(["--teacher", str(args.run_dir), "--student-layers", str(args.distill_layers), "--model-dir",
-                  str(output), *distill_args], prog="keras-bert-zoo compress", student_dir=lambda layers: output)
-    print(f"wrote the run folder {output}; ship it with: keras-bert-zoo export {output} --format saved_model")
+    task.main([*(["--help"] if args.help else []), *argv], prog="keras-bert-zoo compress")
 
 
 def _latest_version(path):
@@ -468,15 +459,9 @@ def build_parser():
     p.set_defaults(run=export)
 
     p = commands.add_parser(
-        "compress", help="distil a classify run into a smaller run folder that export ships", add_help=False,
-        description="RUN: a classify run folder (recipes/classify.py's --model-dir) or a classifier's .keras file. "
-                    "Other flags go to the distillation (keras-bert-zoo train distill --help: --train-file, "
-                    "--epochs, --temperature, --alpha, ...).")
-    p.add_argument("run_dir", metavar="RUN", nargs="?", help="the teacher's run folder or .keras file")
-    p.add_argument("--distill-layers", type=int, metavar="N",
-                   help="the student's layers, initialised from alternate teacher layers")
-    p.add_argument("--output", help="the new run folder (default: RUN_l<N> beside RUN)")
-    p.add_argument("-h", "--help", action="store_true", help="show this help")
+        "compress", help="distil, prune and quantize a classify run into a new run folder that export ships",
+        add_help=False)
+    p.add_argument("-h", "--help", action="store_true", help="show the command's flags")
     p.set_defaults(run=compress, passthrough=True, parser=p)
 
     p = commands.add_parser("evaluate", help="score an exported classifier on a labelled TSV")

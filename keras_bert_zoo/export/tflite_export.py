@@ -34,6 +34,7 @@ from keras_bert_zoo.export.preprocessing_files import write_preprocessing
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import TASKS, ServingOptions, check_options, model_contract, task_serving
 from keras_bert_zoo.export.serving.classifier import classifier_label_names
+from keras_bert_zoo.models.backbone import quantization_of
 from keras_bert_zoo.progress import phase
 from keras_bert_zoo.text import BytePairTokenizer
 
@@ -94,6 +95,10 @@ def tflite(
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
     if (quantization == "int8") != (representative_texts is not None):
         raise ValueError("quantization='int8' needs representative_texts, and only it uses them.")
+    if quantization_of(task_model) is not None:  # the converter fails on its int8 matmul inputs
+        raise ValueError(f"{task_model.name} has Keras {quantization_of(task_model)} weights (quantize_int8), which "
+                         "the TFLite converter cannot take: export the float model with quantization='dynamic_int8' "
+                         "or 'int8' (keras-bert-zoo export --quantization) instead.")
     task = task_serving(task_model)
     if task is None or task.tflite_outputs is None:
         writers = ", a ".join(kind for kind, other in TASKS.items() if other.tflite_outputs)

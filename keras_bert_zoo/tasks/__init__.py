@@ -12,6 +12,9 @@ give the files with --train-file, ...).
     from keras_bert_zoo.tasks import classify
     classify.main(["--train-file", "train.tsv", "--dev-file", "dev.tsv", "--epochs", "2"])
 
+`compress` (`keras-bert-zoo compress RUN`: distil, prune and quantize a classify run into a new run folder)
+is a task of the same shape that is not trained by `train`.
+
 The task level sits above export and below the CLI: importing this package imports no task (nor TensorFlow).
 """
 
