@@ -61,7 +61,7 @@ def layer_variables(model, layer):
 def gate_importance(model, dataset, loss=None, normalize=True):
     """(head scores, neuron scores): one array per transformer layer each, |dL/dgate| summed over `dataset`.
 
-    `dataset` yields (inputs, labels) batches for `model` (a task model over a BertEncoder); `loss(labels,
+    `dataset` yields (inputs, labels) batches for `model` (a task model over a prunable encoder); `loss(labels,
     outputs)` defaults to sparse categorical cross-entropy on logits (classifiers). `normalize` divides each
     layer's head scores by their L2 norm, so layers compare (Michel et al.).
     """

@@ -27,7 +27,8 @@ import numpy as np
 
 # Variables of a block (paths within "transformer_layer_i/") -> the axis of their HF tensor (nn.Linear
 # weights are [out, in]) that runs over the heads' units or the feed-forward neurons.
-HEAD_AXES = {f"self_attention_layer/{part}/{kind}": 0 for part in ("query", "key", "value") for kind in ("kernel", "bias")}
+HEAD_AXES = {f"self_attention_layer/{part}/{kind}": 0
+             for part in ("query", "key", "value") for kind in ("kernel", "bias")}
 HEAD_AXES["self_attention_layer/attention_output/kernel"] = 1
 NEURON_AXES = {"feedforward_intermediate_dense/kernel": 0, "feedforward_intermediate_dense/bias": 0,
                "feedforward_output_dense/kernel": 1}

@@ -78,7 +78,9 @@ def transformer_blocks(num_layers, num_heads, hidden_dim, intermediate_dim, prun
     blocks = []
     for i in range(num_layers):
         lost = len((pruned_heads or {}).get(i, ()))
-        shape = {"num_heads": num_heads - lost, "key_dim": hidden_dim // num_heads} if lost else {"num_heads": num_heads}
+        shape = {"num_heads": num_heads}
+        if lost:  # fewer heads of the original size
+            shape = {"num_heads": num_heads - lost, "key_dim": hidden_dim // num_heads}
         blocks.append((pruned_block if lost else block)(
             **shape, intermediate_dim=intermediate_dims[i] if intermediate_dims else intermediate_dim,
             name=f"transformer_layer_{i}", **options))
