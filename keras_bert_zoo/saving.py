@@ -10,8 +10,8 @@ The model's family (`keras_bert_zoo.models.families`) says its config keys and w
 from keras_bert_zoo import checkpoints
 from keras_bert_zoo.checkpoints.weight_map import extract
 from keras_bert_zoo.models import families
-from keras_bert_zoo.models.bert.pruned_checkpoint import full_size_state
 from keras_bert_zoo.models.family import config_json_labels
+from keras_bert_zoo.models.pruned_checkpoint import full_size_state
 from keras_bert_zoo.text.checkpoint_tokenizers import write_tokenizer_files
 
 
@@ -28,7 +28,7 @@ def save_hf(model, out_dir, vocabulary=None):
     architecture = family.architecture_of(model)
     names, optional = family.weight_names(model)
     config = family.config_json(model, architecture) | config_json_labels(model, architecture)
-    state = _full_size(family, model, architecture, extract(model, names, optional))
+    state = _full_size(family, model, names, extract(model, names, optional))
     state |= {name: state[original] for name, original in family.copies_for(model).items()}
     folder = checkpoints.write_hf(out_dir, state, config, vocabulary)
     preprocessor = getattr(model, "preprocessor", None)
@@ -51,7 +51,7 @@ def save_google_checkpoint(model, out_dir, vocabulary=None):
         raise TypeError(f"A Google checkpoint holds a BertEncoder or a BertPretrainer, not a {type(model).__name__}; "
                         "save it with kbz.save_hf or model.save('model.keras').")
     names, optional = family.weight_names(model)
-    state = _full_size(family, model, architecture, extract(model, names, optional))
+    state = _full_size(family, model, names, extract(model, names, optional))
     if architecture.model_class is family.backbone:
         state = {f"{family.prefix}.{name}": value for name, value in state.items()}
     config = family.config_to_hf(family.backbone_of(model), architecture.name)
@@ -59,11 +59,10 @@ def save_google_checkpoint(model, out_dir, vocabulary=None):
     return checkpoints.write_google(out_dir, state, config, family.to_google, vocabulary)
 
 
-def _full_size(family, model, architecture, state):
+def _full_size(family, model, names, state):
     """`state` of a pruned encoder (`kbz.compress.prune`) zero-padded back to its config's shape, which is what
-    checkpoints hold (see `keras_bert_zoo.models.bert.pruned_checkpoint`); other states unchanged."""
+    checkpoints hold (see `keras_bert_zoo.models.pruned_checkpoint`); other states unchanged."""
     backbone = family.backbone_of(model)
     if not getattr(backbone, "is_pruned", False):
         return state
-    prefix = "" if architecture.model_class is family.backbone else f"{family.prefix}."
-    return full_size_state(backbone, state, prefix)
+    return full_size_state(backbone, state, names)

@@ -22,15 +22,33 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.models.task import is_backbone
+from keras_bert_zoo.models.albert.backbone import AlbertEncoder
+from keras_bert_zoo.models.deberta.backbone import DebertaV3Encoder
+from keras_bert_zoo.models.pruned_layers import PrunableEncoder
+from keras_bert_zoo.models.task import BertTask, is_backbone
+
+# Families whose encoder has no transformer_layer_i of its own to slice, and why.
+NOT_PRUNABLE = {
+    AlbertEncoder: "ALBERT shares one layer's weights across all its layers (num_groups groups), so a head or a "
+                   "neuron cannot leave one layer alone, and its checkpoints have no per-layer sizes; distil it "
+                   "into a smaller student instead (kbz.compress.Distiller)",
+    DebertaV3Encoder: "DeBERTa-v3's layers use their own disentangled attention (relative-position terms through each "
+                      "layer's query and key projections), not the keras-hub TransformerEncoder blocks that pruning "
+                      "slices; distil it into a smaller student instead (kbz.compress.Distiller)",
+}
 
 
 def encoder_of(model):
-    """The backbone of a BertEncoder or of a task model over one, or a TypeError."""
+    """The backbone of a prunable encoder (BERT, RoBERTa, XLM-RoBERTa, ELECTRA, DistilBERT) or of a task model
+    over one; a ValueError for the families pruning cannot handle, a TypeError for other models."""
     encoder = model if is_backbone(model) else getattr(model, "encoder", None)
-    if encoder is None or not hasattr(encoder, "transformer_layers") or not hasattr(encoder, "pruned_heads"):
-        raise TypeError(f"{type(model).__name__} is not a BertEncoder nor a task model over one; head and neuron "
-                        "pruning handles BERT encoders.")
+    for cls, why in NOT_PRUNABLE.items():
+        if isinstance(encoder, cls):
+            raise ValueError(f"{type(encoder).__name__} cannot be pruned: {why}.")
+    if not isinstance(encoder, PrunableEncoder) or not (is_backbone(model) or isinstance(model, BertTask)):
+        raise TypeError(f"{type(model).__name__} is not an encoder (BertEncoder, RobertaEncoder, ElectraEncoder, "
+                        "DistilBertEncoder, ...) nor a task model over one; an ElectraPretrainer's discriminator is "
+                        "pruned as pretrainer.discriminator (or its .encoder) after pretraining.")
     return encoder
 
 
@@ -43,7 +61,7 @@ def layer_variables(model, layer):
 def gate_importance(model, dataset, loss=None, normalize=True):
     """(head scores, neuron scores): one array per transformer layer each, |dL/dgate| summed over `dataset`.
 
-    `dataset` yields (inputs, labels) batches for `model` (a task model over a BertEncoder); `loss(labels,
+    `dataset` yields (inputs, labels) batches for `model` (a task model over a prunable encoder); `loss(labels,
     outputs)` defaults to sparse categorical cross-entropy on logits (classifiers). `normalize` divides each
     layer's head scores by their L2 norm, so layers compare (Michel et al.).
     """

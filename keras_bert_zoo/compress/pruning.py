@@ -1,9 +1,11 @@
 """Structured pruning: remove attention heads, feed-forward neurons and whole layers by slicing the weights.
 
-`prune(model, heads=..., ffn=..., layers=...)` returns a smaller model of the same class (a `BertEncoder`, or
-a `BertClassifier`, `BertSpanQA`, ... over one) whose weights are the kept slices of the original's: it saves
-to `.keras`, loads back, exports, and `kbz.save_hf` writes it at full size with the removed parts zeroed
-(`keras_bert_zoo.models.bert.pruned_checkpoint`). Fractions rank heads and neurons by `gate_importance` on
+`prune(model, heads=..., ffn=..., layers=...)` returns a smaller model of the same class (a `BertEncoder`,
+`RobertaEncoder`, `XLMRobertaEncoder`, `ElectraEncoder` or `DistilBertEncoder`, or a `BertClassifier`,
+`BertSpanQA`, `ElectraDiscriminator`, ... over one) whose weights are the kept slices of the original's: it
+saves to `.keras`, loads back, exports, and `kbz.save_hf` writes it at full size with the removed parts zeroed
+(`keras_bert_zoo.models.pruned_checkpoint`). ALBERT (one layer's weights shared by all) and DeBERTa-v3 (its
+own attention) raise a ValueError that says why. Fractions rank heads and neurons by `gate_importance` on
 `dataset`; explicit lists name them.
 
 Example:
@@ -29,7 +31,8 @@ _NEURON_AXES = {"feedforward_intermediate_dense/kernel": 1, "feedforward_interme
 
 
 def prune(model, heads=None, ffn=None, layers=(), dataset=None, loss=None, importance=None):
-    """A smaller copy of `model` (a BertEncoder or a task model over one) without the named parts.
+    """A smaller copy of `model` (an encoder of a prunable family or a task model over one) without the named
+    parts.
 
     heads: a fraction of all heads, removed lowest importance first across layers (each layer keeps one), or
         {layer: [head indices among its current heads]}.

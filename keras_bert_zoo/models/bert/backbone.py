@@ -1,11 +1,16 @@
 """BertEncoder: the BERT transformer encoder (the BERT family's backbone) as a functional Keras model."""
 
 import keras
-from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoder
+from keras_hub.layers import PositionEmbedding, ReversibleEmbedding
 
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
-from keras_bert_zoo.models.bert.pruned_block import PrunedTransformerEncoder
+from keras_bert_zoo.models.pruned_layers import (
+    PrunableEncoder,
+    check_intermediate_dims,
+    check_pruned_heads,
+    transformer_blocks,
+)
 from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 
 
@@ -15,7 +20,7 @@ def bert_initializer():
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class BertEncoder(Backbone):
+class BertEncoder(PrunableEncoder, Backbone):
     """The BERT encoder: embeddings, post-LayerNorm transformer blocks and the [CLS] pooler.
 
     Inputs are a dict of int tensors `token_ids`, `segment_ids` and `padding_mask`, each
@@ -103,21 +108,14 @@ class BertEncoder(Backbone):
         self.embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
-        self.transformer_layers = []
-        for i in range(num_layers):
-            block, lost = {}, len(pruned_heads.get(i, ()))
-            if lost:  # fewer heads of the original size
-                block = {"num_heads": num_heads - lost, "key_dim": hidden_dim // num_heads}
-            self.transformer_layers.append((PrunedTransformerEncoder if lost else TransformerEncoder)(
-                **{"num_heads": num_heads, **block},
-                intermediate_dim=intermediate_dims[i] if intermediate_dims else intermediate_dim,
-                activation=get_activation(activation),
-                dropout=dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                kernel_initializer=bert_initializer(),
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            ))
+        self.transformer_layers = transformer_blocks(
+            num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads, intermediate_dims,
+            activation=get_activation(activation),
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=bert_initializer(),
+            dtype=dtype,
+        )
         self.pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
@@ -157,37 +155,3 @@ class BertEncoder(Backbone):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.pruned_heads = pruned_heads or None
         self.intermediate_dims = intermediate_dims
-
-    @property
-    def is_pruned(self):
-        """True when a layer lost heads or feed-forward neurons (`kbz.compress.prune`)."""
-        return bool(self.pruned_heads) or self.intermediate_dims is not None
-
-
-def check_pruned_heads(pruned_heads, num_layers, num_heads):
-    """`pruned_heads` as {int layer: sorted head indices} ({} for None; a config file's keys are strings),
-    or a ValueError naming the entry that does not fit the encoder."""
-    checked = {}
-    for layer, heads in (pruned_heads or {}).items():
-        layer, heads = int(layer), sorted({int(head) for head in heads})
-        if not 0 <= layer < num_layers:
-            raise ValueError(f"pruned_heads names layer {layer}; the encoder has layers 0..{num_layers - 1}.")
-        if any(not 0 <= head < num_heads for head in heads):
-            raise ValueError(f"pruned_heads[{layer}]={heads} names heads outside 0..{num_heads - 1}.")
-        if len(heads) == num_heads:
-            raise ValueError(f"pruned_heads[{layer}] removes all {num_heads} heads; keep one, or remove the layer.")
-        if heads:
-            checked[layer] = heads
-    return checked
-
-
-def check_intermediate_dims(intermediate_dims, num_layers, intermediate_dim):
-    """`intermediate_dims` as a list of ints in 1..intermediate_dim, one per layer (None stays None), or a
-    ValueError."""
-    if intermediate_dims is None:
-        return None
-    intermediate_dims = [int(dim) for dim in intermediate_dims]
-    if len(intermediate_dims) != num_layers or not all(0 < dim <= intermediate_dim for dim in intermediate_dims):
-        raise ValueError(f"intermediate_dims={intermediate_dims} must hold one size in 1..{intermediate_dim} per "
-                         f"layer ({num_layers} layers).")
-    return intermediate_dims

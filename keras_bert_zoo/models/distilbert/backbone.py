@@ -6,6 +6,13 @@ from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, Transformer
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
+from keras_bert_zoo.models.pruned_layers import (
+    PrunableEncoder,
+    PrunedTransformerEncoder,
+    check_intermediate_dims,
+    check_pruned_heads,
+    transformer_blocks,
+)
 from keras_bert_zoo.names import PADDING_MASK, TOKEN_IDS
 
 
@@ -40,7 +47,20 @@ class DistilBertBlock(TransformerEncoder):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class DistilBertEncoder(Backbone):
+class PrunedDistilBertBlock(DistilBertBlock, PrunedTransformerEncoder):
+    """A `DistilBertBlock` that lost heads to `kbz.compress.prune`: DistilBERT's dropouts, `num_heads` heads of
+    `key_dim` each (`PrunedTransformerEncoder`'s build, which `DistilBertBlock.build` calls through).
+
+    Example:
+    >>> import numpy as np
+    >>> block = PrunedDistilBertBlock(num_heads=1, key_dim=4, intermediate_dim=8, attention_dropout=0.2)
+    >>> tuple(block(np.ones((1, 3, 16), "float32")).shape), tuple(block._self_attention_layer.key_dense.kernel.shape)
+    ((1, 3, 16), (16, 1, 4))
+    """
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class DistilBertEncoder(PrunableEncoder, Backbone):
     """The DistilBERT encoder: word and position embeddings, post-LayerNorm transformer blocks; no pooler
     and no token types.
 
@@ -56,6 +76,8 @@ class DistilBertEncoder(Backbone):
         attention_dropout: dropout rate for the attention probabilities.
         activation: feed-forward activation; "gelu" is the exact (erf) GELU.
         layer_norm_epsilon: epsilon of every LayerNorm (DistilBERT's is 1e-12).
+        pruned_heads, intermediate_dims: what `kbz.compress.prune` removed, as `BertEncoder`'s
+            (`keras_bert_zoo.models.pruned_layers`); None for an unpruned encoder.
         dtype: a dtype or `keras.DTypePolicy` (e.g. "mixed_bfloat16").
 
     Example:
@@ -69,7 +91,8 @@ class DistilBertEncoder(Backbone):
     """
 
     config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
-                   "max_sequence_length", "dropout", "attention_dropout", "activation", "layer_norm_epsilon")
+                   "max_sequence_length", "dropout", "attention_dropout", "activation", "layer_norm_epsilon",
+                   "pruned_heads", "intermediate_dims")
     default_classifier_head = "dense_relu"
     default_multiple_choice_head = "dense_relu"
 
@@ -85,11 +108,15 @@ class DistilBertEncoder(Backbone):
         attention_dropout=0.1,
         activation="gelu",
         layer_norm_epsilon=1e-12,
+        pruned_heads=None,
+        intermediate_dims=None,
         dtype=None,
         **kwargs,
     ):
         if hidden_dim % num_heads:
             raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
+        pruned_heads = check_pruned_heads(pruned_heads, num_layers, num_heads)
+        intermediate_dims = check_intermediate_dims(intermediate_dims, num_layers, intermediate_dim)
         # === Layers ===
         self.token_embedding = ReversibleEmbedding(
             vocabulary_size, hidden_dim, embeddings_initializer=bert_initializer(), dtype=dtype,
@@ -102,20 +129,16 @@ class DistilBertEncoder(Backbone):
             epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_layer_norm"
         )
         self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
-        self.transformer_layers = [
-            DistilBertBlock(
-                num_heads=num_heads,
-                intermediate_dim=intermediate_dim,
-                activation=get_activation(activation),
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                kernel_initializer=bert_initializer(),
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = transformer_blocks(
+            num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads, intermediate_dims,
+            block=DistilBertBlock, pruned_block=PrunedDistilBertBlock,
+            activation=get_activation(activation),
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=bert_initializer(),
+            dtype=dtype,
+        )
 
         # === Functional model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name=TOKEN_IDS)
@@ -143,3 +166,5 @@ class DistilBertEncoder(Backbone):
         self.attention_dropout = attention_dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.pruned_heads = pruned_heads or None
+        self.intermediate_dims = intermediate_dims

@@ -1,11 +1,17 @@
 """ElectraEncoder: the ELECTRA transformer encoder (the family's backbone) as a functional Keras model."""
 
 import keras
-from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoder
+from keras_hub.layers import PositionEmbedding, ReversibleEmbedding
 
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
+from keras_bert_zoo.models.pruned_layers import (
+    PrunableEncoder,
+    check_intermediate_dims,
+    check_pruned_heads,
+    transformer_blocks,
+)
 from keras_bert_zoo.names import PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 
 
@@ -64,7 +70,7 @@ class ElectraEmbeddings(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class ElectraEncoder(Backbone):
+class ElectraEncoder(PrunableEncoder, Backbone):
     """The ELECTRA encoder (discriminator or generator): BERT's embeddings at `embedding_dim`, a dense
     projection to `hidden_dim` where the two differ, BERT's post-LayerNorm blocks; no pooler.
 
@@ -82,6 +88,8 @@ class ElectraEncoder(Backbone):
         dropout: dropout rate for embeddings, attention probabilities and residual branches.
         activation: feed-forward activation (and the discriminator head's).
         layer_norm_epsilon: epsilon of every LayerNorm.
+        pruned_heads, intermediate_dims: what `kbz.compress.prune` removed, as `BertEncoder`'s
+            (`keras_bert_zoo.models.pruned_layers`); None for an unpruned encoder.
         embeddings: an `ElectraEmbeddings` layer to use instead of new ones (a generator sharing its
             discriminator's); not part of the config.
         dtype: a dtype or `keras.DTypePolicy` (e.g. "mixed_bfloat16").
@@ -97,7 +105,8 @@ class ElectraEncoder(Backbone):
     """
 
     config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "embedding_dim",
-                   "max_sequence_length", "num_segments", "dropout", "activation", "layer_norm_epsilon")
+                   "max_sequence_length", "num_segments", "dropout", "activation", "layer_norm_epsilon",
+                   "pruned_heads", "intermediate_dims")
     # Hugging Face's heads: ElectraClassificationHead and the multiple-choice sequence summary, both a
     # hidden-size dense + exact GELU on the first token.
     default_classifier_head = "dense_gelu"
@@ -118,6 +127,8 @@ class ElectraEncoder(Backbone):
         dropout=0.1,
         activation="gelu",
         layer_norm_epsilon=1e-12,
+        pruned_heads=None,
+        intermediate_dims=None,
         embeddings=None,
         dtype=None,
         **kwargs,
@@ -125,6 +136,8 @@ class ElectraEncoder(Backbone):
         if hidden_dim % num_heads:
             raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
         embedding_dim = embedding_dim or hidden_dim
+        pruned_heads = check_pruned_heads(pruned_heads, num_layers, num_heads)
+        intermediate_dims = check_intermediate_dims(intermediate_dims, num_layers, intermediate_dim)
         # === Layers ===
         if embeddings is None:
             embeddings = ElectraEmbeddings(vocabulary_size, embedding_dim, max_sequence_length, num_segments,
@@ -139,19 +152,14 @@ class ElectraEncoder(Backbone):
         if embedding_dim != hidden_dim:
             self.embeddings_project = keras.layers.Dense(
                 hidden_dim, kernel_initializer=bert_initializer(), dtype=dtype, name="embeddings_project")
-        self.transformer_layers = [
-            TransformerEncoder(
-                num_heads=num_heads,
-                intermediate_dim=intermediate_dim,
-                activation=get_activation(activation),
-                dropout=dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                kernel_initializer=bert_initializer(),
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = transformer_blocks(
+            num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads, intermediate_dims,
+            activation=get_activation(activation),
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=bert_initializer(),
+            dtype=dtype,
+        )
 
         # === Functional model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name=TOKEN_IDS)
@@ -181,6 +189,8 @@ class ElectraEncoder(Backbone):
         self.dropout = dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.pruned_heads = pruned_heads or None
+        self.intermediate_dims = intermediate_dims
 
     @property
     def token_embedding(self):

@@ -2,16 +2,22 @@
 
 import keras
 from keras import ops
-from keras_hub.layers import ReversibleEmbedding, TransformerEncoder
+from keras_hub.layers import ReversibleEmbedding
 
 from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
+from keras_bert_zoo.models.pruned_layers import (
+    PrunableEncoder,
+    check_intermediate_dims,
+    check_pruned_heads,
+    transformer_blocks,
+)
 from keras_bert_zoo.names import PADDING_MASK, TOKEN_IDS
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class RobertaEncoder(Backbone):
+class RobertaEncoder(PrunableEncoder, Backbone):
     """The RoBERTa encoder: BERT's network without segments, positions counted from the padding mask.
 
     Inputs are a dict of int tensors `token_ids` and `padding_mask`, each [batch, seq] with both
@@ -31,6 +37,8 @@ class RobertaEncoder(Backbone):
         dropout: dropout rate for embeddings, attention probabilities and residual branches.
         activation: feed-forward activation; "gelu" is the exact (erf) GELU.
         layer_norm_epsilon: epsilon of every LayerNorm (1e-5).
+        pruned_heads, intermediate_dims: what `kbz.compress.prune` removed, as `BertEncoder`'s
+            (`keras_bert_zoo.models.pruned_layers`); None for an unpruned encoder.
         dtype: a dtype or `keras.DTypePolicy` (e.g. "mixed_bfloat16").
 
     Example:
@@ -44,7 +52,8 @@ class RobertaEncoder(Backbone):
     """
 
     config_keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
-                   "max_sequence_length", "pad_id", "dropout", "activation", "layer_norm_epsilon")
+                   "max_sequence_length", "pad_id", "dropout", "activation", "layer_norm_epsilon",
+                   "pruned_heads", "intermediate_dims")
     # The heads Hugging Face's RoBERTa classes put on it (see BertClassifier, BertMultipleChoice).
     default_classifier_head = "dense_tanh"
     default_multiple_choice_head = "pooled"
@@ -63,11 +72,15 @@ class RobertaEncoder(Backbone):
         dropout=0.1,
         activation="gelu",
         layer_norm_epsilon=1e-5,
+        pruned_heads=None,
+        intermediate_dims=None,
         dtype=None,
         **kwargs,
     ):
         if hidden_dim % num_heads:
             raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
+        pruned_heads = check_pruned_heads(pruned_heads, num_layers, num_heads)
+        intermediate_dims = check_intermediate_dims(intermediate_dims, num_layers, intermediate_dim)
         # === Layers ===
         self.token_embedding = ReversibleEmbedding(
             vocabulary_size, hidden_dim, embeddings_initializer=bert_initializer(), dtype=dtype,
@@ -85,19 +98,14 @@ class RobertaEncoder(Backbone):
             epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_layer_norm"
         )
         self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
-        self.transformer_layers = [
-            TransformerEncoder(
-                num_heads=num_heads,
-                intermediate_dim=intermediate_dim,
-                activation=get_activation(activation),
-                dropout=dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                kernel_initializer=bert_initializer(),
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = transformer_blocks(
+            num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads, intermediate_dims,
+            activation=get_activation(activation),
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=bert_initializer(),
+            dtype=dtype,
+        )
         self.pooled_dense = keras.layers.Dense(
             hidden_dim, activation="tanh", kernel_initializer=bert_initializer(), dtype=dtype, name="pooled_dense"
         )
@@ -133,6 +141,8 @@ class RobertaEncoder(Backbone):
         self.dropout = dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.pruned_heads = pruned_heads or None
+        self.intermediate_dims = intermediate_dims
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
