@@ -6,7 +6,8 @@ saves, loads and exports as any other.
 - Distillation: `Distiller` trains a student against a frozen teacher with the `distillation_losses`; students
   come from a teacher's layers (`student_from_layers`, `alternate_layers`), a smaller backbone or random weights.
 - Pruning: `prune` slices an encoder of BERT, RoBERTa/XLM-R, ELECTRA or DistilBERT (or a task model over one)
-  into a smaller model of the same class;  `gate_importance` ranks heads and neurons by the gradient of a gate (Michel et al. 2019).
+  into a smaller model of the same class; `gate_importance` ranks heads and neurons by the gradient of a gate
+  (Michel et al. 2019).
 - Quantization: `quantize_int8` (Keras' int8 weights) and `FakeQuantWeights` (quantization-aware fine-tuning).
 """
 

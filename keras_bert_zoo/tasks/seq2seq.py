@@ -1,5 +1,5 @@
-"""What the sequence-to-sequence tasks (`translate`, `summarize`) share: their loss, generating text for a list
-of sources, and the text-to-text export step.
+"""What the sequence-to-sequence tasks (`translate`, `summarize`) share: their loss, their decoding flags,
+generating text for a list of sources, and the text-to-text export step.
 
 Example:
 >>> import numpy as np
@@ -45,10 +45,28 @@ class SmoothedCrossEntropy(keras.losses.Loss):
         return {"name": self.name, "label_smoothing": self.label_smoothing}
 
 
-def generate_texts(model, preprocessor, target_tokenizer, sources, batch_size, max_length, progress=None):
-    """The model's greedy output text for each of `sources` (in their order), decoded with `target_tokenizer`
-    (`decode_ids`). Sources go in batches of similar length (fewer padded positions), each padded to its
-    longest; `progress(done, total)` is called after each batch."""
+def add_decoding_flags(parser, num_beams=1, no_repeat_ngram_size=0):
+    """--num-beams, --length-penalty and --no-repeat-ngram-size: how the task decodes its test set and what its
+    export does by default (`decoding_options` reads them)."""
+    parser.add_argument("--num-beams", type=int, default=num_beams, help="beams of the search (1: greedy)")
+    parser.add_argument("--length-penalty", type=float, default=1.0,
+                        help="beam scores are divided by length ** this (transformers' meaning)")
+    parser.add_argument("--no-repeat-ngram-size", type=int, default=no_repeat_ngram_size,
+                        help="never repeat an n-gram of this size in an output (0: allowed)")
+
+
+def decoding_options(args):
+    """The `model.generate` options the flags of `add_decoding_flags` give."""
+    return {"num_beams": args.num_beams, "length_penalty": args.length_penalty,
+            "no_repeat_ngram_size": args.no_repeat_ngram_size}
+
+
+def generate_texts(model, preprocessor, target_tokenizer, sources, batch_size, max_length, progress=None,
+                   **options):
+    """The model's output text for each of `sources` (in their order), decoded with `target_tokenizer`
+    (`decode_ids`): greedy, or as `options` (`model.generate`'s: num_beams, no_repeat_ngram_size, ...) say.
+    Sources go in batches of similar length (fewer padded positions), each padded to its longest;
+    `progress(done, total)` is called after each batch."""
     lengths = [len(text) for text in sources]
     order = np.argsort(lengths, kind="stable")
     outputs = [None] * len(sources)
@@ -57,7 +75,7 @@ def generate_texts(model, preprocessor, target_tokenizer, sources, batch_size, m
         encoded = preprocessor([sources[row] for row in rows])
         ids = model.generate({ENCODER_TOKEN_IDS: encoded[TOKEN_IDS], ENCODER_PADDING_MASK: encoded[PADDING_MASK]},
                              max_length=max_length, start_token_id=target_tokenizer.cls_id,
-                             end_token_id=target_tokenizer.sep_id, pad_token_id=target_tokenizer.pad_id)
+                             end_token_id=target_tokenizer.sep_id, pad_token_id=target_tokenizer.pad_id, **options)
         for row, row_ids in zip(rows, ids):
             outputs[row] = decode_ids(target_tokenizer, row_ids[1:])
         if progress is not None:
@@ -65,11 +83,12 @@ def generate_texts(model, preprocessor, target_tokenizer, sources, batch_size, m
     return outputs
 
 
-def export_generator(model, export_dir, target_tokenizer, max_length, card=None):
+def export_generator(model, export_dir, target_tokenizer, max_length, card=None, **options):
     """The task's text-to-text SavedModel (raw source strings in, generated text out) under `export_dir`, through
-    `keras_bert_zoo.export.saved_model` with the decoder's `target_tokenizer` and `max_length` as the serving
-    default; returns its path. It serves the text `generate_texts` scores (punctuation spaced as written)."""
-    path = saved_model(model, export_dir, target_tokenizer=target_tokenizer, generation={"max_length": max_length},
-                       written_spacing=True, card=card)
+    `keras_bert_zoo.export.saved_model` with the decoder's `target_tokenizer`, and `max_length` and the decoding
+    `options` as the serving defaults; returns its path. It serves the text `generate_texts` scores
+    (punctuation spaced as written)."""
+    path = saved_model(model, export_dir, target_tokenizer=target_tokenizer,
+                       generation={"max_length": max_length, **options}, written_spacing=True, card=card)
     print(f"export: SavedModel in {path}", flush=True)
     return path

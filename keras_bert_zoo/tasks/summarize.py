@@ -3,8 +3,9 @@
 With no arguments it warm-starts both halves of a `BertEncoderDecoder` from the real all-MiniLM-L6-v2 (the
 cross-attention and the LM head's transform start random), fine-tunes it on the first --max-train-examples BBC
 News Summary articles shipped in recipes/data/bbc_news_summary (the same deduplicated, seeded split by article
-as summarize_extractive: train/dev/test), writes each held-out test article's summary greedily and prints
-ROUGE-1/2/L F (rouge-score, stemmed) of Lead-3 and of the model, the model's last.
+as summarize_extractive: train/dev/test), writes each held-out test article's summary with beam search (4 beams,
+no repeated trigram, as BERTSumAbs decodes; --num-beams 1 is greedy) and prints ROUGE-1/2/L F (rouge-score,
+stemmed) of Lead-3 and of the model, the model's last. The export decodes the same way by default.
 
 The encoder reads the article (headline first) cut at --sequence-length wordpieces; the decoder learns the
 reference summary cut at --target-length wordpieces (with [CLS] and [SEP]) and writes at most as many.
@@ -24,7 +25,13 @@ from keras_bert_zoo.data.seq2seq import ParallelTexts, seq2seq_dataset  # noqa: 
 from keras_bert_zoo.data.summarization import article_sentences, read_articles, split_articles  # noqa: E402
 from keras_bert_zoo.data.summarization_oracle import mean_rouge, rouge_line  # noqa: E402
 from keras_bert_zoo.models.encoder_decoder.model import BertEncoderDecoder  # noqa: E402
-from keras_bert_zoo.tasks.seq2seq import SmoothedCrossEntropy, export_generator, generate_texts  # noqa: E402
+from keras_bert_zoo.tasks.seq2seq import (  # noqa: E402
+    SmoothedCrossEntropy,
+    add_decoding_flags,
+    decoding_options,
+    export_generator,
+    generate_texts,
+)
 from keras_bert_zoo.training import runs  # noqa: E402
 
 DATA = runs.shipped_data("bbc_news_summary")
@@ -42,6 +49,7 @@ def parser(prog=None):
                         help="most wordpieces of [CLS] summary [SEP], learnt and written")
     parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--lead-sentences", type=int, default=3, help="sentences of the Lead-N baseline")
+    add_decoding_flags(parser, num_beams=4, no_repeat_ngram_size=3)  # as BERTSumAbs decodes (beams, trigram blocking)
     runs.add_common_flags(parser, checkpoint="all_minilm_l6_v2", model_dir="runs/summarize",
                           export_dir="saved_models/summarize", learning_rate=1e-4, batch_size=8,
                           sequence_length=256, epochs=1)
@@ -88,16 +96,17 @@ def main(argv=None, prog=None):
     runs.fit(model, args, lambda seed: dataset(train, shuffle=True, seed=seed), steps,
              validation_data=dataset(dev, cache=True))
 
-    # 4. Summarize the test articles greedily; ROUGE against the reference summaries, beside Lead-N. Export.
+    # 4. Summarize the test articles (beam search); ROUGE against the reference summaries, beside Lead-N. Export.
     print(f"summarizing {len(test):,} test articles...", flush=True)
-    summaries = generate_texts(model, preprocessor, tokenizer, test.sources, args.batch_size, args.target_length)
+    summaries = generate_texts(model, preprocessor, tokenizer, test.sources, args.batch_size, args.target_length,
+                               **decoding_options(args))
     lead = [" ".join(article_sentences(article)[:args.lead_sentences]) for article in test.sources]
     results = {f"Lead-{args.lead_sentences}": mean_rouge(lead, test.targets),
                "model": mean_rouge(summaries, test.targets)}
     card = runs.card_facts(args, argv, __file__, f"BBC News Summary: {len(train):,} training articles",
                            {f"test {key.upper()}": value for key, value in results["model"].items()}, prog)
     runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
-    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card)
+    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card, **decoding_options(args))
     runs.finish(args.model_dir)
     print(f"example: {summaries[0][:300]!r}")
     print(f"test: {len(test)} articles; ROUGE F (rouge-score, stemmed) against the reference summaries")

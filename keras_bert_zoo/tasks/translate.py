@@ -25,7 +25,13 @@ from keras_bert_zoo.data.seq2seq import read_parallel_text, seq2seq_dataset  # n
 from keras_bert_zoo.data.wordpiece_vocabulary import build_wordpiece_vocabulary, write_vocabulary  # noqa: E402
 from keras_bert_zoo.models.bert.backbone import BertEncoder  # noqa: E402
 from keras_bert_zoo.models.encoder_decoder.model import BertEncoderDecoder  # noqa: E402
-from keras_bert_zoo.tasks.seq2seq import SmoothedCrossEntropy, export_generator, generate_texts  # noqa: E402
+from keras_bert_zoo.tasks.seq2seq import (  # noqa: E402
+    SmoothedCrossEntropy,
+    add_decoding_flags,
+    decoding_options,
+    export_generator,
+    generate_texts,
+)
 from keras_bert_zoo.text.preprocessor import BertPreprocessor  # noqa: E402
 from keras_bert_zoo.text.tokenizer import BertTokenizer  # noqa: E402
 from keras_bert_zoo.training import runs  # noqa: E402
@@ -50,6 +56,7 @@ def parser(prog=None):
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--max-test-examples", type=int, help="translate only the first N test sentences")
+    add_decoding_flags(parser)
     runs.add_common_flags(parser, checkpoint=None, model_dir="runs/translate", export_dir="saved_models/translate",
                           learning_rate=7e-4, batch_size=64, sequence_length=64, epochs=3)
     parser.set_defaults(max_train_examples=5000)
@@ -113,15 +120,15 @@ def main(argv=None, prog=None):
     runs.fit(model, args, lambda seed: dataset(train, shuffle=True, seed=seed), steps,
              validation_data=dataset(dev, cache=True))
 
-    # 4. Translate the test set greedily; BLEU on the detokenized text against the references. Export.
+    # 4. Translate the test set (greedy, or --num-beams); BLEU on the detokenized text. Export.
     print(f"translating {len(test):,} test sentences...", flush=True)
     hypotheses = generate_texts(model, model.preprocessor, tokenizer, test.sources, args.batch_size,
-                                args.target_length)
+                                args.target_length, **decoding_options(args))
     bleu = sacrebleu.corpus_bleu(hypotheses, [test.targets])
     card = runs.card_facts(args, argv, __file__, f"Multi30k en-de: {len(train):,} training pairs",
                            {"test BLEU": bleu.score}, prog)
     runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
-    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card)
+    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card, **decoding_options(args))
     runs.finish(args.model_dir)
     print(f"example: {test.sources[0]!r} -> {hypotheses[0]!r}")
     print(f"test: {len(test):,} sentences, {bleu}")
