@@ -168,7 +168,9 @@ def test_model_card_and_cli_predict_print_the_generated_text(exported, capsys):
 def test_onnx_encoder_and_decoder_step_loop_equals_the_saved_model(exported, tmp_path):
     folder = kbz.export.onnx_generator(exported["model"], tmp_path / "translator_onnx",
                                        target_tokenizer=exported["target"])
-    assert sorted(path.name for path in folder.iterdir()) == ["decoder_step.onnx", "encoder.onnx", "generator.json"]
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "decoder_step.onnx", "decoder_step.onnx.decoding.json", "decoder_step.onnx.target_tokenizer", "encoder.onnx",
+        "encoder.onnx.preprocessing.json", "encoder.onnx.tokenizer", "generator.json"]
     texts = TEXTS[:6]
     served = kbz.export.LocalModel(exported["path"]).predict({"text": texts})
     inputs = exported["preprocessor"](texts)
