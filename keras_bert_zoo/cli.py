@@ -7,6 +7,8 @@
     keras-bert-zoo evaluate saved_models/sst2 --file dev.tsv
     keras-bert-zoo predict saved_models/sst2 "a great movie" [--server localhost:8500 | --rest localhost:8501]
     keras-bert-zoo predict saved_models/sst2.tflite "a great movie"   (or an .onnx file)
+    keras-bert-zoo export runs/translate --format onnx    (a generator: saved_models/translate_onnx/)
+    keras-bert-zoo predict saved_models/translate_onnx "A man runs."   (or its .tflite, or its SavedModel)
 """
 
 import argparse
@@ -363,6 +365,7 @@ def export(args):
     SavedModel, a .tflite or a .onnx file.
 
     A run folder's model card gets the facts its recipe recorded (base model, training data, metrics, command).
+    A `BertEncoderDecoder` (translate, summarize) exports as a generator (`_export_generator`).
     """
     from keras_bert_zoo import export as formats
     from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
@@ -420,7 +423,12 @@ def _export_generator(args, model, info, base, card):
     """Exports a `BertEncoderDecoder` (text in, generated text out) in --format, its decoding options those its run
     recorded in run.json (`generation`, `written_spacing`) unless a flag sets them."""
     from keras_bert_zoo import export as formats
+    from keras_bert_zoo.models.encoder_decoder.generation import DEFAULTS
 
+    if "generation" not in info and (args.max_length is None or args.written_spacing is None):
+        print("note: the run recorded no decoding options in run.json: max_length and written spacing are "
+              f"{args.max_length or DEFAULTS['max_length']} and {'yes' if args.written_spacing else 'no'} unless "
+              "--max-length and --written-spacing set them", file=sys.stderr)
     generation = dict(info.get("generation") or {})
     for option, value in (("max_length", args.max_length), ("num_beams", args.num_beams)):
         if value is not None:
@@ -527,8 +535,10 @@ def build_parser():
                                   "--export-dir saved_models/sst2; else RUN's folder name)")
     p.add_argument("--output-dir", default="saved_models",
                    help="saved_model writes OUTPUT_DIR/NAME/<version>/; "
-                        "tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx")
-    p.add_argument("--quantization", choices=("none", "fp16", "dynamic_int8", "int8"), help="tflite only")
+                        "tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx (a BertEncoderDecoder's onnx: the folder "
+                        "OUTPUT_DIR/NAME_onnx/)")
+    p.add_argument("--quantization", choices=("none", "fp16", "dynamic_int8", "int8"),
+                   help="tflite only, not for a BertEncoderDecoder (its .tflite is float32)")
     p.add_argument("--calibration-file", help="int8 only: a few hundred training texts, one a line "
                                               "(a tab between the two texts of a pair)")
     p.add_argument("--weights", default="best", choices=("best", "last"),

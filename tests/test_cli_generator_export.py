@@ -2,6 +2,8 @@
 each export (issue 19, "Export" + "CLI"): every format prints the SavedModel's generated text, which is the text the
 seq2seq tasks score (`tasks.seq2seq.generate_texts`), and options that do not fit a generator are refused by name."""
 
+import contextlib
+import io
 import json
 import re
 
@@ -41,30 +43,33 @@ def run(tmp_path_factory):
     (run_dir / runs.RUN_INFO).write_text(json.dumps(info))
     output_dir = folder / "exports"
     cli.main(["export", str(run_dir), "--format", "saved_model", "--output-dir", str(output_dir)])
-    served = kbz.export.LocalModel(output_dir / "translate" / "1").predict({"text": TEXTS})
-    return {"dir": run_dir, "output_dir": output_dir, "model": model, "tokenizer": tokenizer,
-            "texts": [example["generated_text"] for example in served]}
+    return {"dir": run_dir, "output_dir": output_dir, "model": model, "tokenizer": tokenizer}
 
 
-def predicted(capsys, model, texts=TEXTS):
+@pytest.fixture(scope="module")
+def saved_model_texts(run):
+    """What `keras-bert-zoo predict` prints for the SavedModel export: the text every other format must print."""
+    return predicted(run["output_dir"] / "translate")
+
+
+def predicted(model, texts=TEXTS):
     """The generated text `keras-bert-zoo predict MODEL TEXT...` prints for each text."""
-    capsys.readouterr()
-    cli.main(["predict", str(model), *texts])
-    lines = capsys.readouterr().out.splitlines()
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        cli.main(["predict", str(model), *texts])
+    lines = out.getvalue().splitlines()
     assert len(lines) == len(texts), lines
     return ["" if line.endswith(' => ""') else line.split(" => ", 1)[1] for line in lines]
 
 
-def test_saved_model_serves_the_text_the_task_scores(run, capsys):
+def test_saved_model_serves_the_text_the_task_scores(run, saved_model_texts):
     model = run["model"]
-    expected = generate_texts(model, model.preprocessor, run["tokenizer"], TEXTS, 2, MAX_LENGTH)
-    assert run["texts"] == expected  # run.json's max_length and written spacing reached the export
+    expected = generate_texts(model, model.preprocessor, run["tokenizer"], TEXTS, len(TEXTS), MAX_LENGTH)
+    assert saved_model_texts == expected  # run.json's max_length and written spacing reached the export
     assert any(re.search(r"\(\w", text) for text in expected), expected  # written spacing: "( runs" in transformers'
     assert len(set(expected)) > 1, expected  # the source matters
-    assert predicted(capsys, run["output_dir"] / "translate") == run["texts"]
 
 
-def test_onnx_folder_predicts_the_saved_model_text(run, capsys):
+def test_onnx_folder_predicts_the_saved_model_text(run, saved_model_texts, capsys):
     cli.main(["export", str(run["dir"]), "--format", "onnx", "--output-dir", str(run["output_dir"])])
     printed = capsys.readouterr().out
     folder = run["output_dir"] / "translate_onnx"
@@ -72,18 +77,18 @@ def test_onnx_folder_predicts_the_saved_model_text(run, capsys):
     assert sorted(path.name for path in folder.iterdir()) == [
         "decoder_step.onnx", "decoder_step.onnx.decoding.json", "decoder_step.onnx.target_tokenizer", "encoder.onnx",
         "encoder.onnx.preprocessing.json", "encoder.onnx.tokenizer", "generator.json"]
-    assert predicted(capsys, folder) == run["texts"]
-    assert predicted(capsys, folder / "encoder.onnx", TEXTS[:2]) == run["texts"][:2]  # either .onnx names it
+    assert predicted(folder) == saved_model_texts
+    assert predicted(folder / "encoder.onnx", TEXTS[:2]) == saved_model_texts[:2]  # either .onnx names it
 
 
-def test_tflite_returns_ids_and_predict_decodes_them_to_the_saved_model_text(run, capsys):
+def test_tflite_returns_ids_and_predict_decodes_them_to_the_saved_model_text(run, saved_model_texts, capsys):
     cli.main(["export", str(run["dir"]), "--format", "tflite", "--output-dir", str(run["output_dir"]),
               "--max-length", str(MAX_LENGTH), "--written-spacing"])
     path = run["output_dir"] / "translate.tflite"
     assert "text in, token ids out (token_ids, num_tokens)" in capsys.readouterr().out
     runner = kbz.export.tflite_interpreter(path).get_signature_runner()
     assert set(runner.get_output_details()) == {"token_ids", "num_tokens"}
-    assert predicted(capsys, path) == run["texts"]
+    assert predicted(path) == saved_model_texts
 
 
 def test_options_that_do_not_fit_a_generator_are_refused_by_name(run, tmp_path):
