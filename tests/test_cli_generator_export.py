@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import re
+import shutil
 
 import keras
 import numpy as np
@@ -89,14 +90,29 @@ def test_tflite_returns_ids_and_predict_decodes_them_to_the_saved_model_text(run
     runner = kbz.export.tflite_interpreter(path).get_signature_runner()
     assert set(runner.get_output_details()) == {"token_ids", "num_tokens"}
     assert predicted(path) == saved_model_texts
+    alone = run["output_dir"] / "alone" / path.name  # without the files beside it: refused, naming them
+    alone.parent.mkdir()
+    shutil.copy(path, alone)
+    with pytest.raises(SystemExit, match=r"answers token ids; .* \(translate.tflite.target_tokenizer/, "
+                                         r"translate.tflite.decoding.json\)"):
+        predicted(alone)
 
 
-def test_options_that_do_not_fit_a_generator_are_refused_by_name(run, tmp_path):
-    def export(*flags):
-        cli.main(["export", str(run["dir"]), "--output-dir", str(tmp_path), *flags])
+def test_options_that_do_not_fit_a_generator_are_refused_by_name(run, tmp_path, capsys):
+    def export(*flags, run_dir=run["dir"]):
+        cli.main(["export", str(run_dir), "--output-dir", str(tmp_path), *flags])
 
     with pytest.raises(SystemExit, match="--quantization fp16: the TFLite generator is float32 only"):
         export("--format", "tflite", "--quantization", "fp16")
+    assert "note:" not in capsys.readouterr().err  # run.json holds the decoding options
+    unrecorded = tmp_path / "unrecorded"  # a run.json as the seq2seq tasks write it today: no decoding options
+    shutil.copytree(run["dir"], unrecorded)
+    (unrecorded / runs.RUN_INFO).write_text(json.dumps({"export_name": "translate"}))
+    with pytest.raises(SystemExit, match="--quantization fp16"):
+        export("--format", "tflite", "--quantization", "fp16", "--max-length", "8", run_dir=unrecorded)
+    assert ("note: the run recorded no decoding options in run.json: max_length and written spacing are 8 and no "
+            "unless --max-length and --written-spacing set them") in capsys.readouterr().err
+    shutil.rmtree(unrecorded)
     calibration = tmp_path / "calibration.txt"
     calibration.write_text("the man runs.\n")
     with pytest.raises(SystemExit, match="--quantization int8: the TFLite generator is float32 only"):
