@@ -7,6 +7,8 @@
     keras-bert-zoo evaluate saved_models/sst2 --file dev.tsv
     keras-bert-zoo predict saved_models/sst2 "a great movie" [--server localhost:8500 | --rest localhost:8501]
     keras-bert-zoo predict saved_models/sst2.tflite "a great movie"   (or an .onnx file)
+    keras-bert-zoo export runs/translate --format onnx    (a generator: saved_models/translate_onnx/)
+    keras-bert-zoo predict saved_models/translate_onnx "A man runs."   (or its .tflite, or its SavedModel)
 """
 
 import argparse
@@ -272,6 +274,14 @@ def _prediction_client(args):
     if args.server and args.rest:
         raise SystemExit("error: give --server (gRPC) or --rest, not both.")
     suffix = Path(args.model).suffix
+    generator_folder = _onnx_generator_folder(args.model)
+    if generator_folder is not None:
+        if args.server or args.rest:
+            raise SystemExit(f"error: --server and --rest take a served model's name, not an ONNX generator "
+                             f"folder ({generator_folder}).")
+        from keras_bert_zoo.export import file_clients  # onnxruntime: loaded for these files only
+
+        return file_clients.OnnxGeneratorModel(generator_folder), str(generator_folder)
     if suffix in (".tflite", ".onnx"):
         if args.server or args.rest:
             raise SystemExit(f"error: --server and --rest take a served model's name, not a {suffix} file.")
@@ -289,6 +299,15 @@ def _prediction_client(args):
     if args.server:
         return serving_client.GrpcModel(args.server, name, version, timeout=args.timeout), f"{name} at {args.server}"
     return serving_client.RestModel(args.rest, name, version, timeout=args.timeout), f"{name} at {args.rest}"
+
+
+def _onnx_generator_folder(model):
+    """The `onnx_generator` folder MODEL names (the folder, or one of its .onnx files), else None."""
+    from keras_bert_zoo.export.onnx_generator_runner import is_generator_folder
+
+    path = Path(model)
+    folder = path.parent if path.suffix == ".onnx" and path.is_file() else path
+    return folder if is_generator_folder(folder) else None
 
 
 def predict(args):
@@ -337,10 +356,12 @@ def export(args):
     SavedModel, a .tflite or a .onnx file.
 
     A run folder's model card gets the facts its recipe recorded (base model, training data, metrics, command).
+    A `BertEncoderDecoder` (translate, summarize) exports as a generator (`_export_generator`).
     """
     from keras_bert_zoo import export as formats
     from keras_bert_zoo.checkpoints import google_checkpoint, hf_folder
     from keras_bert_zoo.loading import load
+    from keras_bert_zoo.models.encoder_decoder import BertEncoderDecoder
     from keras_bert_zoo.training.runs import model_file, run_info
 
     if args.quantization and args.format != "tflite":
@@ -362,6 +383,13 @@ def export(args):
                                                      source.resolve().name)
     card = dict(info.get("card") or {})
     output_dir = Path(args.output_dir)
+    if isinstance(model, BertEncoderDecoder):
+        _export_generator(args, model, info, output_dir / name, card)
+        return
+    given = [flag for flag, value in _generation_flags(args).items() if value is not None]
+    if given:
+        raise SystemExit(f"error: {given[0]} applies to a BertEncoderDecoder (a translate or summarize run), not a "
+                         f"{type(model).__name__}.")
     try:
         if args.format == "saved_model":
             path = formats.saved_model(model, output_dir / name, preprocessor=preprocessor, card=card)
@@ -376,6 +404,50 @@ def export(args):
     except (ValueError, NotImplementedError) as error:  # the model or its arguments do not fit the format
         raise SystemExit(f"error: {error}") from None
     print(f"exported {type(model).__name__} to {path}")
+
+
+def _generation_flags(args):
+    return {"--max-length": args.max_length, "--num-beams": args.num_beams, "--written-spacing": args.written_spacing}
+
+
+def _export_generator(args, model, info, base, card):
+    """Exports a `BertEncoderDecoder` (text in, generated text out) in --format, its decoding options those its run
+    recorded in run.json (`generation`, `written_spacing`) unless a flag sets them."""
+    from keras_bert_zoo import export as formats
+    from keras_bert_zoo.models.encoder_decoder.generation import DEFAULTS
+
+    if "generation" not in info and (args.max_length is None or args.written_spacing is None):
+        print("note: the run recorded no decoding options in run.json: max_length and written spacing are "
+              f"{args.max_length or DEFAULTS['max_length']} and {'yes' if args.written_spacing else 'no'} unless "
+              "--max-length and --written-spacing set them", file=sys.stderr)
+    generation = dict(info.get("generation") or {})
+    for option, value in (("max_length", args.max_length), ("num_beams", args.num_beams)):
+        if value is not None:
+            generation[option] = value
+    spacing = info.get("written_spacing", False) if args.written_spacing is None else args.written_spacing
+    if args.format == "tflite" and args.quantization not in (None, "none"):
+        raise SystemExit(f"error: --quantization {args.quantization}: the TFLite generator is float32 only (its "
+                         "decoding loop is not quantized); drop --quantization.")
+    if args.format == "onnx" and generation.get("num_beams", 1) != 1:
+        raise SystemExit(f"error: --num-beams {generation['num_beams']}: the ONNX generator decodes greedily (one "
+                         "beam); export a SavedModel or a .tflite for beam search.")
+    try:
+        if args.format == "saved_model":
+            path = formats.saved_model(model, base, card=card, generation=generation, written_spacing=spacing)
+            what = "text in, generated_text out (and token_ids, num_tokens)"
+        elif args.format == "tflite":
+            path = formats.tflite_generator(model, base.with_name(f"{base.name}.tflite"), generation=generation,
+                                            written_spacing=spacing)
+            what = (f"text in, token ids out (token_ids, num_tokens): LiteRT cannot join strings, so `keras-bert-zoo "
+                    f"predict {path}` turns them into text with {path.name}.target_tokenizer/ beside it")
+        else:
+            path = formats.onnx_generator(model, base.with_name(f"{base.name}_onnx"), generation=generation,
+                                          written_spacing=spacing)
+            what = (f"{path.name}/encoder.onnx and decoder_step.onnx with the tokenizers' files; `keras-bert-zoo "
+                    f"predict {path}` runs the greedy loop and prints the text")
+    except (ValueError, TypeError, NotImplementedError) as error:  # the model or its options do not fit the format
+        raise SystemExit(f"error: {error}") from None
+    print(f"exported {type(model).__name__} to {path}: {what}")
 
 
 def _checkpoint_for_export(folder, sequence_length):
@@ -445,17 +517,31 @@ def build_parser():
     p.add_argument("--sequence-length", type=int,
                    help="checkpoint folders: wordpieces per text, [CLS] and [SEP] included (default: all the "
                         "model's positions, as transformers' pipelines; runs keep theirs)")
-    p.add_argument("--format", required=True, choices=("saved_model", "tflite", "onnx"))
+    p.add_argument("--format", required=True, choices=("saved_model", "tflite", "onnx"),
+                   help="a BertEncoderDecoder (translate, summarize) exports text in -> text out as a SavedModel; "
+                        "as OUTPUT_DIR/NAME_onnx/, an encoder and a one-step decoder graph that predict loops over "
+                        "greedily; as a .tflite that returns token ids (token_ids, num_tokens; LiteRT cannot join "
+                        "strings), which predict decodes with the target vocabulary written beside it"),
     p.add_argument("--name", help="output name (default: the name the recipe exported under, e.g. sst2 for "
                                   "--export-dir saved_models/sst2; else RUN's folder name)")
     p.add_argument("--output-dir", default="saved_models",
                    help="saved_model writes OUTPUT_DIR/NAME/<version>/; "
-                        "tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx")
-    p.add_argument("--quantization", choices=("none", "fp16", "dynamic_int8", "int8"), help="tflite only")
+                        "tflite, onnx write OUTPUT_DIR/NAME.tflite|.onnx (a BertEncoderDecoder's onnx: the folder "
+                        "OUTPUT_DIR/NAME_onnx/)")
+    p.add_argument("--quantization", choices=("none", "fp16", "dynamic_int8", "int8"),
+                   help="tflite only, not for a BertEncoderDecoder (its .tflite is float32)")
     p.add_argument("--calibration-file", help="int8 only: a few hundred training texts, one a line "
                                               "(a tab between the two texts of a pair)")
     p.add_argument("--weights", default="best", choices=("best", "last"),
                    help="the best validation checkpoint (default) or the last one")
+    p.add_argument("--max-length", type=int, metavar="N",
+                   help="BertEncoderDecoder only: most tokens generated, [CLS] and [SEP] included (default: the "
+                        "run's, recorded in run.json, else 20)")
+    p.add_argument("--num-beams", type=int, metavar="N",
+                   help="BertEncoderDecoder, saved_model and tflite only: beam search width (default 1, greedy)")
+    p.add_argument("--written-spacing", action=argparse.BooleanOptionalAction,
+                   help="BertEncoderDecoder only: punctuation in the text spaced as written (\"T-Shirt, 2.5\"), not "
+                        "as transformers' decode leaves it (default: the run's, recorded in run.json, else no)")
     p.set_defaults(run=export)
 
     p = commands.add_parser(
@@ -479,9 +565,9 @@ def build_parser():
                     "a pair model comes from --text-b, --context, --choice or --input NAME=TEXT, once for all TEXTs "
                     "or once per TEXT.")
     p.add_argument("model", metavar="MODEL", help="SavedModel folder or base path (latest version), a .tflite "
-                                                  "file, or an .onnx file with the tokenizer files its export "
-                                                  "wrote beside it; with --server/--rest, the served model's "
-                                                  "name or path")
+                                                  "file, an .onnx file with the tokenizer files its export "
+                                                  "wrote beside it, or an ONNX generator folder (NAME_onnx/); "
+                                                  "with --server/--rest, the served model's name or path")
     p.add_argument("text", metavar="TEXT", nargs="+", help="one example each (the choices of one example when "
                                                             "TEXT fills a multiple-choice model's `choices`)")
     p.add_argument("--text-b", action="append", metavar="TEXT", help="second sentence of a pair model (text_b)")

@@ -15,6 +15,7 @@ from tensorflow_serving.apis.prediction_log_pb2 import PredictionLog
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo import cli
+from keras_bert_zoo.export import file_clients
 from keras_bert_zoo.export.saved_model_files import WARMUP_FILE
 from keras_bert_zoo.export.serving.wordpiece_decoding import wordpiece_decoder
 from keras_bert_zoo.text.wordpiece_text import decode_wordpiece, space_as_written
@@ -167,8 +168,10 @@ def test_model_card_and_cli_predict_print_the_generated_text(exported, capsys):
 
 def test_onnx_encoder_and_decoder_step_loop_equals_the_saved_model(exported, tmp_path):
     folder = kbz.export.onnx_generator(exported["model"], tmp_path / "translator_onnx",
-                                       target_tokenizer=exported["target"])
-    assert sorted(path.name for path in folder.iterdir()) == ["decoder_step.onnx", "encoder.onnx", "generator.json"]
+                                       target_tokenizer=exported["target"], generation={"max_length": MAX_LENGTH})
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "decoder_step.onnx", "decoder_step.onnx.decoding.json", "decoder_step.onnx.target_tokenizer", "encoder.onnx",
+        "encoder.onnx.preprocessing.json", "encoder.onnx.tokenizer", "generator.json"]
     texts = TEXTS[:6]
     served = kbz.export.LocalModel(exported["path"]).predict({"text": texts})
     inputs = exported["preprocessor"](texts)
@@ -178,6 +181,9 @@ def test_onnx_encoder_and_decoder_step_loop_equals_the_saved_model(exported, tmp
     assert [row[:n].tolist() for row, n in zip(ids, lengths)] == [example["token_ids"] for example in served]
     assert ids.shape[1] == max(lengths) and all((row[n:] == exported["target"].pad_id).all()
                                                 for row, n in zip(ids, lengths))
+    # The folder's own files give the text: the preprocessor, the loop, the target vocabulary (not the source's).
+    answers = file_clients.OnnxGeneratorModel(folder).predict({"text": texts})
+    assert [example["generated_text"] for example in answers] == [example["generated_text"] for example in served]
     with pytest.raises(NotImplementedError, match="onnx_generator"):
         kbz.export.onnx(exported["model"], tmp_path / "x.onnx")
 

@@ -18,7 +18,7 @@ _LAZY = {
     "tflite_generator": "keras_bert_zoo.export.tflite_generator_export",
     "onnx": "keras_bert_zoo.export.onnx_export",
     "onnx_generator": "keras_bert_zoo.export.onnx_generator_export",
-    "OnnxGenerator": "keras_bert_zoo.export.onnx_generator_export",
+    "OnnxGenerator": "keras_bert_zoo.export.onnx_generator_runner",
     "ServedModel": "keras_bert_zoo.export.saved_model_files",
     "next_version": "keras_bert_zoo.export.saved_model_files",
     "write_version": "keras_bert_zoo.export.saved_model_files",

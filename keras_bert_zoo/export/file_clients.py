@@ -6,11 +6,15 @@ for every format:
 
 - `TfliteModel` runs the file through LiteRT with tensorflow-text's kernels; the tokenizer is inside.
   A token classifier's .tflite answers per wordpiece, and its wordpieces are grouped into words and
-  entities here (`predictions.wordpiece_entities`), without character offsets.
+  entities here (`predictions.wordpiece_entities`), without character offsets. A generator's .tflite
+  answers ids, turned into the SavedModel's `generated_text` here (`target_decoding`).
 - `OnnxModel` rebuilds the preprocessor from the files the ONNX export writes beside the model
   (`<file>.tokenizer/`, `<file>.preprocessing.json`) and runs the task's SavedModel serving graph
   (`saved_model.serving_graph`: windows, decoding, request limits) with onnxruntime in the encoder's
   place, so its outputs are the SavedModel's.
+- `OnnxGeneratorModel` runs an `onnx_generator` folder: the preprocessor and the target tokenizer from the
+  files beside its graphs, the greedy loop of `OnnxGenerator` between them; its outputs are the SavedModel's
+  (`generated_text`, `token_ids`, `num_tokens`) for the same `max_length`.
 
 Example:
 >>> TfliteModel("sst2.tflite").predict({"text": ["a great movie"]})  # doctest: +SKIP
@@ -20,17 +24,29 @@ Example:
 """
 
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime
 import tensorflow as tf
 
+from keras_bert_zoo.export.onnx_generator_runner import ENCODER_FILE, STEP_FILE, OnnxGenerator
 from keras_bert_zoo.export.predictions import split_examples
 from keras_bert_zoo.export.preprocessing_files import read_preprocessing, saved_preprocessor
 from keras_bert_zoo.export.saved_model_export import serving_graph
 from keras_bert_zoo.export.serving import ServingLimits, ServingOptions, schema_of
 from keras_bert_zoo.export.serving.token_classifier import WORDPIECE_TAGS, wordpiece_entities
 from keras_bert_zoo.export.serving_client import ServingError, Signature, check_inputs
+from keras_bert_zoo.export.target_decoding import target_decoder
 from keras_bert_zoo.export.tflite_export import tflite_interpreter
+
+GENERATED_IDS = frozenset({"token_ids", "num_tokens"})  # what a generator's .tflite answers
+
+
+def _generation_outputs():
+    return {"generated_text": tf.TensorSpec([None], tf.string, "generated_text"),
+            "token_ids": tf.TensorSpec([None, None], tf.int32, "token_ids"),
+            "num_tokens": tf.TensorSpec([None], tf.int32, "num_tokens")}
 
 
 class TfliteModel:
@@ -61,6 +77,10 @@ class TfliteModel:
         )
         token_axis = outputs.get("token", {}).get("shape_signature", [-1, -1])[-1]
         self._sequence_length = int(token_axis) if token_axis > 0 else None
+        self._decode = None
+        if set(outputs) == GENERATED_IDS:  # a generator's: ids, decoded here with its target tokenizer
+            self._decode = target_decoder(path)
+            self.signature = Signature(self.signature.inputs, _generation_outputs())
 
     def predict(self, inputs):
         """`{input name: [text, ...]}` → one dict of outputs per example."""
@@ -71,6 +91,8 @@ class TfliteModel:
             texts = tuple(tf.constant(inputs[name], tf.string) for name in self.signature.inputs)
             ids = self._preprocessor(texts if len(texts) == 2 else texts[0])
             outputs = self._runner(**{name: value.numpy() for name, value in ids.items()})
+        if self._decode is not None:
+            outputs = self._decode(outputs)
         examples = split_examples(outputs)
         if schema_of(outputs) is WORDPIECE_TAGS:  # a token classifier's, per wordpiece
             return [wordpiece_entities(example, self._sequence_length) for example in examples]
@@ -125,3 +147,33 @@ class _OnnxEncoderTask:
         for value, output in zip(values, self._outputs):
             value.set_shape([dim if isinstance(dim, int) else None for dim in output.shape])
         return values[0] if names == ["logits"] else dict(zip(names, values))
+
+
+class OnnxGeneratorModel:
+    """An `onnx_generator` folder answering text: its source preprocessor, the greedy loop over its two graphs
+    (`OnnxGenerator`, at the export's `max_length`), and its target decoding; `limits` as the SavedModel's."""
+
+    def __init__(self, folder, limits=ServingLimits()):
+        folder = Path(folder)
+        try:
+            self._generator = OnnxGenerator(folder)
+        except Exception as error:  # onnxruntime raises its own exception types for a bad file
+            raise ServingError(f"cannot load the ONNX generator in {folder}: {error}") from None
+        self._preprocessor = saved_preprocessor(folder / ENCODER_FILE)
+        self._decode = target_decoder(folder / STEP_FILE)
+        self._limits = limits
+        self.signature = Signature({"text": tf.TensorSpec([None], tf.string, "text")}, _generation_outputs())
+
+    def predict(self, inputs):
+        """`{"text": [text, ...]}` → one dict of outputs per example."""
+        check_inputs(self.signature, inputs)
+        try:
+            (texts,) = self._limits.check_texts(text=tf.constant(inputs["text"], tf.string))
+        except tf.errors.InvalidArgumentError as error:
+            raise ServingError(error.message) from None
+        examples, chunk = [], self._limits.encoder_batch_size
+        for start in range(0, len(inputs["text"]), chunk):  # as the SavedModel runs its rows
+            encoded = self._preprocessor(texts[start:start + chunk])
+            ids = self._generator.generate(encoded["token_ids"].numpy(), encoded["padding_mask"].numpy())
+            examples += split_examples(self._decode({"token_ids": ids}))
+        return examples

@@ -12,10 +12,13 @@ A decoding loop does not fit one ONNX graph that onnxruntime runs well, so the e
   `logits` float32 [batch, vocab] of the next token and `new_self_cache`, the cache with this step's keys and
   values written at `index`;
 - `generator.json`: the start, end and padding ids (the target tokenizer's [CLS], [SEP], [PAD]), the shapes of the
-  caches and the decoder's positions.
+  caches, the decoder's positions and the export's `max_length`.
 
-The tokenizer stays outside, as in `onnx_export`: feed the ids the model's `BertPreprocessor` makes.
-`OnnxGenerator(folder).generate(ids, mask, max_length)` decodes greedily, as the SavedModel's default does.
+The tokenizers stay outside, as in `onnx_export`: the source side's files go beside `encoder.onnx`
+(`encoder.onnx.tokenizer/`, `encoder.onnx.preprocessing.json`, `preprocessing_files`) and the target side's beside
+`decoder_step.onnx` (`decoder_step.onnx.target_tokenizer/`, `decoder_step.onnx.decoding.json`, `target_decoding`),
+so that `file_clients.OnnxGeneratorModel` (`keras-bert-zoo predict FOLDER "text"`) answers the SavedModel's
+`generated_text`. `OnnxGenerator(folder).generate(ids, mask)` is the greedy loop on ids (`onnx_generator_runner`).
 
 Example:
 >>> folder = onnx_generator(model, "saved_models/summarizer_onnx")  # doctest: +SKIP
@@ -35,11 +38,13 @@ import tf2onnx
 from onnx import save_model
 
 from keras_bert_zoo.export.onnx_export import _erfc_as_erf, _inputs_to_initializers  # the encoder export's own
+from keras_bert_zoo.export.onnx_generator_runner import CONFIG_FILE, ENCODER_FILE, STEP_FILE
+from keras_bert_zoo.export.preprocessing_files import write_preprocessing
 from keras_bert_zoo.export.saved_model_files import write_file
-from keras_bert_zoo.export.serving.generator import target_tokenizer_of
+from keras_bert_zoo.export.serving import ServingOptions
+from keras_bert_zoo.export.serving.generator import GENERATION_OPTIONS, generation_defaults, target_tokenizer_of
+from keras_bert_zoo.export.target_decoding import write_target_decoding
 from keras_bert_zoo.progress import phase
-
-ENCODER_FILE, STEP_FILE, CONFIG_FILE = "encoder.onnx", "decoder_step.onnx", "generator.json"
 
 
 def _dynamic_update_slice_as_scatter(ctx, node, name, args):
@@ -97,16 +102,24 @@ def _zeros_cache(batch, length, encoder):
     return tf.zeros((batch, 2, length, encoder.num_heads, encoder.hidden_dim // encoder.num_heads))
 
 
-def onnx_generator(model, path, opset=17, *, target_tokenizer=None):
-    """Writes `model` (a `BertEncoderDecoder` with its preprocessor) as `encoder.onnx`, `decoder_step.onnx` and
-    `generator.json` into the folder `path`; returns the folder. `target_tokenizer`: the `BertTokenizer` the decoder
-    writes (default: the preprocessor's), which gives the start, end and padding ids."""
+def onnx_generator(model, path, opset=17, *, target_tokenizer=None, generation=None, written_spacing=False):
+    """Writes `model` (a `BertEncoderDecoder`) as `encoder.onnx`, `decoder_step.onnx` and `generator.json` into the
+    folder `path`, with the tokenizers' files when it has a preprocessor (see the module docstring); returns the folder.
+
+    target_tokenizer, written_spacing: as for `kbz.export.saved_model` (the `BertTokenizer` the decoder writes,
+    default the preprocessor's: its [CLS], [SEP] and [PAD] start, end and pad the ids; punctuation spaced as
+    written). generation: the decoding options; the loop decodes greedily, so only `max_length` may be set."""
     preprocessor = getattr(model, "preprocessor", None)
     if preprocessor is None and target_tokenizer is None:
         raise ValueError("This BertEncoderDecoder has no preprocessor: give target_tokenizer= (its [CLS], [SEP] "
                          "and [PAD] start, end and pad the output).")
     tokenizer = target_tokenizer_of(model, preprocessor, target_tokenizer)
     encoder, folder = model.encoder, Path(path)
+    options = generation_defaults(generation, encoder.max_sequence_length)
+    for name, value in options.items():
+        if name != "max_length" and value != GENERATION_OPTIONS[name].default:
+            raise ValueError(f"generation option {name}={value!r}: the ONNX generator decodes greedily and takes "
+                             "max_length only; export a SavedModel or a .tflite for the other options.")
     ids = tf.TensorSpec((None, None), tf.int32, name="encoder_token_ids")
     mask = tf.TensorSpec((None, None), tf.int32, name="encoder_padding_mask")
     cache_shape = (None, None, 2, None, encoder.num_heads, encoder.hidden_dim // encoder.num_heads)
@@ -144,49 +157,11 @@ def onnx_generator(model, path, opset=17, *, target_tokenizer=None):
     _convert(step, step_specs, model.weights, opset, folder / STEP_FILE)
     config = {"start_token_id": tokenizer.cls_id, "end_token_id": tokenizer.sep_id, "pad_token_id": tokenizer.pad_id,
               "num_layers": encoder.num_layers, "num_heads": encoder.num_heads,
-              "head_dim": encoder.hidden_dim // encoder.num_heads, "max_positions": encoder.max_sequence_length}
+              "head_dim": encoder.hidden_dim // encoder.num_heads, "max_positions": encoder.max_sequence_length,
+              "max_length": options["max_length"]}
     write_file(folder / CONFIG_FILE, lambda tmp: tmp.write_text(json.dumps(config, indent=1)))
+    if preprocessor is not None:
+        serving = ServingOptions(generation={"max_length": options["max_length"]}, written_spacing=written_spacing)
+        write_preprocessing(folder / ENCODER_FILE, model, preprocessor, serving)
+    write_target_decoding(folder / STEP_FILE, tokenizer, written_spacing)
     return folder
-
-
-class OnnxGenerator:
-    """Greedy decoding over an `onnx_generator` folder with onnxruntime: the SavedModel's `token_ids`.
-
-    Example:
-    >>> OnnxGenerator("summarizer_onnx").generate(ids, mask, max_length=32)  # doctest: +SKIP
-    """
-
-    def __init__(self, folder):
-        import onnxruntime  # loaded for ONNX files only
-
-        folder = Path(folder)
-        self.config = json.loads((folder / CONFIG_FILE).read_text())
-        options = {"providers": ["CPUExecutionProvider"]}
-        self.encoder = onnxruntime.InferenceSession(str(folder / ENCODER_FILE), **options)
-        self.step = onnxruntime.InferenceSession(str(folder / STEP_FILE), **options)
-
-    def generate(self, encoder_token_ids, encoder_padding_mask, max_length=20):
-        """Token ids [batch, length <= max_length]: the start token, then the most likely token each step; after a
-        row's end token, padding (as `model.generate` and the SavedModel's `token_ids`)."""
-        config = self.config
-        if not 2 <= max_length <= config["max_positions"]:
-            raise ValueError(f"max_length={max_length} must be in [2, {config['max_positions']}].")
-        ids = np.asarray(encoder_token_ids, np.int32)
-        mask = np.asarray(encoder_padding_mask, np.int32)
-        (cross_cache,) = self.encoder.run(None, {"encoder_token_ids": ids, "encoder_padding_mask": mask})
-        batch = len(ids)
-        self_cache = np.zeros((config["num_layers"], batch, 2, max_length, config["num_heads"], config["head_dim"]),
-                              np.float32)
-        tokens = np.full((batch, max_length), config["pad_token_id"], np.int32)
-        tokens[:, 0] = config["start_token_id"]
-        done = np.zeros(batch, bool)
-        length = 1
-        while length < max_length and not done.all():
-            logits, self_cache = self.step.run(None, {
-                "token_ids": tokens[:, length - 1:length], "index": np.array(length - 1, np.int32),
-                "encoder_padding_mask": mask, "self_cache": self_cache, "cross_cache": cross_cache})
-            chosen = np.where(done, config["pad_token_id"], logits.argmax(axis=-1)).astype(np.int32)
-            tokens[:, length] = chosen
-            done |= chosen == config["end_token_id"]
-            length += 1
-        return tokens[:, :length]

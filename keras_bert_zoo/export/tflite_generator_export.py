@@ -6,8 +6,10 @@ other tasks), the encoder, and the decoding loop as a WHILE whose caches are wri
 What it cannot run: turning the ids back into text. The WordPiece decoding (`serving.wordpiece_decoding`) joins
 strings with `tf.strings.reduce_join`, which has no LiteRT kernel (only TensorFlow's Flex delegate has it, and the
 LiteRT wheel does not ship that), so the file answers `token_ids` [batch, longest] and `num_tokens` [batch] as the
-SavedModel does, and the host decodes them with the target vocabulary (e.g. transformers'
-`BertTokenizer.decode(ids, skip_special_tokens=True)`, which the SavedModel's `generated_text` equals). The
+SavedModel does, and the host decodes them with the target vocabulary, which the export writes beside the file
+(`<file>.target_tokenizer/`, `<file>.decoding.json`: `target_decoding`); `file_clients.TfliteModel` (and
+`keras-bert-zoo predict FILE.tflite "text"`) decodes them there into the SavedModel's `generated_text`
+(transformers' `BertTokenizer.decode(ids, skip_special_tokens=True)`, or written spacing). The
 generation options are fixed at export (`generation=`, as the SavedModel's `serving_default`); the file has no
 request limits, so bound batches before calling it.
 
@@ -26,16 +28,19 @@ import tensorflow as tf
 from keras_bert_zoo import compat
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving.generator import generation_defaults, row_lengths, target_tokenizer_of
+from keras_bert_zoo.export.target_decoding import write_target_decoding
 from keras_bert_zoo.models.encoder_decoder.generation import generate_ids
 from keras_bert_zoo.progress import phase
 
 
-def tflite_generator(model, path, *, target_tokenizer=None, generation=None):
+def tflite_generator(model, path, *, target_tokenizer=None, generation=None, written_spacing=False):
     """Writes `model` (a `BertEncoderDecoder` with its preprocessor) as a .tflite taking `text` [batch] strings and
-    returning `token_ids` and `num_tokens` (see the module docstring); returns its path.
+    returning `token_ids` and `num_tokens`, with the target tokenizer's files beside it (see the module docstring);
+    returns its path.
 
-    target_tokenizer, generation: as for `kbz.export.saved_model`: the `BertTokenizer` the decoder writes (its
-    [CLS], [SEP], [PAD] start, end and pad the ids) and the decoding options (a dict)."""
+    target_tokenizer, generation, written_spacing: as for `kbz.export.saved_model`: the `BertTokenizer` the decoder
+    writes (its [CLS], [SEP], [PAD] start, end and pad the ids), the decoding options (a dict) and the spacing of
+    the text a client decodes."""
     path = Path(path)
     if path.suffix != ".tflite":
         raise ValueError(f"The TFLite file name must end in '.tflite', got {str(path)!r}.")
@@ -66,4 +71,6 @@ def tflite_generator(model, path, *, target_tokenizer=None, generation=None):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.allow_custom_ops = True  # tensorflow-text's tokenizer kernels
         content = converter.convert()
-    return write_file(path, lambda tmp: tmp.write_bytes(content))
+    write_file(path, lambda tmp: tmp.write_bytes(content))
+    write_target_decoding(path, tokenizer, written_spacing)
+    return path
