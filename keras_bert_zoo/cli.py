@@ -428,9 +428,21 @@ def _export_generator(args, model, info, base, card):
     if args.format == "tflite" and args.quantization not in (None, "none"):
         raise SystemExit(f"error: --quantization {args.quantization}: the TFLite generator is float32 only (its "
                          "decoding loop is not quantized); drop --quantization.")
-    if args.format == "onnx" and generation.get("num_beams", 1) != 1:
-        raise SystemExit(f"error: --num-beams {generation['num_beams']}: the ONNX generator decodes greedily (one "
-                         "beam); export a SavedModel or a .tflite for beam search.")
+    if args.format == "onnx":  # its loop is greedy and takes max_length alone
+        others = {name: value for name, value in generation.items()
+                  if name != "max_length" and value != DEFAULTS.get(name, value)}
+        if args.num_beams is not None and args.num_beams > 1:
+            raise SystemExit(f"error: --num-beams {args.num_beams}: the ONNX generator decodes greedily (one "
+                             "beam); export a SavedModel or a .tflite for beam search.")
+        if others and args.num_beams is None:
+            given = ", ".join(f"{name}={value}" for name, value in others.items())
+            raise SystemExit(f"error: the run decodes with {given} (run.json); the ONNX generator's loop is greedy "
+                             "without other options: give --num-beams 1 to export greedy decoding, or export a "
+                             "SavedModel or a .tflite.")
+        if others:
+            print(f"note: greedy decoding (--num-beams 1): the run's {', '.join(others)} do not apply",
+                  file=sys.stderr)
+        generation = {"max_length": generation["max_length"]} if "max_length" in generation else {}
     try:
         if args.format == "saved_model":
             path = formats.saved_model(model, base, card=card, generation=generation, written_spacing=spacing)

@@ -37,11 +37,9 @@ def run(tmp_path_factory):
     for weight in model.weights:
         weight.assign(weight.numpy() + rng.normal(0, 0.2, weight.shape).astype("float32"))
     run_dir = folder / "run"
-    runs.save_run_info(run_dir, export_dir=folder / "saved_models" / "translate", card={"training_data": "tiny"})
+    runs.save_run_info(run_dir, export_dir=folder / "saved_models" / "translate", card={"training_data": "tiny"},
+                       generation={"max_length": MAX_LENGTH}, written_spacing=True)  # as the seq2seq tasks do
     runs.save_model(model, run_dir)
-    info = json.loads((run_dir / runs.RUN_INFO).read_text())
-    info.update(generation={"max_length": MAX_LENGTH}, written_spacing=True)
-    (run_dir / runs.RUN_INFO).write_text(json.dumps(info))
     output_dir = folder / "exports"
     cli.main(["export", str(run_dir), "--format", "saved_model", "--output-dir", str(output_dir)])
     return {"dir": run_dir, "output_dir": output_dir, "model": model, "tokenizer": tokenizer}
@@ -105,7 +103,7 @@ def test_options_that_do_not_fit_a_generator_are_refused_by_name(run, tmp_path, 
     with pytest.raises(SystemExit, match="--quantization fp16: the TFLite generator is float32 only"):
         export("--format", "tflite", "--quantization", "fp16")
     assert "note:" not in capsys.readouterr().err  # run.json holds the decoding options
-    unrecorded = tmp_path / "unrecorded"  # a run.json as the seq2seq tasks write it today: no decoding options
+    unrecorded = tmp_path / "unrecorded"  # a run.json of an older run: no decoding options
     shutil.copytree(run["dir"], unrecorded)
     (unrecorded / runs.RUN_INFO).write_text(json.dumps({"export_name": "translate"}))
     with pytest.raises(SystemExit, match="--quantization fp16"):
@@ -119,6 +117,13 @@ def test_options_that_do_not_fit_a_generator_are_refused_by_name(run, tmp_path, 
         export("--format", "tflite", "--quantization", "int8", "--calibration-file", str(calibration))
     with pytest.raises(SystemExit, match="--num-beams 4: the ONNX generator decodes greedily"):
         export("--format", "onnx", "--num-beams", "4")
+    beams = tmp_path / "beams"  # a run that decodes with beams (summarize's default): ONNX asks for greedy
+    shutil.copytree(run["dir"], beams)
+    runs.save_run_info(beams, generation={"max_length": MAX_LENGTH, "num_beams": 4, "no_repeat_ngram_size": 3})
+    with pytest.raises(SystemExit, match=r"the run decodes with num_beams=4, no_repeat_ngram_size=3 \(run.json\); "
+                                         "the ONNX generator's loop is greedy .* give --num-beams 1"):
+        export("--format", "onnx", run_dir=beams)
+    shutil.rmtree(beams)
     with pytest.raises(SystemExit, match=r"max_length=40 is outside \[2, 16\]"):
         export("--format", "saved_model", "--max-length", "40")
     classifier = kbz.BertClassifier(run["model"].encoder, 2, preprocessor=run["model"].preprocessor)

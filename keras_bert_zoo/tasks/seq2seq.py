@@ -83,12 +83,12 @@ def generate_texts(model, preprocessor, target_tokenizer, sources, batch_size, m
     return outputs
 
 
-def export_generator(model, export_dir, target_tokenizer, max_length, card=None, **options):
+def export_generator(model, export_dir, target_tokenizer, card=None, **generation):
     """The task's text-to-text SavedModel (raw source strings in, generated text out) under `export_dir`, through
-    `keras_bert_zoo.export.saved_model` with the decoder's `target_tokenizer`, and `max_length` and the decoding
-    `options` as the serving defaults; returns its path. It serves the text `generate_texts` scores
-    (punctuation spaced as written)."""
-    path = saved_model(model, export_dir, target_tokenizer=target_tokenizer,
-                       generation={"max_length": max_length, **options}, written_spacing=True, card=card)
+    `keras_bert_zoo.export.saved_model` with the decoder's `target_tokenizer` and the `generation` options
+    (max_length, num_beams, ...) as the serving defaults; returns its path. It serves the text `generate_texts`
+    scores (punctuation spaced as written)."""
+    path = saved_model(model, export_dir, target_tokenizer=target_tokenizer, generation=generation,
+                       written_spacing=True, card=card)
     print(f"export: SavedModel in {path}", flush=True)
     return path

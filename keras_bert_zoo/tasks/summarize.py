@@ -105,8 +105,10 @@ def main(argv=None, prog=None):
                "model": mean_rouge(summaries, test.targets)}
     card = runs.card_facts(args, argv, __file__, f"BBC News Summary: {len(train):,} training articles",
                            {f"test {key.upper()}": value for key, value in results["model"].items()}, prog)
-    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
-    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card, **decoding_options(args))
+    generation = {"max_length": args.target_length, **decoding_options(args)}
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card, generation=generation,
+                       written_spacing=True)  # what the export below and `keras-bert-zoo export` of the run do
+    export_generator(model, args.export_dir, tokenizer, card=card, **generation)
     runs.finish(args.model_dir)
     print(f"example: {summaries[0][:300]!r}")
     print(f"test: {len(test)} articles; ROUGE F (rouge-score, stemmed) against the reference summaries")

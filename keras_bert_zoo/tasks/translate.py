@@ -127,8 +127,10 @@ def main(argv=None, prog=None):
     bleu = sacrebleu.corpus_bleu(hypotheses, [test.targets])
     card = runs.card_facts(args, argv, __file__, f"Multi30k en-de: {len(train):,} training pairs",
                            {"test BLEU": bleu.score}, prog)
-    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card)
-    export_generator(model, args.export_dir, tokenizer, args.target_length, card=card, **decoding_options(args))
+    generation = {"max_length": args.target_length, **decoding_options(args)}
+    runs.save_run_info(args.model_dir, export_dir=args.export_dir, card=card, generation=generation,
+                       written_spacing=True)  # what the export below and `keras-bert-zoo export` of the run do
+    export_generator(model, args.export_dir, tokenizer, card=card, **generation)
     runs.finish(args.model_dir)
     print(f"example: {test.sources[0]!r} -> {hypotheses[0]!r}")
     print(f"test: {len(test):,} sentences, {bleu}")

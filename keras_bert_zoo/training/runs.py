@@ -278,19 +278,24 @@ def steps_per_epoch(num_examples, batch_size):
     return math.ceil(num_examples / batch_size)
 
 
-def save_run_info(model_dir, export_dir=None, card=None):
+def save_run_info(model_dir, export_dir=None, card=None, generation=None, written_spacing=None):
     """Writes `<model_dir>/run.json`: what the run knows beyond its model, for `keras-bert-zoo export MODEL_DIR`.
 
     `export_dir` (the recipe's --export-dir, e.g. saved_models/sst2) records the name the run exported
     under (sst2), which `keras-bert-zoo export` then uses by default; runs without it use their folder's name.
     `card` (see `card_facts`) records the model card facts the recipe's export had, for the card of
-    every later export. The model itself carries its preprocessor and serving options (`BertTask`).
+    every later export. The model itself carries its preprocessor and serving options (`BertTask`); an
+    encoder-decoder's decoding is the run's: `generation` ({max_length, num_beams, ...}) and `written_spacing`.
     """
     info = {}
     if export_dir is not None:
         info["export_name"] = Path(export_dir).name
     if card is not None:
         info["card"] = card
+    if generation is not None:
+        info["generation"] = generation
+    if written_spacing is not None:
+        info["written_spacing"] = written_spacing
     path = Path(model_dir) / RUN_INFO
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info))
