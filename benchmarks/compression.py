@@ -13,7 +13,8 @@ Forms: `fp32` and `Keras int8` (`quantize_int8`) run as SavedModels in TensorFlo
 weights) and `TFLite int8` (int8 weights and activations, calibrated on 200 training sentences) in LiteRT.
 Every form takes raw strings (its tokenizer inside). Latency: 2 threads (TensorFlow's intra-op pool, LiteRT's
 `num_threads`); batch 1 is each of the first 32 dev sentences, batch 32 the first 32 at once; the variants are
-timed in interleaved rounds (--rounds), and each figure is the median call. Size: the SavedModel folder or the
+timed in interleaved rounds (--rounds; each variant's calls in a round follow untimed ones), and each figure
+is the median call. Size: the SavedModel folder or the
 .tflite file. Ratios are to the fp32 teacher of the same run.
 """
 
@@ -172,11 +173,12 @@ def main():
                   flush=True)
 
     singles, batch = [[text] for text in texts[:32]], [texts[:32]]
-    for row in rows:  # warm-up calls (first-call tracing and allocation)
-        time_calls(row["runner"], singles[:2] + batch)
     loads = [os.getloadavg()[0]]
     for _ in range(args.rounds):
         for row in rows:
+            # Untimed calls first: without them, with two dozen models in one process, fp32 variants timed up to
+            # 1.5x slower than in a process of their own (each one's cached state lost to the one timed before).
+            time_calls(row["runner"], singles[:2] + batch)
             row["batch_1"] += time_calls(row["runner"], singles)
             row["batch_32"] += time_calls(row["runner"], batch * 3)
         loads.append(os.getloadavg()[0])

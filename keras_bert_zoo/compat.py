@@ -236,6 +236,29 @@ def argmax_without_bitwise_and():
         backend_numpy.argmax = keras_argmax
 
 
+
+@_needs("keras", "tensorflow")
+def export_archive():
+    """A `keras.export.ExportArchive` that writes each variable once. Keras 3.15 on TensorFlow tracks a layer's
+    Keras variables (`_backend_track_layer`) beside the tf.Variables its endpoints capture, and the SavedModel
+    stores both (keras-team/keras#23553): twice the size, and twice the variable memory in TF Serving. Here
+    the tracked lists hold the tf.Variables themselves, which the checkpoint then writes once."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+
+    def track_layer(layer):
+        for collection in ("variables", "trainable_variables", "non_trainable_variables"):
+            tracked = getattr(archive._tf_trackable, collection)
+            for variable in getattr(layer, collection):
+                value = getattr(variable, "value", variable)
+                tracked.append(value if isinstance(value, tf.Variable) else variable)
+
+    archive._backend_track_layer = track_layer
+    return archive
+
+
 # --- LiteRT (ai-edge-litert) -------------------------------------------------------------------
 
 

@@ -53,6 +53,15 @@ def test_serving_default_takes_raw_strings_and_equals_keras(classifier, exported
         np.testing.assert_array_equal(out["label"], np.array(LABELS, object)[np.argmax(expected, -1)].astype(bytes))
 
 
+def test_each_weight_is_stored_once(classifier, exported):
+    # Keras 3.15's ExportArchive stores every variable twice (keras-team/keras#23553); compat.export_archive not.
+    model, _ = classifier
+    reader = tf.train.load_checkpoint(str(exported[0] / "variables" / "variables"))
+    stored = [name for name in reader.get_variable_to_shape_map() if name.endswith("VARIABLE_VALUE")]
+    assert sum(int(np.prod(reader.get_variable_to_shape_map()[name])) for name in stored) == model.count_params()
+    assert len(stored) == len(model.weights)
+
+
 def test_from_ids_signature(classifier, exported):
     model, preprocessor = classifier
     inputs = {k: v.numpy() for k, v in preprocessor(tf.constant(TEXTS[:2])).items()}

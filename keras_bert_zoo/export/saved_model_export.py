@@ -22,8 +22,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-import keras
-
+from keras_bert_zoo import compat
 from keras_bert_zoo.export.model_card import SAVED_MODEL_CARD, check_facts, model_card, rest_instance
 from keras_bert_zoo.export.saved_model_files import warmup_inputs, write_version, write_warmup_requests
 from keras_bert_zoo.export.serving import (
@@ -103,7 +102,7 @@ def saved_model(
     graph = serving_graph(task_model, preprocessor, options, limits)
     facts = check_facts(card)
     with phase(f"exporting a SavedModel to {base_path}"):
-        archive = keras.export.ExportArchive()
+        archive = compat.export_archive()  # each variable stored once
         archive.track(task_model)
         archive.track(preprocessor)
         serve_text = archive.add_endpoint("serving_default", graph.serve_text, input_signature=graph.text_inputs)

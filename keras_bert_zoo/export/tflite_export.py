@@ -22,7 +22,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import InterpreterWithCustomOps, SignatureRunner
@@ -132,7 +131,7 @@ def tflite(
     def serve_ids(*ids):
         return outputs(dict(zip(names, ids)))
 
-    archive = keras.export.ExportArchive()
+    archive = compat.export_archive()  # each variable stored once
     archive.track(task_model)
     archive.track(preprocessor)
     if ids_in:

@@ -22,7 +22,6 @@ Example:
 import tempfile
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 from keras_bert_zoo import compat
@@ -59,7 +58,7 @@ def tflite_generator(model, path, *, target_tokenizer=None, generation=None, wri
         num_tokens = row_lengths(ids, tokenizer.sep_id)
         return {"token_ids": ids[:, :tf.reduce_max(tf.concat([num_tokens, [0]], axis=0))], "num_tokens": num_tokens}
 
-    archive = keras.export.ExportArchive()
+    archive = compat.export_archive()  # each variable stored once
     archive.track(model)
     archive.track(preprocessor)
     with phase(f"converting to TFLite: {path}"), tempfile.TemporaryDirectory() as saved_model_dir:
