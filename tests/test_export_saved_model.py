@@ -58,8 +58,9 @@ def test_each_weight_is_stored_once(classifier, exported):
     model, _ = classifier
     reader = tf.train.load_checkpoint(str(exported[0] / "variables" / "variables"))
     stored = [name for name in reader.get_variable_to_shape_map() if name.endswith("VARIABLE_VALUE")]
-    assert sum(int(np.prod(reader.get_variable_to_shape_map()[name])) for name in stored) == model.count_params()
-    assert len(stored) == len(model.weights)
+    sizes = reader.get_variable_to_shape_map()
+    assert len(stored) == len(model.variables)  # weights, and the dropout layers' seed states
+    assert sum(int(np.prod(sizes[name])) for name in stored) == sum(int(np.prod(v.shape)) for v in model.variables)
 
 
 def test_from_ids_signature(classifier, exported):
