@@ -44,8 +44,11 @@ def test_served_choice_equals_keras(exported):
         assert out["label_id"].tolist() == np.argmax(expected, -1).tolist()
         assert out["answer"].tolist() == [row[i] if isinstance(row[i], bytes) else row[i].encode()
                                           for row, i in zip(choices, out["label_id"])]
-    assert len(set(out["label_id"].tolist())) > 1
     np.testing.assert_allclose(served("from_ids", **inputs)["probabilities"], expected, atol=1e-4)
+    # The same choices in turned orders: each pair scores alike wherever it stands, so the chosen index turns too.
+    turned = [CHOICES[0], CHOICES[0][1:] + CHOICES[0][:1], CHOICES[0][2:] + CHOICES[0][:2]]
+    out = served(context=[CONTEXTS[0]] * 3, choices=turned)
+    assert len(set(out["label_id"].tolist())) == 3 and len(set(out["answer"].tolist())) == 1
 
 
 def test_saved_model_cli_lists_the_signatures(exported):
