@@ -11,7 +11,7 @@ import torch
 from test_encoder_decoder import hf_encoder_decoder, hf_logits, seq2seq_inputs, torch_seq2seq
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.models.encoder_decoder import generation
+from keras_bert_zoo.models.encoder_decoder import decoding_step, generation
 
 BASE = dict(max_length=10, start_token_id=2, end_token_id=3, pad_token_id=1)
 
@@ -69,6 +69,26 @@ def test_greedy_generate_gives_transformers_token_ids(models):
     ended = ours.generate(inputs, **{**settings, "end_token_id": end})
     np.testing.assert_array_equal(ended, hf_generate(theirs, inputs, **{**settings, "end_token_id": end}))
     assert ended[0, 4] == end and (ended[0, 5:] == 0).all()
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_cached_steps_give_the_teacher_forced_logits(share):
+    """The decoding step (the decoder's weights read once, a fused query/key/value matmul, caches written per
+    step) = the model's layers run on the whole target, position by position, on a padded encoder batch."""
+    model = kbz.BertEncoderDecoder(kbz.BertEncoder(50, 2, 2, 32, 64, max_sequence_length=40),
+                                   share_encoder_decoder=share)
+    inputs = {**seq2seq_inputs(batch=3), "decoder_padding_mask": np.ones((3, 7), "int32")}
+    inputs["decoder_token_ids"][:, 0] = 2  # the start token
+    expected = model(inputs)["logits"].numpy()
+    decoder = decoding_step.weights_of(model)
+    logits, state = decoding_step.start(model, decoder, inputs["encoder_token_ids"], inputs["encoder_padding_mask"],
+                                        start_token_id=2, max_length=7)
+    steps = [logits.numpy()]
+    for index in range(1, 7):
+        logits, state = decoding_step.advance(decoder, inputs["decoder_token_ids"][:, index], index, state)
+        steps.append(logits.numpy())
+    difference = np.abs(np.stack(steps, axis=1) - expected).max()
+    assert difference <= 1e-5, difference
 
 
 SEARCHES = [

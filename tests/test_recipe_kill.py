@@ -42,7 +42,8 @@ RECIPES = {  # recipe: (its flags on top of TINY, the line with its final metric
     "summarize_extractive.py": (["--sequence-length", "64", "--epochs", "1", "--dev-size", "16", "--test-size", "16"],
                                 r"  oracle: ROUGE-1 \d\.\d{4}  ROUGE-2 \d\.\d{4}  ROUGE-L \d\.\d{4}"),
     "translate.py": (["--vocabulary-size", "300", "--num-layers", "1", "--hidden-dim", "32", "--num-heads", "2",
-                      "--intermediate-dim", "64", "--target-length", "16", "--max-test-examples", "16", "--epochs", "1"],
+                      "--intermediate-dim", "64", "--target-length", "16", "--max-test-examples", "16",
+                      "--epochs", "1"],
                      r"test BLEU: \d+\.\d\d"),
 }
 NO_CHECKPOINT = {"translate.py"}  # a new model with its own vocabulary: it takes no --checkpoint

@@ -44,11 +44,11 @@ def write_preprocessing(path, task_model, preprocessor, options):
         "tokenizer_files": tokenizer_dir.name,
         "preprocessor": keras.saving.serialize_keras_object(preprocessor),  # the files are not in it
     }
-    _write_folder(tokenizer_dir, preprocessor.tokenizer.save_assets)
+    write_folder(tokenizer_dir, preprocessor.tokenizer.save_assets)
     write_file(json_path, lambda tmp: tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8"))
 
 
-def _write_folder(folder, write):
+def write_folder(folder, write):
     """`write(tmp_folder)`, then the folder replaces `folder` (an older one is removed first)."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.incomplete.", dir=folder.parent))
     try:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.export.preprocessing_files import _write_folder
+from keras_bert_zoo.export.preprocessing_files import write_folder
 from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving.generator import row_lengths
 from keras_bert_zoo.export.serving.wordpiece_decoding import wordpiece_decoder
@@ -37,7 +37,7 @@ def write_target_decoding(path, tokenizer, written_spacing):
     settings = {"format": DECODING_FORMAT, "tokenizer": keras.saving.serialize_keras_object(tokenizer),
                 "tokenizer_files": tokenizer_dir.name, "end_token_id": tokenizer.sep_id,
                 "written_spacing": bool(written_spacing)}
-    _write_folder(tokenizer_dir, tokenizer.save_assets)
+    write_folder(tokenizer_dir, tokenizer.save_assets)
     write_file(json_path, lambda tmp: tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8"))
 
 

@@ -24,6 +24,8 @@ Example:
 import keras
 from keras_hub.layers import TransformerEncoder
 
+from keras_bert_zoo.layers import get_activation
+
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class PrunedTransformerEncoder(TransformerEncoder):
@@ -71,10 +73,14 @@ class PrunedTransformerEncoder(TransformerEncoder):
 
 
 def transformer_blocks(num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads=None, intermediate_dims=None,
-                       block=TransformerEncoder, pruned_block=PrunedTransformerEncoder, **options):
+                       block=TransformerEncoder, pruned_block=PrunedTransformerEncoder, activation="gelu", **options):
     """Blocks "transformer_layer_0", ... of an encoder: `block(num_heads=..., intermediate_dim=..., **options)`,
     or `pruned_block` (with `key_dim`) for a layer that lost heads. `pruned_heads` and `intermediate_dims` as
-    `check_pruned_heads` and `check_intermediate_dims` return them."""
+    `check_pruned_heads` and `check_intermediate_dims` return them; `activation` is a config name (see
+    `layers.get_activation`) and the kernels start as BERT's (truncated normal, stddev 0.02) unless
+    `kernel_initializer` says otherwise."""
+    options = {"kernel_initializer": keras.initializers.TruncatedNormal(stddev=0.02),
+               "activation": get_activation(activation), **options}
     blocks = []
     for i in range(num_layers):
         lost = len((pruned_heads or {}).get(i, ()))

@@ -3,7 +3,6 @@
 import keras
 from keras_hub.layers import PositionEmbedding, ReversibleEmbedding
 
-from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.pruned_layers import (
     PrunableEncoder,
@@ -110,12 +109,7 @@ class BertEncoder(PrunableEncoder, Backbone):
         )
         self.transformer_layers = transformer_blocks(
             num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads, intermediate_dims,
-            activation=get_activation(activation),
-            dropout=dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=bert_initializer(),
-            dtype=dtype,
-        )
+            activation=activation, dropout=dropout, layer_norm_epsilon=layer_norm_epsilon, dtype=dtype)
         self.pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",

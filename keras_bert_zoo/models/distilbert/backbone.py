@@ -3,7 +3,6 @@
 import keras
 from keras_hub.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoder
 
-from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.pruned_layers import (
@@ -132,13 +131,8 @@ class DistilBertEncoder(PrunableEncoder, Backbone):
         self.transformer_layers = transformer_blocks(
             num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads, intermediate_dims,
             block=DistilBertBlock, pruned_block=PrunedDistilBertBlock,
-            activation=get_activation(activation),
-            dropout=dropout,
-            attention_dropout=attention_dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=bert_initializer(),
-            dtype=dtype,
-        )
+            activation=activation, dropout=dropout, attention_dropout=attention_dropout,
+            layer_norm_epsilon=layer_norm_epsilon, dtype=dtype)
 
         # === Functional model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name=TOKEN_IDS)

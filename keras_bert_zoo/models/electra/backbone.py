@@ -3,7 +3,6 @@
 import keras
 from keras_hub.layers import PositionEmbedding, ReversibleEmbedding
 
-from keras_bert_zoo.layers import get_activation
 from keras_bert_zoo.models.backbone import Backbone
 from keras_bert_zoo.models.bert.backbone import bert_initializer
 from keras_bert_zoo.models.pruned_layers import (
@@ -154,12 +153,7 @@ class ElectraEncoder(PrunableEncoder, Backbone):
                 hidden_dim, kernel_initializer=bert_initializer(), dtype=dtype, name="embeddings_project")
         self.transformer_layers = transformer_blocks(
             num_layers, num_heads, hidden_dim, intermediate_dim, pruned_heads, intermediate_dims,
-            activation=get_activation(activation),
-            dropout=dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=bert_initializer(),
-            dtype=dtype,
-        )
+            activation=activation, dropout=dropout, layer_norm_epsilon=layer_norm_epsilon, dtype=dtype)
 
         # === Functional model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name=TOKEN_IDS)

@@ -44,8 +44,9 @@ def beam_search(model, encoder_token_ids, encoder_padding_mask, options):
     length_penalty = tf.cast(options["length_penalty"], tf.float32)
     pad = tf.cast(options["pad_token_id"], tf.int32)
     # The first step is alike for a row's beams (the start token): run it per row, then copy it per beam.
-    logits, state = decoding_step.start(model, encoder_token_ids, encoder_padding_mask, options["start_token_id"],
-                                        max_length)
+    decoder = decoding_step.weights_of(model)
+    logits, state = decoding_step.start(model, decoder, encoder_token_ids, encoder_padding_mask,
+                                        options["start_token_id"], max_length)
     logits, state = tf.repeat(logits, beams, axis=0), decoding_step.repeat_rows(state, beams)
     batch, vocabulary_size = tf.shape(encoder_token_ids)[0], tf.shape(logits)[-1]
     candidates = 2 * beams  # one end token: 2k candidates leave k that go on
@@ -117,7 +118,7 @@ def beam_search(model, encoder_token_ids, encoder_padding_mask, options):
 
     def body(length, go_on, state, sequences, running_scores, finished, improvable):
         last = tf.reshape(sequences[:, :, length - 1], [-1])
-        logits, state = decoding_step.advance(model, last, length - 1, state)
+        logits, state = decoding_step.advance(decoder, last, length - 1, state)
         return (length + 1, *step(length, logits, state, sequences, running_scores, finished, improvable))
 
     loop = tf.while_loop(cond, body, (tf.constant(2), go_on, state, sequences, running_scores, finished, improvable))

@@ -31,8 +31,9 @@ def _choose(scores, options, step):
 def greedy_search(model, encoder_token_ids, encoder_padding_mask, options):
     """(ids [batch, max_length] int32, padded with `pad_token_id`; length: how many of them are real)."""
     max_length, pad_token_id, end_token_id = options["max_length"], options["pad_token_id"], options["end_token_id"]
-    logits, state = decoding_step.start(model, encoder_token_ids, encoder_padding_mask, options["start_token_id"],
-                                        max_length)
+    decoder = decoding_step.weights_of(model)
+    logits, state = decoding_step.start(model, decoder, encoder_token_ids, encoder_padding_mask,
+                                        options["start_token_id"], max_length)
     batch = tf.shape(logits)[0]
     tokens = tf.concat([tf.fill(tf.stack([batch, 1]), tf.cast(options["start_token_id"], tf.int32)),
                         tf.fill(tf.stack([batch, max_length - 1]), tf.cast(pad_token_id, tf.int32))], axis=1)
@@ -51,7 +52,7 @@ def greedy_search(model, encoder_token_ids, encoder_padding_mask, options):
         return tf.logical_and(length < max_length, tf.logical_not(tf.reduce_all(done)))
 
     def body(length, tokens, done, state):
-        logits, state = decoding_step.advance(model, tokens[:, length - 1], length - 1, state)
+        logits, state = decoding_step.advance(decoder, tokens[:, length - 1], length - 1, state)
         tokens, done = choose_and_write(logits, length, tokens, done)
         return length + 1, tokens, done, state
 
