@@ -2,12 +2,12 @@
 layer's cross-attention keys and values are computed once, and the self-attention keys and values are kept per
 step in caches of `max_length` positions ([rows, heads, max_length, head_dim], written at each step's index).
 
-The step reads the decoder's weights rather than calling its layers: keras-hub's cached `TransformerDecoder` runs
-about 150 TF ops per layer and step (einsum lowerings, a stacked cache rebuilt each step, the LM head's embedding
-transposed each step), which at batch 1 cost more than the arithmetic; here one matmul makes a layer's
-self-attention query, key and value, and a layer and step take about 50 ops. `weights_of(model)` gathers the
-weights once per call of a search (outside its loop); `test_generation.py` checks each step's logits against the
-layers' teacher-forced ones.
+The step reads the decoder's weights rather than calling its layers: keras-hub's cached `TransformerDecoder` makes
+about 150 TF ops per layer and step (einsum lowerings, its stacked cache rebuilt each step) and the LM head
+transposes the 47 MB word embeddings each step; here one matmul makes a layer's self-attention query, key and
+value (about 85 ops per layer and step), and the embeddings are transposed once per search. `weights_of(model)`
+gathers the weights once per call of a search (outside its loop); `test_generation.py` checks each step's logits
+against the layers' teacher-forced ones.
 
 `start` runs the encoder and the first step; `advance` runs one more step; `repeat_rows` makes a hypothesis per
 beam of each row and `reorder` follows the beams a step keeps. Rows, `max_length` and positions may be run-time
@@ -39,14 +39,15 @@ Norm = collections.namedtuple("Norm", "gamma beta epsilon")
 Block = collections.namedtuple("Block", "qkv qkv_bias self_output self_output_bias self_norm query query_bias "
                                         "cross_output cross_output_bias cross_norm inner inner_bias activation outer "
                                         "outer_bias feedforward_norm")
-# The decoder's weights: embeddings, blocks and LM head (`transform`, then the word embeddings transposed + bias).
+# The decoder's weights: embeddings, blocks and LM head (`transform`, then `output_kernel`, the word embeddings
+# transposed, + bias).
 DecoderWeights = collections.namedtuple(
     "DecoderWeights", "dtype heads word position segment embeddings_norm blocks transform transform_bias "
-                      "transform_activation transform_norm output_bias")
+                      "transform_activation transform_norm output_kernel output_bias")
 
 
 def _norm(layer):
-    return Norm(keras.ops.convert_to_tensor(layer.gamma), keras.ops.convert_to_tensor(layer.beta), layer.epsilon)
+    return Norm(tf.convert_to_tensor(layer.gamma), tf.convert_to_tensor(layer.beta), layer.epsilon)  # read once
 
 
 def _in_kernel(dense, dtype):
@@ -87,8 +88,9 @@ def weights_of(model):
                          "export the decoder to TFLite with --quantization dynamic.")
     dtype = model.compute_dtype
     head = model.lm_head
+    word = tf.cast(model.decoder_token_embedding.embeddings, dtype)
     return DecoderWeights(
-        dtype=dtype, heads=model.encoder.num_heads, word=tf.cast(model.decoder_token_embedding.embeddings, dtype),
+        dtype=dtype, heads=model.encoder.num_heads, word=word,
         position=tf.cast(model.decoder_position_embedding.position_embeddings, dtype),
         segment=tf.cast(model.decoder_segment_embedding.embeddings, dtype)[0],
         embeddings_norm=_norm(model.decoder_embeddings_layer_norm),
@@ -96,6 +98,7 @@ def weights_of(model):
         transform=tf.cast(head._intermediate_dense.kernel, dtype),
         transform_bias=tf.cast(head._intermediate_dense.bias, dtype),
         transform_activation=head._intermediate_dense.activation, transform_norm=_norm(head._intermediate_layer_norm),
+        output_kernel=tf.transpose(word),  # once per search: [hidden, vocab] multiplies 2.5x faster at 16 rows
         output_bias=tf.cast(head._bias, dtype))
 
 
@@ -154,7 +157,7 @@ def _step(decoder, token_ids, index, state):
         self_values.append(values)
     x = decoder.transform_activation(_dense(x, decoder.transform, decoder.transform_bias))
     x = _layer_norm(x, decoder.transform_norm)
-    logits = tf.nn.bias_add(tf.matmul(x, decoder.word, transpose_b=True), decoder.output_bias)
+    logits = _dense(x, decoder.output_kernel, decoder.output_bias)
     return tf.cast(logits, tf.float32), state._replace(self_keys=self_keys, self_values=self_values)
 
 
