@@ -107,6 +107,7 @@ def test_trigram_blocking_skips_a_sentence_that_repeats_a_chosen_trigram():
     scores = [0.9, 0.8, 0.7, 0.6, 0.1]
     assert select_sentences(scores, sentences, k=3) == [0, 2, 4]  # 1 shares "the cat sat", 3 "on the mat"
     assert select_sentences(scores, sentences, k=1) == [0]
+    assert select_sentences(scores, sentences, k=3, trigram_blocking=False) == [0, 1, 2]
     assert select_sentences([0.1, 0.2], ["one two", "three four"], k=3) == [0, 1]  # fewer than k: all, in order
 
 
@@ -187,5 +188,8 @@ def test_summarize_extractive_recipe_trains_and_prints_rouge_last(tmp_path, run_
         assert match, line
         scores[match[1]] = [float(value) for value in match.groups()[1:]]
     assert scores["oracle"][1] > max(scores["model"][1], scores["Lead-3"][1]) > 0.05
+    dev_choice = r"trigram blocking (on|off): dev ROUGE-2 (\d\.\d{4}) with it, (\d\.\d{4}) without"
+    choice = [match for match in (re.fullmatch(dev_choice, line) for line in lines) if match]
+    assert len(choice) == 1 and (choice[0][1] == "on") == (float(choice[0][2]) >= float(choice[0][3]))
     model = kbz.load(tmp_path / "run" / "last.keras")
     assert isinstance(model, BertExtractiveSummarizer) and model.preprocessor is not None

@@ -103,12 +103,12 @@ def trigrams(sentence):
     return set(_ngrams(_TOKENIZER.tokenize(sentence), 3))
 
 
-def select_sentences(scores, sentences, k=3):
-    """The `k` best-scoring sentences (indices in article order) with trigram blocking (Liu & Lapata): a
-    sentence that shares a trigram with one already chosen is skipped."""
+def select_sentences(scores, sentences, k=3, trigram_blocking=True):
+    """The `k` best-scoring sentences (indices in article order), with trigram blocking (Liu & Lapata) unless
+    `trigram_blocking` is False: a sentence that shares a trigram with one already chosen is skipped."""
     chosen, seen = [], set()
     for index in sorted(range(len(scores)), key=lambda i: (-scores[i], i)):
-        grams = trigrams(sentences[index])
+        grams = trigrams(sentences[index]) if trigram_blocking else set()
         if grams & seen:
             continue
         chosen.append(index)
