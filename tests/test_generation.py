@@ -91,6 +91,20 @@ def test_cached_steps_give_the_teacher_forced_logits(share):
     assert difference <= 1e-5, difference
 
 
+def test_a_quantized_decoder_is_refused_and_a_quantized_encoder_generates():
+    def build():
+        return kbz.BertEncoderDecoder(kbz.BertEncoder(50, 1, 2, 32, 64, max_sequence_length=40))
+
+    inputs = {key: value for key, value in seq2seq_inputs().items() if key.startswith("encoder_")}
+    encoder_int8 = build()
+    encoder_int8.encoder.quantize("int8")
+    assert encoder_int8.generate(inputs, max_length=4, start_token_id=2, end_token_id=3).shape[0] == 3
+    model = build()
+    model.quantize("int8")
+    with pytest.raises(ValueError, match=r"decoder_layer_0 is quantized. Quantize the encoder only"):
+        model.generate(inputs, max_length=4, start_token_id=2, end_token_id=3)
+
+
 SEARCHES = [
     dict(num_beams=2, length_penalty=0.5),
     dict(num_beams=4, length_penalty=2.0, no_repeat_ngram_size=2),

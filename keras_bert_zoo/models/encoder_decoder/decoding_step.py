@@ -84,8 +84,8 @@ def weights_of(model):
     quantized = [layer.name for layer in model.decoder_layers + [model.lm_head] for sub in layer._flatten_layers()
                  if getattr(sub, "quantization_mode", None)]
     if quantized:
-        raise ValueError(f"generate runs float decoders; {quantized[0]} is quantized. Quantize the encoder only, or "
-                         "export the decoder to TFLite with --quantization dynamic.")
+        raise ValueError(f"generate reads the decoder's float weights; {quantized[0]} is quantized. Quantize the "
+                         "encoder only: model.encoder.quantize('int8').")
     dtype = model.compute_dtype
     head = model.lm_head
     word = tf.cast(model.decoder_token_embedding.embeddings, dtype)
