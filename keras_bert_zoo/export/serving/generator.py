@@ -39,7 +39,7 @@ from keras_bert_zoo.export.serving.graph import (
     string_inputs,
 )
 from keras_bert_zoo.export.serving.wordpiece_decoding import wordpiece_decoder
-from keras_bert_zoo.models.encoder_decoder.generation import DEFAULTS, DTYPES, generate_ids
+from keras_bert_zoo.models.encoder_decoder.generation import BOUNDS, DEFAULTS, DTYPES, generate_ids
 from keras_bert_zoo.text.tokenizer import BertTokenizer
 
 ENCODER_IDS = ("encoder_token_ids", "encoder_padding_mask")
@@ -58,14 +58,14 @@ class Option:
 
 
 # Every option of `generate_ids` a caller may set, with its dtype and transformers' default from `generation`, and the
-# range a request's value must be in here (max_length's upper bound is the decoder's positions).
-_RANGES = {
-    "max_length": (2, None), "min_length": (0, None), "num_beams": (1, MAX_NUM_BEAMS),
-    "length_penalty": (-1e9, 1e9), "no_repeat_ngram_size": (0, None), "early_stopping": (None, None),
-    "do_sample": (None, None), "top_k": (0, None), "top_p": (0.0, 1.0), "seed": (None, None),
-}
-GENERATION_OPTIONS = {name: Option(DTYPES[name], DEFAULTS[name], low, high, low_exclusive=name == "top_p")
-                      for name, (low, high) in _RANGES.items()}
+# range a request's value must be in here: `generation.BOUNDS` with a server's caps on beams and length penalty
+# (max_length's upper bound is the decoder's positions).
+_RANGES = {name: BOUNDS.get(name, (None, None, False))
+           for name in ("max_length", "min_length", "num_beams", "length_penalty", "no_repeat_ngram_size",
+                        "early_stopping", "do_sample", "top_k", "top_p", "seed")}
+_RANGES |= {"num_beams": (1, MAX_NUM_BEAMS, False), "length_penalty": (-1e9, 1e9, False)}
+GENERATION_OPTIONS = {name: Option(DTYPES[name], DEFAULTS[name], low, high, low_exclusive=excluded)
+                      for name, (low, high, excluded) in _RANGES.items()}
 
 
 def _bounds(name, option, max_positions):

@@ -38,6 +38,11 @@ TOKENS = ("start_token_id", "end_token_id", "pad_token_id")
 DTYPES = {**{name: tf.int32 for name in (*DEFAULTS, *TOKENS)}, "length_penalty": tf.float32, "top_p": tf.float32,
           "early_stopping": tf.bool, "do_sample": tf.bool}
 SHAPE_OPTIONS = ("max_length", "num_beams")  # XLA needs them as Python numbers
+# The range of each bounded option: (lowest, highest, lowest excluded); None: no bound. max_length's highest is
+# the decoder's positions and min_length's is max_length (checked with them); the export adds its serving caps.
+BOUNDS = {"max_length": (2, None, False), "min_length": (0, None, False), "num_beams": (1, None, False),
+          "no_repeat_ngram_size": (0, None, False), "top_k": (0, None, False), "top_p": (0, 1, True)}
+_HINTS = {"no_repeat_ngram_size": " (0: no n-gram blocking)", "top_k": " (0: no top-k filtering)"}
 
 
 def options_with_defaults(**options):
@@ -52,19 +57,25 @@ def options_with_defaults(**options):
     return {**DEFAULTS, **options}
 
 
+def _bounded(value, low, high, low_excluded):
+    """(holds, what it must be) of `value` in the range (`low`, `high`, `low_excluded`) of `BOUNDS`."""
+    above = value > low if low_excluded else value >= low
+    if high is None:
+        return above, f"must be >= {low}"
+    return above & (value <= high), f"must be in {'(' if low_excluded else '['}{low}, {high}]"
+
+
 def _rules(options, positions, vocabulary_size):
     """(name, holds, what it must be) of every option."""
     o = options
-    rules = [
-        ("max_length", (o["max_length"] >= 2) & (o["max_length"] <= positions),
-         f"must be in [2, {positions}]: it counts the start token and the decoder has {positions} positions"),
-        ("min_length", (o["min_length"] >= 0) & (o["min_length"] <= o["max_length"]),
-         "must be in [0, max_length]"),
-        ("num_beams", o["num_beams"] >= 1, "must be >= 1"),
-        ("no_repeat_ngram_size", o["no_repeat_ngram_size"] >= 0, "must be >= 0 (0: no n-gram blocking)"),
-        ("top_k", o["top_k"] >= 0, "must be >= 0 (0: no top-k filtering)"),
-        ("top_p", (o["top_p"] > 0) & (o["top_p"] <= 1), "must be in (0, 1]"),
-    ]
+    rules = [("max_length", (o["max_length"] >= 2) & (o["max_length"] <= positions),
+              f"must be in [2, {positions}]: it counts the start token and the decoder has {positions} positions"),
+             ("min_length", (o["min_length"] >= 0) & (o["min_length"] <= o["max_length"]),
+              "must be in [0, max_length]")]
+    for name, bounds in BOUNDS.items():
+        if name not in ("max_length", "min_length"):
+            holds, requirement = _bounded(o[name], *bounds)
+            rules.append((name, holds, requirement + _HINTS.get(name, "")))
     rules += [(name, (o[name] >= 0) & (o[name] < vocabulary_size), f"must be a token id in [0, {vocabulary_size})")
               for name in TOKENS]
     return rules
