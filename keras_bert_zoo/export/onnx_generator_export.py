@@ -5,10 +5,10 @@ A decoding loop does not fit one ONNX graph that onnxruntime runs well, so the e
 `path`:
 
 - `encoder.onnx`: `encoder_token_ids`, `encoder_padding_mask` int32 [batch, source] -> `cross_cache` float32
-  [layers, batch, 2, source, heads, head_dim], each decoder layer's cross-attention keys and values of the encoded
+  [layers, batch, 2, heads, source, head_dim], each decoder layer's cross-attention keys and values of the encoded
   text, computed once (the encoded states enter the decoder only through them);
 - `decoder_step.onnx`: `token_ids` int32 [batch, 1] (the last token), `index` int32 [] (its position),
-  `encoder_padding_mask`, `self_cache` float32 [layers, batch, 2, max_length, heads, head_dim] and `cross_cache` ->
+  `encoder_padding_mask`, `self_cache` float32 [layers, batch, 2, heads, max_length, head_dim] and `cross_cache` ->
   `logits` float32 [batch, vocab] of the next token and `new_self_cache`, the cache with this step's keys and
   values written at `index`;
 - `generator.json`: the start, end and padding ids (the target tokenizer's [CLS], [SEP], [PAD]), the shapes of the
@@ -27,7 +27,6 @@ Example:
 """
 
 import json
-import warnings
 from pathlib import Path
 
 import keras
@@ -44,6 +43,7 @@ from keras_bert_zoo.export.saved_model_files import write_file
 from keras_bert_zoo.export.serving import ServingOptions
 from keras_bert_zoo.export.serving.generator import GENERATION_OPTIONS, generation_defaults, target_tokenizer_of
 from keras_bert_zoo.export.target_decoding import write_target_decoding
+from keras_bert_zoo.models.encoder_decoder import decoding_step
 from keras_bert_zoo.progress import phase
 
 
@@ -98,10 +98,6 @@ def _convert(function, specs, variables, opset, path):
     write_file(path, lambda tmp: save_model(model_proto, str(tmp), format="protobuf"))
 
 
-def _zeros_cache(batch, length, encoder):
-    return tf.zeros((batch, 2, length, encoder.num_heads, encoder.hidden_dim // encoder.num_heads))
-
-
 def onnx_generator(model, path, opset=17, *, target_tokenizer=None, generation=None, written_spacing=False):
     """Writes `model` (a `BertEncoderDecoder`) as `encoder.onnx`, `decoder_step.onnx` and `generator.json` into the
     folder `path`, with the tokenizers' files when it has a preprocessor (see the module docstring); returns the folder.
@@ -122,32 +118,23 @@ def onnx_generator(model, path, opset=17, *, target_tokenizer=None, generation=N
                              "max_length only; export a SavedModel or a .tflite for the other options.")
     ids = tf.TensorSpec((None, None), tf.int32, name="encoder_token_ids")
     mask = tf.TensorSpec((None, None), tf.int32, name="encoder_padding_mask")
-    cache_shape = (None, None, 2, None, encoder.num_heads, encoder.hidden_dim // encoder.num_heads)
+    cache_shape = (None, None, 2, encoder.num_heads, None, encoder.hidden_dim // encoder.num_heads)
 
     def encode(token_ids, padding_mask):
         encoded = encoder({"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids),
                            "padding_mask": padding_mask}, training=False)["sequence_output"]
-        batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
-        start = tf.zeros((batch, 1, encoder.hidden_dim), encoded.dtype)  # only the cross caches are kept
-        with warnings.catch_warnings():  # Keras warns of the softmax over this unused one-token self-attention
-            warnings.simplefilter("ignore", UserWarning)
-            caches = [layer(start, encoded, encoder_padding_mask=padding_mask,
-                            self_attention_cache=_zeros_cache(batch, 1, encoder), self_attention_cache_update_index=0,
-                            cross_attention_cache=_zeros_cache(batch, length, encoder),
-                            cross_attention_cache_update_index=0)[2] for layer in model.decoder_layers]
-        return {"cross_cache": tf.stack(caches)}
+        return {"cross_cache": tf.stack([tf.stack(decoding_step.cross_keys_and_values(layer, encoded), axis=1)
+                                         for layer in model.decoder_layers])}
 
     def step(token_ids, index, padding_mask, self_cache, cross_cache):
-        x = model.embed_decoder_tokens(token_ids, start_index=index)
-        encoded_shape = tf.zeros((tf.shape(token_ids)[0], tf.shape(padding_mask)[1], encoder.hidden_dim), x.dtype)
-        caches = []
-        for i, layer in enumerate(model.decoder_layers):
-            x, layer_cache, _ = layer(x, encoded_shape, encoder_padding_mask=padding_mask,
-                                      self_attention_cache=self_cache[i], self_attention_cache_update_index=index,
-                                      cross_attention_cache=cross_cache[i], cross_attention_cache_update_index=None)
-            caches.append(layer_cache)
-        logits = model.lm_head(x, mask_positions=tf.zeros_like(token_ids))[:, 0, :]
-        return {"logits": tf.cast(logits, tf.float32), "new_self_cache": tf.stack(caches)}
+        layers = range(encoder.num_layers)
+        state = decoding_step.DecoderState(
+            decoding_step.encoder_bias(padding_mask, model.compute_dtype),
+            [self_cache[i, :, 0] for i in layers], [self_cache[i, :, 1] for i in layers],
+            [cross_cache[i, :, 0] for i in layers], [cross_cache[i, :, 1] for i in layers])
+        logits, state = decoding_step.advance(decoding_step.weights_of(model), token_ids[:, 0], index, state)
+        return {"logits": logits, "new_self_cache": tf.stack([tf.stack(pair, axis=1) for pair in
+                                                              zip(state.self_keys, state.self_values)])}
 
     folder.mkdir(parents=True, exist_ok=True)
     _convert(encode, [ids, mask], model.weights, opset, folder / ENCODER_FILE)

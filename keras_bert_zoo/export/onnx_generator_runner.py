@@ -48,7 +48,7 @@ class OnnxGenerator:
         mask = np.asarray(encoder_padding_mask, np.int32)
         (cross_cache,) = self.encoder.run(None, {"encoder_token_ids": ids, "encoder_padding_mask": mask})
         batch = len(ids)
-        self_cache = np.zeros((config["num_layers"], batch, 2, max_length, config["num_heads"], config["head_dim"]),
+        self_cache = np.zeros((config["num_layers"], batch, 2, config["num_heads"], max_length, config["head_dim"]),
                               np.float32)
         tokens = np.full((batch, max_length), config["pad_token_id"], np.int32)
         tokens[:, 0] = config["start_token_id"]

@@ -161,10 +161,17 @@ def _step(decoder, token_ids, index, state):
     return tf.cast(logits, tf.float32), state._replace(self_keys=self_keys, self_values=self_values)
 
 
-def _cross_keys_and_values(layer, encoded):
+def cross_keys_and_values(layer, encoded):
     """A decoder layer's cross-attention keys and values of `encoded` as [rows, heads, source, head_dim]."""
     cross = layer._cross_attention_layer
     return [tf.transpose(dense(encoded), [0, 2, 1, 3]) for dense in (cross._key_dense, cross._value_dense)]
+
+
+def encoder_bias(encoder_padding_mask, dtype):
+    """The additive attention bias [rows, 1, 1, source] of the encoder's padding: 0 on a token, a large negative
+    number on padding."""
+    padding = tf.cast(tf.expand_dims(tf.expand_dims(encoder_padding_mask, 1), 1), dtype)  # LiteRT's STRIDED_SLICE
+    return (1 - padding) * _large_negative(dtype)  # lacks the new_axis_mask of [:, None, None, :]
 
 
 def start(model, decoder, encoder_token_ids, encoder_padding_mask, start_token_id, max_length):
@@ -179,10 +186,8 @@ def start(model, decoder, encoder_token_ids, encoder_padding_mask, start_token_i
     rows = tf.shape(encoded)[0]
     heads = encoder.num_heads
     cache = tf.zeros(tf.stack([rows, heads, max_length, encoder.hidden_dim // heads]), decoder.dtype)
-    cross = [_cross_keys_and_values(layer, encoded) for layer in model.decoder_layers]
-    padding = tf.cast(tf.expand_dims(tf.expand_dims(encoder_padding_mask, 1), 1), decoder.dtype)  # no new_axis_mask:
-    # LiteRT's STRIDED_SLICE lacks it
-    state = DecoderState(encoder_bias=(1 - padding) * _large_negative(decoder.dtype),
+    cross = [cross_keys_and_values(layer, encoded) for layer in model.decoder_layers]
+    state = DecoderState(encoder_bias=encoder_bias(encoder_padding_mask, decoder.dtype),
                          self_keys=[cache] * len(cross), self_values=[cache] * len(cross),
                          cross_keys=[keys for keys, _ in cross], cross_values=[values for _, values in cross])
     first = tf.fill(tf.stack([rows]), tf.cast(start_token_id, tf.int32))
