@@ -30,8 +30,6 @@ import json
 from pathlib import Path
 
 import keras
-import numpy as np
-import onnx
 import tensorflow as tf
 import tf2onnx
 from onnx import save_model
@@ -46,38 +44,7 @@ from keras_bert_zoo.export.target_decoding import write_target_decoding
 from keras_bert_zoo.models.encoder_decoder import decoding_step
 from keras_bert_zoo.progress import phase
 
-
-def _dynamic_update_slice_as_scatter(ctx, node, name, args):
-    """tf2onnx handler: XLA's DynamicUpdateSlice (Keras' `ops.slice_update`, which writes the attention caches) as
-    ScatterND, the update's index grid offset by the start indices (clamped into the operand, as XLA clamps them)."""
-    operand, update, starts = node.input
-    rank = ctx.get_shape(starts)[0]
-    int64 = onnx.TensorProto.INT64
-    update_shape = ctx.make_node("Shape", [update]).output[0]
-    room = ctx.make_node("Sub", [ctx.make_node("Shape", [operand]).output[0], update_shape]).output[0]
-    starts = ctx.make_node("Cast", [starts], attr={"to": int64}).output[0]
-    zero = ctx.make_const(tf2onnx.utils.make_name(f"{name}_zero"), np.zeros(rank, np.int64)).output[0]
-    starts = ctx.make_node("Min", [ctx.make_node("Max", [starts, zero]).output[0], room]).output[0]
-    last_axis = ctx.make_const(tf2onnx.utils.make_name(f"{name}_last"), np.array([-1], np.int64)).output[0]
-    grids = []
-    for axis in range(rank):
-        at = ctx.make_const(tf2onnx.utils.make_name(f"{name}_at"), np.array(axis, np.int64)).output[0]
-        start = ctx.make_node("Gather", [starts, at]).output[0]
-        size = ctx.make_node("Gather", [update_shape, at]).output[0]
-        end = ctx.make_node("Add", [start, size]).output[0]
-        one = ctx.make_const(tf2onnx.utils.make_name(f"{name}_one"), np.array(1, np.int64)).output[0]
-        positions = ctx.make_node("Range", [start, end, one]).output[0]
-        along = np.ones(rank, np.int64)
-        along[axis] = -1
-        shape = ctx.make_const(tf2onnx.utils.make_name(f"{name}_shape"), along).output[0]
-        grid = ctx.make_node("Expand", [ctx.make_node("Reshape", [positions, shape]).output[0], update_shape])
-        grids.append(ctx.make_node("Unsqueeze", [grid.output[0], last_axis]).output[0])
-    indices = ctx.make_node("Concat", grids, attr={"axis": -1}).output[0]
-    node.type = "ScatterND"
-    ctx.replace_inputs(node, [operand, indices, update])
-
-
-HANDLERS = {"Erfc": (_erfc_as_erf, []), "XlaDynamicUpdateSlice": (_dynamic_update_slice_as_scatter, [])}
+HANDLERS = {"Erfc": (_erfc_as_erf, [])}
 
 
 def _convert(function, specs, variables, opset, path):

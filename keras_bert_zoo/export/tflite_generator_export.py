@@ -2,7 +2,7 @@
 encoder and the cached decoding loop inside the .tflite.
 
 What LiteRT runs: tensorflow-text's tokenizer kernels (registered by `tflite_export.tflite_interpreter`, as for the
-other tasks), the encoder, and the decoding loop as a WHILE whose caches are written with DYNAMIC_UPDATE_SLICE.
+other tasks), the encoder, and the decoding loop as a WHILE whose caches are written with SELECT_V2.
 What it cannot run: turning the ids back into text. The WordPiece decoding (`serving.wordpiece_decoding`) joins
 strings with `tf.strings.reduce_join`, which has no LiteRT kernel (only TensorFlow's Flex delegate has it, and the
 LiteRT wheel does not ship that), so the file answers `token_ids` [batch, longest] and `num_tokens` [batch] as the
