@@ -2,12 +2,14 @@
 layer's cross-attention keys and values are computed once, and the self-attention keys and values are kept per
 step in caches of `max_length` positions ([rows, heads, max_length, head_dim], written at each step's index).
 
-The step reads the decoder's weights rather than calling its layers: keras-hub's cached `TransformerDecoder` makes
-about 150 TF ops per layer and step (einsum lowerings, its stacked cache rebuilt each step) and the LM head
-transposes the 47 MB word embeddings each step; here one matmul makes a layer's self-attention query, key and
-value (about 85 ops per layer and step), and the embeddings are transposed once per search. `weights_of(model)`
-gathers the weights once per call of a search (outside its loop); `test_generation.py` checks each step's logits
-against the layers' teacher-forced ones.
+The step reads the decoder's weights rather than calling its layers, because at a step's sizes the fixed cost
+of a kernel outweighs its arithmetic: keras-hub's cached `TransformerDecoder` makes about 150 TF ops per layer
+and step (einsum lowerings, its stacked cache rebuilt each step) and the LM head transposes the 47 MB word
+embeddings each step. Here one matmul makes a layer's self-attention query, key and value, the embeddings are
+transposed once per search, and the kernels a per-op profile found at 35-40 us a call (oneDNN's softmax and
+batched matmul on the short self-attention cache, XLA's DynamicUpdateSlice for the cache writes) are element-wise
+ops (benchmarks/RESULTS.md). `weights_of(model)` gathers the weights once per call of a search (outside its loop);
+`test_generation.py` checks each step's logits against the layers' teacher-forced ones.
 
 `start` runs the encoder and the first step; `advance` runs one more step; `repeat_rows` makes a hypothesis per
 beam of each row and `reorder` follows the beams a step keeps. Rows, `max_length` and positions may be run-time
