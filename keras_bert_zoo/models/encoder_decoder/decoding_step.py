@@ -161,8 +161,9 @@ def _block(x, block, keys, values, causal_bias, cross_keys, cross_values, encode
     return x, keys, values
 
 
-def _step(decoder, token_ids, index, state):
-    """Logits [rows, vocab] (float32) of the token after `token_ids` [rows] at position `index`; the new state."""
+def advance(decoder, token_ids, index, state):
+    """One cached step: logits [rows, vocab] (float32) of the token after `token_ids` [rows] at position `index`;
+    the new state."""
     x = tf.gather(decoder.word, token_ids) + decoder.position[index] + decoder.segment
     x = _layer_norm(x, decoder.embeddings_norm)
     max_length = tf.shape(state.self_keys[0])[2]
@@ -211,12 +212,7 @@ def start(model, decoder, encoder_token_ids, encoder_padding_mask, start_token_i
                          self_keys=[cache] * len(cross), self_values=[cache] * len(cross),
                          cross_keys=[keys for keys, _ in cross], cross_values=[values for _, values in cross])
     first = tf.fill(tf.stack([rows]), tf.cast(start_token_id, tf.int32))
-    return _step(decoder, first, 0, state)
-
-
-def advance(decoder, token_ids, index, state):
-    """One cached step: logits [rows, vocab] of the token after `token_ids` [rows] at position `index`."""
-    return _step(decoder, token_ids, index, state)
+    return advance(decoder, first, 0, state)
 
 
 def repeat_rows(state, times):

@@ -57,25 +57,25 @@ def options_with_defaults(**options):
     return {**DEFAULTS, **options}
 
 
-def _bounded(value, low, high, low_excluded):
-    """(holds, what it must be) of `value` in the range (`low`, `high`, `low_excluded`) of `BOUNDS`."""
+def _bounded(value, low, high, low_excluded, shown_high):
+    """(holds, what it must be) of `value` in the range (`low`, `high`, `low_excluded`); `shown_high`: how the
+    message names `high`."""
     above = value > low if low_excluded else value >= low
     if high is None:
         return above, f"must be >= {low}"
-    return above & (value <= high), f"must be in {'(' if low_excluded else '['}{low}, {high}]"
+    return above & (value <= high), f"must be in {'(' if low_excluded else '['}{low}, {shown_high}]"
 
 
 def _rules(options, positions, vocabulary_size):
     """(name, holds, what it must be) of every option."""
     o = options
-    rules = [("max_length", (o["max_length"] >= 2) & (o["max_length"] <= positions),
-              f"must be in [2, {positions}]: it counts the start token and the decoder has {positions} positions"),
-             ("min_length", (o["min_length"] >= 0) & (o["min_length"] <= o["max_length"]),
-              "must be in [0, max_length]")]
-    for name, bounds in BOUNDS.items():
-        if name not in ("max_length", "min_length"):
-            holds, requirement = _bounded(o[name], *bounds)
-            rules.append((name, holds, requirement + _HINTS.get(name, "")))
+    highs = {"max_length": (positions, positions), "min_length": (o["max_length"], "max_length")}  # (value, shown)
+    hints = {**_HINTS, "max_length": f": it counts the start token and the decoder has {positions} positions"}
+    rules = []
+    for name, (low, high, low_excluded) in BOUNDS.items():
+        high, shown = highs.get(name, (high, high))
+        holds, requirement = _bounded(o[name], low, high, low_excluded, shown)
+        rules.append((name, holds, requirement + hints.get(name, "")))
     rules += [(name, (o[name] >= 0) & (o[name] < vocabulary_size), f"must be a token id in [0, {vocabulary_size})")
               for name in TOKENS]
     return rules
